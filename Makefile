@@ -1,0 +1,16 @@
+# kycengine: `make run` installs everything and verifies a generated sample; `make test` runs the tests.
+.PHONY: setup run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@.venv/bin/kyc synth sample out/sample
+	@.venv/bin/kyc verify --document out/sample/document.mp4 --selfie out/sample/selfie.mp4
+
+test: setup
+	@bash scripts/ensure-redis.sh
+	@.venv/bin/python -m pytest -q
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,181 @@
+"""The `kyc` command: verify, mrz, models, synth. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import KycError
+
+EXIT_USAGE = 2  # argparse's own code for bad usage, reused for bad input
+EXIT_INTERNAL = 3
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT") from None
+    if not (16 <= width <= 3840 and 16 <= height <= 3840):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side must be 16-3840 px")
+    return width, height
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from None
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify a document video and a selfie video; print the verdict."""
+    from .pipeline import Verifier
+    from .settings import Settings
+
+    verifier = Verifier(Settings(face_backend=args.backend))
+    verdict = verifier.verify(args.document, args.selfie, today=args.today)
+    lines = [f"status: {verdict.status.value}"]
+    lines += [f"reason: {r.value}: {r.message_en}" for r in verdict.reasons]
+    for name, evidence in (("document", verdict.document), ("face", verdict.face),
+                           ("liveness", verdict.liveness)):
+        lines.append(f"{name}: {evidence.state.value}" + (f" ({evidence.note})" if evidence.note else ""))
+    lines.append(f"time: {verdict.timings_ms.get('total', 0):.0f} ms")
+    _print(verdict.to_dict(), args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_mrz(args: argparse.Namespace) -> int:
+    """Read the MRZ of a document image or video."""
+    from .document.reader import read_mrz_file
+
+    mrz = read_mrz_file(args.path)
+    if mrz is None:
+        _print({"found": False}, args.json, "no MRZ found")
+        return 1
+    text = "\n".join([*mrz.lines, f"format: {mrz.format.value}", f"valid: {mrz.valid}",
+                      f"score: {mrz.score}"])
+    _print({"found": True, **mrz.to_dict()}, args.json, text)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List every model of the manifest, whether it is present and verified, and its licence."""
+    from .models import default_registry
+
+    rows = default_registry().status()
+    lines = []
+    for row in rows:
+        state = "verified" if row.verified else ("optional, absent" if row.optional and not row.present
+                                                 else "MISSING" if not row.present else "BAD CHECKSUM")
+        lines.append(f"{row.id:22} {row.task:18} {state:17} {row.source:28} {row.licence}")
+    _print([r.to_dict() for r in rows], args.json, "\n".join(lines))
+    required_ok = all(r.verified or r.optional for r in rows)
+    return 0 if required_ok else 1
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Generate labelled capture videos for tests, demos and benchmarks."""
+    from . import synth
+
+    out = Path(args.out)
+    if args.what == "sample":
+        labels = synth.make_sample(out, seed=args.seed, size=args.size, fps=args.fps,
+                                   document_type=synth.DocumentType(args.type))
+        _print({k: v.to_dict() for k, v in labels.items()}, args.json,
+               "\n".join(str(out / name) for name in labels))
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.what == "document":
+        label = synth.make_document_video(out, document_type=synth.DocumentType(args.type),
+                                          variant=synth.DocumentVariant(args.variant), seed=args.seed,
+                                          hard=args.hard, size=args.size, fps=args.fps,
+                                          seconds=args.seconds)
+    else:
+        label = synth.make_selfie_video(out, person=args.person,
+                                        variant=synth.SelfieVariant(args.variant), seed=args.seed,
+                                        hard=args.hard, size=args.size, fps=args.fps,
+                                        seconds=args.seconds)
+    _print(label.to_dict(), args.json, f"{out}\n{out.with_suffix('.json')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests and docs can inspect it)."""
+    from .document.types import DocumentType
+    from .synth.faces import PEOPLE
+
+    parser = argparse.ArgumentParser(prog="kyc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("verify", help=cmd_verify.__doc__)
+    p.add_argument("--document", required=True, help="video of the identity document")
+    p.add_argument("--selfie", required=True, help="video of the holder's face")
+    p.add_argument("--backend", choices=("insightface", "opencv"), default="insightface")
+    p.add_argument("--today", type=_date, default=None, help="date used for expiry rules")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("mrz", help=cmd_mrz.__doc__)
+    p.add_argument("path", help="image or video of a document")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_mrz)
+
+    p = sub.add_parser("models", help=cmd_models.__doc__)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_models)
+
+    p = sub.add_parser("synth", help=cmd_synth.__doc__)
+    p.add_argument("what", choices=("document", "selfie", "sample"))
+    p.add_argument("out", help="output .mp4 (document, selfie) or folder (sample)")
+    p.add_argument("--type", choices=[t.value for t in DocumentType], default="fr_cni_1988")
+    p.add_argument("--variant", default=None, help="document or selfie variant (default: genuine/live)")
+    p.add_argument("--person", choices=PEOPLE, default=PEOPLE[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hard", action="store_true", help="harder filming conditions")
+    p.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT")
+    p.add_argument("--fps", type=int, default=30, choices=range(5, 61), metavar="5-60")
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_synth)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kyc` console script."""
+    logging.basicConfig(level=os.environ.get("KYC_LOG_LEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "variant", None) is None and args.command == "synth":
+        args.variant = "live" if args.what == "selfie" else "genuine"
+    try:
+        return int(args.run(args))
+    except KycError as exc:
+        print(f"kyc: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # bad enum values and the like, from user input
+        print(f"kyc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for the user; the traceback only on request
+        if os.environ.get("KYC_DEBUG"):
+            raise
+        print(f"kyc: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The library entry point: two videos in, a Verdict out. Models load once per Verifier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import TypeVar
+
+from .decision import decide
+from .document.analyser import DocumentAnalyser
+from .errors import InvalidMedia
+from .face import FaceMatcher
+from .liveness import LivenessChecker
+from .models import Registry, default_registry
+from .reasons import Reason
+from .schema import (DeclaredIdentity, DocumentEvidence, FaceEvidence, LivenessEvidence,
+                     StageState, Verdict)
+from .settings import Settings
+from .video import Video, decode
+
+log = logging.getLogger(__name__)
+E = TypeVar("E", DocumentEvidence, FaceEvidence, LivenessEvidence)
+
+try:
+    ENGINE_VERSION = version("kycengine")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    ENGINE_VERSION = "0+unknown"
+
+
+def _timed(timings: dict[str, float], name: str, run: Callable[[], E], failed: Callable[..., E]) -> E:
+    """Run one stage, record its wall time, and turn an unexpected crash into a FAILED evidence."""
+    start = time.perf_counter()
+    try:
+        return run()
+    except Exception as exc:  # a stage bug must become a reviewable verdict, not a lost case
+        log.exception("stage %s crashed", name)
+        return failed(state=StageState.FAILED, reasons=(Reason.INTERNAL_ERROR,),
+                      note=f"{name} stage error: {exc.__class__.__name__}")
+    finally:
+        timings[name] = round((time.perf_counter() - start) * 1000, 1)
+
+
+class Verifier:
+    """Holds the loaded stages; call `verify` as often as needed (one Verifier per worker process)."""
+
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry or default_registry()
+        self.document = DocumentAnalyser(self.settings)
+        self.face = FaceMatcher(self.registry, self.settings)
+        self.liveness = LivenessChecker(self.registry, self.settings)
+
+    def _decode(self, path: str | os.PathLike[str], fps: float,
+                timings: dict[str, float], name: str) -> Video | InvalidMedia:
+        start = time.perf_counter()
+        try:
+            return decode(path, max_side=self.settings.max_side, target_fps=fps)
+        except InvalidMedia as exc:
+            return exc
+        finally:
+            timings[name] = round((time.perf_counter() - start) * 1000, 1)
+
+    def verify(self, document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,
+               declared: DeclaredIdentity | None = None, case_id: str = "local", attempt: int = 1,
+               today: dt.date | None = None) -> Verdict:
+        """Verify one attempt. Unreadable videos and stage errors become reasons, never exceptions."""
+        timings: dict[str, float] = {}
+        today = today or dt.date.today()
+        doc_video = self._decode(document_video, self.settings.document_fps, timings, "decode_document")
+        selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
+
+        if isinstance(doc_video, InvalidMedia):
+            document = DocumentEvidence(state=StageState.FAILED, reasons=(Reason.VIDEO_UNREADABLE,),
+                                        note=doc_video.message)
+        else:
+            video = doc_video
+            document = _timed(timings, "document", lambda: self.document.analyse(video, today=today),
+                              DocumentEvidence)
+        if isinstance(selfie, InvalidMedia):
+            unreadable = (Reason.VIDEO_UNREADABLE,)
+            face = FaceEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
+            liveness = LivenessEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
+        else:
+            frames = selfie
+            face = _timed(timings, "face", lambda: self.face.match(frames, document.portrait), FaceEvidence)
+            liveness = _timed(timings, "liveness", lambda: self.liveness.assess(frames), LivenessEvidence)
+
+        status, reasons = decide(document, face, liveness)
+        return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=reasons,
+                       document=document, face=face, liveness=liveness,
+                       scores={**document.scores, **face.scores, **liveness.scores},
+                       timings_ms={**timings, "total": round(sum(timings.values()), 1)},
+                       engine_version=ENGINE_VERSION,
+                       created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
+def verify(document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,
+           declared: DeclaredIdentity | None = None, settings: Settings | None = None) -> Verdict:
+    """One-shot verification (builds a Verifier; keep one around for repeated calls)."""
+    return Verifier(settings).verify(document_video, selfie_video, declared=declared)

@@ -1,0 +1,157 @@
+"""Typed records that flow between stages: the request, each stage's evidence and the verdict.
+
+Coordinates are pixels, (x, y) with the origin at the top-left of the frame they name. Images and
+embeddings are transient: they never leave the process (see `records.transient`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .document.types import DocumentType
+from .errors import InvalidRequest
+from .reasons import Reason, Status
+from .records import Record, transient
+
+_CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class StageState(str, enum.Enum):
+    """Whether a stage produced evidence, could not, or is not built yet (never read as a pass)."""
+
+    COMPLETE = "complete"
+    FAILED = "failed"
+    NOT_IMPLEMENTED = "not_implemented"
+
+
+@dataclass(frozen=True)
+class DeclaredIdentity(Record):
+    """What the customer declared to the bank, compared with the document when given."""
+
+    surname: str
+    given_names: str
+    birth_date: dt.date | None = None
+    document_number: str | None = None
+
+
+@dataclass(frozen=True)
+class VerificationRequest(Record):
+    """One verification attempt as a bank submits it (JSON on the queue)."""
+
+    case_id: str
+    attempt: int
+    document_video: str
+    selfie_video: str
+    declared: DeclaredIdentity | None = None
+    callback_url: str | None = None
+    submitted_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not _CASE_ID.match(self.case_id):
+            raise InvalidRequest(f"case_id {self.case_id!r}: 1-128 letters, digits, '.', '_' or '-'")
+        if not 1 <= self.attempt <= 1000:
+            raise InvalidRequest(f"attempt {self.attempt}: must be between 1 and 1000")
+        for name in ("document_video", "selfie_video"):
+            if not getattr(self, name):
+                raise InvalidRequest(f"{name}: empty")
+
+    @classmethod
+    def parse(cls, data: Any) -> VerificationRequest:
+        """`from_dict` that reports every malformation as InvalidRequest."""
+        try:
+            return cls.from_dict(data)
+        except InvalidRequest:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequest(f"malformed request: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Check(Record):
+    """One named check and its outcome; `passed` is None when it could not be run."""
+
+    name: str
+    passed: bool | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentEvidence(Record):
+    """What the document stage found: kind, fields, checks, signals and crops."""
+
+    state: StageState
+    reasons: tuple[Reason, ...] = ()
+    document_type: DocumentType | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    mrz_lines: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    frames_used: tuple[int, ...] = ()
+    note: str = ""
+    card_image: np.ndarray | None = transient()
+    portrait: np.ndarray | None = transient()
+
+
+class MatchDecision(str, enum.Enum):
+    """Face comparison outcome; `uncertain` is the band near the threshold that a person decides."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True, eq=False)
+class FaceEvidence(Record):
+    """Selfie faces against the document portrait."""
+
+    state: StageState
+    reasons: tuple[Reason, ...] = ()
+    backend: str = ""
+    similarity: float | None = None
+    decision: MatchDecision | None = None
+    threshold: float | None = None
+    frames_used: tuple[int, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    embeddings: np.ndarray | None = transient()
+
+
+@dataclass(frozen=True)
+class LivenessEvidence(Record):
+    """Whether the selfie video shows a live person, cue by cue."""
+
+    state: StageState
+    reasons: tuple[Reason, ...] = ()
+    live: bool | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    frames_used: tuple[int, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict(Record):
+    """The answer for one attempt: status, reasons, scores, the evidence behind them and timings."""
+
+    case_id: str
+    attempt: int
+    status: Status
+    reasons: tuple[Reason, ...]
+    document: DocumentEvidence
+    face: FaceEvidence
+    liveness: LivenessEvidence
+    scores: dict[str, float] = field(default_factory=dict)
+    models: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    engine_version: str = ""
+    created_at: dt.datetime | None = None
+
+    def messages(self, language: str = "en") -> tuple[str, ...]:
+        """User-facing messages for the reasons, in 'en' or 'fr'."""
+        return tuple(r.message_fr if language == "fr" else r.message_en for r in self.reasons)

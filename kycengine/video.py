@@ -1,0 +1,197 @@
+"""Decode a video once into timestamped frames with cheap proxies and quality scores; write H.264.
+
+PyAV (FFmpeg) is used rather than cv2.VideoCapture: it reports real presentation timestamps, raises
+on corrupt streams instead of returning silently short reads, and encodes H.264 like a phone does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import InvalidMedia
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_SIDE = 8192  # larger frames are refused outright (decompression-bomb guard)
+MAX_DURATION_S = 120.0
+PROXY_SIDE = 320
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame: BGR image (uint8, HxWx3), its index and presentation time in seconds."""
+
+    index: int
+    t: float
+    image: np.ndarray = field(repr=False)
+
+    @property
+    def proxy(self) -> np.ndarray:
+        """Grey downscaled copy (long side PROXY_SIDE px) for cheap per-frame scoring."""
+        return to_proxy(self.image)
+
+
+@dataclass(frozen=True)
+class FrameQuality:
+    """Cheap quality scores from a proxy: sharpness (variance of Laplacian), glare and exposure."""
+
+    sharpness: float
+    glare: float  # fraction of near-saturated pixels
+    brightness: float  # mean grey level 0-255
+
+
+@dataclass(frozen=True, eq=False)
+class Video:
+    """A decoded video: kept frames (possibly subsampled and downscaled) and stream facts."""
+
+    frames: tuple[Frame, ...] = field(repr=False)
+    fps: float
+    width: int
+    height: int
+    frame_count: int  # frames in the stream, before subsampling
+    codec: str
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last decoded frame."""
+        return self.frames[-1].t - self.frames[0].t if self.frames else 0.0
+
+
+def to_proxy(image: np.ndarray, side: int = PROXY_SIDE) -> np.ndarray:
+    """Grey copy whose long side is at most `side` pixels."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    scale = side / max(grey.shape[:2])
+    if scale >= 1:
+        return grey
+    return cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def frame_quality(proxy: np.ndarray) -> FrameQuality:
+    """Sharpness, glare fraction and brightness of a grey proxy."""
+    sharp = float(cv2.Laplacian(proxy, cv2.CV_32F).var())
+    glare = float(np.count_nonzero(proxy >= 250)) / proxy.size
+    return FrameQuality(sharpness=sharp, glare=glare, brightness=float(proxy.mean()))
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InvalidMedia(f"{path}: no such file")
+    if not path.is_file():
+        raise InvalidMedia(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidMedia(f"{path}: empty file")
+    if size > MAX_FILE_BYTES:
+        raise InvalidMedia(f"{path}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+
+
+def _fit(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    if max_side is None or max(image.shape[:2]) <= max_side:
+        return image
+    scale = max_side / max(image.shape[:2])
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
+                target_fps: float | None = None) -> Iterator[Frame]:
+    """Yield frames one at a time (streaming), downscaled to `max_side` and thinned to `target_fps`.
+
+    Raises InvalidMedia for anything that is not a readable video within the limits.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidMedia(f"{path}: not a readable video ({exc.__class__.__name__})") from None
+    with container:
+        if not container.streams.video:
+            raise InvalidMedia(f"{path}: contains no video stream")
+        if _is_still_image(container):
+            raise InvalidMedia(f"{path}: is a still image, not a video")
+        stream = container.streams.video[0]
+        if stream.codec_context.width > MAX_SIDE or stream.codec_context.height > MAX_SIDE:
+            raise InvalidMedia(f"{path}: frame size {stream.codec_context.width}x"
+                               f"{stream.codec_context.height} is over the {MAX_SIDE} px limit")
+        stream.thread_type = "AUTO"
+        fps = float(stream.average_rate or stream.guessed_rate or 30)
+        step = 1 if not target_fps or target_fps >= fps else fps / target_fps
+        next_keep = 0.0
+        index = 0
+        t0: float | None = None
+        try:
+            for vframe in container.decode(stream):
+                t = float(vframe.time) if vframe.time is not None else index / fps
+                t0 = t if t0 is None else t0
+                if t - t0 > MAX_DURATION_S:
+                    raise InvalidMedia(f"{path}: longer than the {MAX_DURATION_S:.0f} s limit")
+                if index >= next_keep:
+                    next_keep += step
+                    yield Frame(index=index, t=t - t0,
+                                image=_fit(vframe.to_ndarray(format="bgr24"), max_side))
+                index += 1
+        except av.FFmpegError as exc:
+            if index == 0:
+                raise InvalidMedia(f"{path}: not a readable video ({exc.__class__.__name__})") from None
+            # A truncated tail after good frames: keep what decoded, as a phone upload often ends so.
+
+
+def decode(path: str | os.PathLike[str], *, max_side: int | None = 1280,
+           target_fps: float | None = None) -> Video:
+    """Decode a whole video into memory (see `iter_frames`); raises InvalidMedia on zero frames."""
+    path = Path(path)
+    frames = tuple(iter_frames(path, max_side=max_side, target_fps=target_fps))
+    if not frames:
+        raise InvalidMedia(f"{path}: the video has no decodable frame")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 30)
+        width, height, codec = stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
+    return Video(frames=frames, fps=fps, width=width, height=height,
+                 frame_count=frames[-1].index + 1, codec=codec)
+
+
+def write(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *,
+          crf: int = 23, preset: str = "veryfast") -> int:
+    """Encode BGR frames to an H.264 MP4 (yuv420p, like a phone); returns the number written."""
+    count = 0
+    with av.open(str(path), mode="w") as container:
+        stream = None
+        for image in frames:
+            if stream is None:
+                height, width = image.shape[:2]
+                stream = container.add_stream("libx264", rate=round(fps))
+                stream.width, stream.height = width - width % 2, height - height % 2
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"crf": str(crf), "preset": preset}
+            image = image[: stream.height, : stream.width]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image),
+                                                                   format="bgr24")):
+                container.mux(packet)
+            count += 1
+        if stream is None:
+            raise ValueError("write: no frames given")
+        for packet in stream.encode():
+            container.mux(packet)
+    return count
+
+
+def _is_still_image(container: av.container.InputContainer) -> bool:
+    """FFmpeg opens JPEG/PNG/... through its image demuxers: those are photos, not videos."""
+    names = set(container.format.name.split(","))
+    return any(n == "image2" or n.endswith("_pipe") for n in names)
+
+
+def is_video_file(path: str | os.PathLike[str]) -> bool:
+    """True when FFmpeg finds a video stream in a container that is not a still-image format."""
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.video) and not _is_still_image(container)
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError):
+        return False

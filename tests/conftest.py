@@ -1,0 +1,69 @@
+"""Shared fixtures: a `kyc` runner, paths to shipped data, and a real Redis for worker tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECIMENS = ROOT.parent / "shared" / "data" / "specimens"
+
+
+def run_kyc(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess, as a user would."""
+    return subprocess.run([*prefix, sys.executable, "-m", "kycengine", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def specimens() -> Path:
+    """The ICAO specimen images kept outside the project; tests using them skip without it."""
+    if not SPECIMENS.is_dir():
+        pytest.skip("../shared/data/specimens is absent")
+    return SPECIMENS
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis that answers: the one on 127.0.0.1:6379, else a private redis-server we start."""
+    if _answers(6379):
+        yield "redis://127.0.0.1:6379/15"
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("no Redis answers on 127.0.0.1:6379 and redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _answers(port):
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("redis-server did not start")
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/15"
+    proc.terminate()
+    proc.wait(timeout=10)

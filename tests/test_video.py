@@ -1,0 +1,107 @@
+"""Decoding: frame counts and timestamps, subsampling, downscaling, and every kind of bad file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kycengine import video
+from kycengine.errors import InvalidMedia
+from kycengine.image import read_image
+
+
+def _ramp(count: int, size: tuple[int, int] = (160, 96)) -> list[np.ndarray]:
+    width, height = size
+    return [np.full((height, width, 3), 10 + 8 * i, np.uint8) for i in range(count)]
+
+
+@pytest.fixture()
+def clip(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    assert video.write(path, _ramp(20), fps=10) == 20
+    return path
+
+
+def test_decode_keeps_every_frame_with_timestamps(clip: Path) -> None:
+    decoded = video.decode(clip)
+    assert (decoded.width, decoded.height, decoded.fps, decoded.codec) == (160, 96, 10.0, "h264")
+    assert [f.index for f in decoded.frames] == list(range(20))
+    assert decoded.frames[5].t == pytest.approx(0.5)
+    means = [f.image.mean() for f in decoded.frames]
+    assert means == sorted(means)  # the ramp survives encoding, in order
+
+
+def test_target_fps_thins_frames_and_max_side_downscales(clip: Path) -> None:
+    decoded = video.decode(clip, target_fps=5, max_side=80)
+    assert [f.index for f in decoded.frames] == list(range(0, 20, 2))
+    assert decoded.frames[0].image.shape == (48, 80, 3)
+    assert decoded.frame_count == 19
+
+
+def test_quality_scores_rank_sharp_above_blurred() -> None:
+    rng = np.random.default_rng(0)
+    sharp = (rng.random((120, 160)) * 255).astype(np.uint8)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 3)
+    assert video.frame_quality(sharp).sharpness > 10 * video.frame_quality(blurred).sharpness
+    assert video.frame_quality(np.full((10, 10), 255, np.uint8)).glare == 1.0
+
+
+def test_one_frame_video_decodes(tmp_path: Path) -> None:
+    path = tmp_path / "one.mp4"
+    video.write(path, _ramp(1), fps=30)
+    assert len(video.decode(path).frames) == 1
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty file"),
+    (b"hello, this is not a video\n" * 20, "not a readable video"),
+])
+def test_bad_files_raise_invalid_media(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(InvalidMedia, match=message):
+        video.decode(path)
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InvalidMedia, match="no such file"):
+        video.decode(tmp_path / "absent.mp4")
+    with pytest.raises(InvalidMedia, match="not a regular file"):
+        video.decode(tmp_path)
+
+
+def test_still_image_is_not_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), _ramp(1)[0])
+    with pytest.raises(InvalidMedia, match="still image"):
+        video.decode(path)
+    assert read_image(path).shape == (96, 160, 3)
+
+
+def test_truncated_video_is_refused_or_keeps_decodable_frames(tmp_path: Path, clip: Path) -> None:
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    try:
+        decoded = video.decode(cut)
+    except InvalidMedia as exc:
+        assert str(cut) in str(exc)
+    else:
+        assert 0 < len(decoded.frames) <= 20
+
+
+def test_huge_frames_are_refused_before_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "huge.png"
+    cv2.imwrite(str(path), np.zeros((16, 9000), np.uint8))
+    with pytest.raises(InvalidMedia, match="larger than"):
+        read_image(path)
+
+
+def test_text_file_is_not_an_image(tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("just text")
+    with pytest.raises(InvalidMedia, match="not a readable image"):
+        read_image(path)
