@@ -32,8 +32,8 @@ def decide(document: DocumentEvidence, face: FaceEvidence,
     for evidence in (document, face, liveness):
         reasons.extend(evidence.reasons)
         if evidence.state is not StageState.COMPLETE and not evidence.reasons:
-            reasons.append(Reason.VERIFICATION_INCOMPLETE if evidence.state is StageState.NOT_IMPLEMENTED
-                           else Reason.INTERNAL_ERROR)
+            reasons.append(Reason.INTERNAL_ERROR if evidence.state is StageState.FAILED
+                           else Reason.VERIFICATION_INCOMPLETE)
     unique = tuple(dict.fromkeys(reasons))
     statuses = {status_of(r) for r in unique}
     if face.state is StageState.COMPLETE and face.decision is MatchDecision.UNCERTAIN:

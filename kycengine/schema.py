@@ -26,6 +26,7 @@ class StageState(str, enum.Enum):
     """Whether a stage produced evidence, could not, or is not built yet (never read as a pass)."""
 
     COMPLETE = "complete"
+    PARTIAL = "partial"  # ran, but some of its checks are not built yet: never read as a pass
     FAILED = "failed"
     NOT_IMPLEMENTED = "not_implemented"
 

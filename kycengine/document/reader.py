@@ -1,0 +1,111 @@
+"""Read an MRZ from a photo, a rectified card or the frames of a video (voting per character)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InvalidInput
+from ..image import read_image
+from ..models import Registry, default_registry
+from ..video import Frame, frame_quality, is_video_file, iter_frames
+from .mrz import MRZ, correct_by_position, detect, parse
+from .mrz_band import find_mrz_band
+from .mrz_ocr import TesseractMRZ, fit_lines
+
+_ROTATIONS = (None, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE)
+
+
+def vote(readings: Sequence[tuple[str, ...]]) -> tuple[str, ...] | None:
+    """Per-character majority over readings of the same shape (the most common shape wins)."""
+    if not readings:
+        return None
+    shapes = Counter(tuple(len(line) for line in r) for r in readings)
+    shape = shapes.most_common(1)[0][0]
+    same = [r for r in readings if tuple(len(line) for line in r) == shape]
+    return tuple("".join(Counter(r[row][col] for r in same).most_common(1)[0][0]
+                         for col in range(width))
+                 for row, width in enumerate(shape))
+
+
+class MRZReader:
+    """Band finder + OCR + position-aware correction + parser; owns one OCR engine."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.ocr = TesseractMRZ(registry or default_registry())
+
+    def read_lines(self, image: np.ndarray) -> tuple[str, ...] | None:
+        """Corrected MRZ lines of one image in one orientation, or None."""
+        band = find_mrz_band(image)
+        if band is None:
+            return None
+        lines = fit_lines(self.ocr.read(band.image))
+        if lines is None:
+            return None
+        try:
+            return correct_by_position(detect(lines), lines)
+        except InvalidInput:
+            return None
+
+    def read(self, image: np.ndarray, *, today: dt.date | None = None) -> MRZ | None:
+        """Best MRZ of one BGR image, trying upright, upside-down and sideways; None if none."""
+        today = today or dt.date.today()
+        best: MRZ | None = None
+        for rotation in _ROTATIONS:
+            rotated = image if rotation is None else cv2.rotate(image, rotation)
+            lines = self.read_lines(rotated)
+            if lines is None:
+                continue
+            mrz = parse("\n".join(lines), today=today, source="tesseract")
+            if best is None or mrz.score > best.score:
+                best = mrz
+            if mrz.valid:
+                break
+        return best
+
+    def read_frames(self, frames: Iterable[Frame], *, today: dt.date | None = None,
+                    max_frames: int = 8, agree: int = 3) -> MRZ | None:
+        """Vote over the sharpest frames; stops once `agree` readings give the same valid MRZ."""
+        today = today or dt.date.today()
+        ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)
+        readings: list[tuple[str, ...]] = []
+        for frame in ranked[:max_frames]:
+            lines = self.read_lines(frame.image)
+            if lines is None:
+                continue
+            readings.append(lines)
+            if Counter(readings).most_common(1)[0][1] >= agree:
+                break
+        voted = vote(readings)
+        if voted is None:
+            return None
+        try:
+            return parse("\n".join(voted), today=today, source=f"tesseract-vote-{len(readings)}")
+        except InvalidInput:
+            return None
+
+
+@cache
+def default_reader() -> MRZReader:
+    """Process-wide reader, built on first use (never at import)."""
+    return MRZReader()
+
+
+def read_mrz(image: np.ndarray, *, today: dt.date | None = None) -> MRZ | None:
+    """MRZ of one BGR image (photo or scan, any size, not necessarily rectified), or None."""
+    return default_reader().read(image, today=today)
+
+
+def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None) -> MRZ | None:
+    """MRZ of an image file or a video file (votes across the video's sharpest frames)."""
+    path = Path(path)
+    if is_video_file(path):
+        return default_reader().read_frames(iter_frames(path, max_side=1280, target_fps=5), today=today)
+    return read_mrz(read_image(path), today=today)
