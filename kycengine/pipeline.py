@@ -50,7 +50,7 @@ class Verifier:
     def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
         self.settings = settings or Settings()
         self.registry = registry or default_registry()
-        self.document = DocumentAnalyser(self.settings)
+        self.document = DocumentAnalyser(self.registry, self.settings)
         self.face = FaceMatcher(self.registry, self.settings)
         self.liveness = LivenessChecker(self.registry, self.settings)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, InvalidMedia
 from ..image import read_image
 from ..models import Registry, default_registry
 from ..video import Frame, frame_quality, is_video_file, iter_frames
@@ -108,4 +108,8 @@ def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None)
     path = Path(path)
     if is_video_file(path):
         return default_reader().read_frames(iter_frames(path, max_side=1280, target_fps=5), today=today)
-    return read_mrz(read_image(path), today=today)
+    try:
+        image = read_image(path)
+    except InvalidMedia as exc:
+        raise InvalidMedia(exc.message.replace("not a readable image", "not a readable image or video")) from None
+    return read_mrz(image, today=today)

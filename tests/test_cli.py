@@ -1,0 +1,90 @@
+"""The `kyc` command as a user meets it: clear one-line errors, JSON output, nothing fetched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from .conftest import run_kyc
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "notes.mp4").write_text("this is a text file, not a video\n" * 10)
+    cv2.imwrite(str(folder / "photo.jpg"), np.full((64, 64, 3), 128, np.uint8))
+    return {"missing": folder / "absent.mp4", "empty": folder / "empty.mp4",
+            "text": folder / "notes.mp4", "image": folder / "photo.jpg"}
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kyc: error:"), done.stderr
+    assert fragment in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("missing", "no such file"), ("empty", "empty file"), ("text", "not a readable image or video"),
+])
+def test_mrz_on_bad_files_is_one_line_error(bad_inputs: dict[str, Path], which: str, fragment: str) -> None:
+    _one_line_error(run_kyc("mrz", str(bad_inputs[which])), fragment)
+
+
+def test_mrz_on_an_image_without_mrz_says_so(bad_inputs: dict[str, Path]) -> None:
+    done = run_kyc("mrz", str(bad_inputs["image"]), "--json")
+    assert done.returncode == 1 and json.loads(done.stdout) == {"found": False}
+
+
+def test_mrz_json_on_specimen(specimens: Path) -> None:
+    done = run_kyc("mrz", str(specimens / "icao-passport-td3.jpg"), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["valid"] and data["format"] == "td3" and data["fields"]["surname"] == "ERIKSSON"
+
+
+@pytest.mark.parametrize("which,fragment", [
+    ("missing", "no such file"), ("empty", "empty file"), ("text", "not a readable video"),
+    ("image", "still image, not a video"),
+])
+def test_verify_with_unusable_video_retries_with_reason(bad_inputs: dict[str, Path], which: str,
+                                                        fragment: str) -> None:
+    done = run_kyc("verify", "--document", str(bad_inputs[which]), "--selfie",
+                   str(bad_inputs[which]), "--json")
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["status"] == "retry_required"
+    assert verdict["reasons"] == ["video_unreadable"]
+    assert fragment in verdict["document"]["note"]
+
+
+def test_bad_arguments_exit_non_zero() -> None:
+    assert run_kyc("verify", "--document", "x.mp4").returncode == 2
+    assert run_kyc("synth", "document", "/tmp/x.mp4", "--size", "huge").returncode == 2
+    _one_line_error(run_kyc("synth", "document", "/tmp/kyc-x.mp4", "--variant", "nope"), "nope")
+
+
+@pytest.mark.slow
+def test_main_job_and_models_run_with_networking_disabled(tmp_path: Path) -> None:
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
+        pytest.skip("unshare -n is not permitted here")
+    offline = ("unshare", "-n")
+    models = run_kyc("models", prefix=offline)
+    assert models.returncode == 0, models.stderr
+    assert "MISSING" not in models.stdout and "verified" in models.stdout
+    sample = run_kyc("synth", "sample", str(tmp_path), "--size", "640x360", "--fps", "15",
+                     prefix=offline)
+    assert sample.returncode == 0, sample.stderr
+    verdict = run_kyc("verify", "--document", str(tmp_path / "document.mp4"),
+                      "--selfie", str(tmp_path / "selfie.mp4"), "--json", prefix=offline)
+    assert verdict.returncode == 0, verdict.stderr
+    data = json.loads(verdict.stdout)
+    assert data["status"] in {"approved", "manual_review"}  # never refused on a genuine sample
+    assert data["document"]["fields"]["surname"]
