@@ -70,6 +70,18 @@ def cmd_mrz(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare_faces(args: argparse.Namespace) -> int:
+    """Compare the largest face of two images."""
+    from .face import compare_faces
+    from .image import read_image
+
+    result = compare_faces(read_image(args.image_a), read_image(args.image_b), backend=args.backend)
+    _print(result.to_dict(), args.json,
+           f"{result.decision.value} (score {result.score:.3f}, threshold {result.threshold:.2f}, "
+           f"backend {result.backend})")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List every model of the manifest, whether it is present and verified, and its licence."""
     from .models import default_registry
@@ -131,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="image or video of a document")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_mrz)
+
+    p = sub.add_parser("compare-faces", help=cmd_compare_faces.__doc__)
+    p.add_argument("image_a")
+    p.add_argument("image_b")
+    p.add_argument("--backend", choices=("insightface", "opencv"), default="insightface")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_compare_faces)
 
     p = sub.add_parser("models", help=cmd_models.__doc__)
     p.add_argument("--json", action="store_true")

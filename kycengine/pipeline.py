@@ -53,6 +53,8 @@ class Verifier:
         self.document = DocumentAnalyser(self.registry, self.settings)
         self.face = FaceMatcher(self.registry, self.settings)
         self.liveness = LivenessChecker(self.registry, self.settings)
+        self.models = tuple(f"{spec.id}@{spec.package}=={spec.version}" for spec in
+                            map(self.registry.spec, (*self.document.model_ids, *self.face.model_ids)))
 
     def _decode(self, path: str | os.PathLike[str], fps: float,
                 timings: dict[str, float], name: str) -> Video | InvalidMedia:
@@ -93,6 +95,7 @@ class Verifier:
         return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=reasons,
                        document=document, face=face, liveness=liveness,
                        scores={**document.scores, **face.scores, **liveness.scores},
+                       models=self.models,
                        timings_ms={**timings, "total": round(sum(timings.values()), 1)},
                        engine_version=ENGINE_VERSION,
                        created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
