@@ -169,7 +169,9 @@ def write(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float
                 stream = container.add_stream("libx264", rate=round(fps))
                 stream.width, stream.height = width - width % 2, height - height % 2
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": preset}
+                # One encoder thread: x264's multi-threaded rate control makes the bytes depend on
+                # machine load, and generated test data must be reproducible from its seed.
+                stream.options = {"crf": str(crf), "preset": preset, "threads": "1"}
             image = image[: stream.height, : stream.width]
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image),
                                                                    format="bgr24")):

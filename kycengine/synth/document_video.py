@@ -1,0 +1,196 @@
+"""Generate a labelled phone video of an identity document: genuine, or with one thing wrong.
+
+`make_document_video` writes the MP4 and a JSON sidecar beside it (`path.with_suffix(".json")`,
+e.g. `sample.mp4` -> `sample.json`) holding the `DocumentLabels` ground truth: the identity, who is
+on the portrait, the MRZ as printed, the reasons the engine should give and the document's corners
+in every frame. Everything is drawn from `seed`: the same arguments give the same frames.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from .. import video
+from ..document.mrz import parse
+from ..document.types import DocumentType
+from ..reasons import Reason
+from ..records import Record
+from . import documents, faces, filming
+from .identity import DEFAULT_TODAY, Identity, random_identity
+
+GENERATOR_VERSION = "1"
+CRF = 23  # phone-like H.264 quality
+CRF_HARD = 28
+# Sex of each person the face library ships (looked at by hand), so that the printed sex matches
+# the portrait; a person missing here gets a random one.
+_SEX = {"astronaut": "F", "group_d": "F", "yaoming": "M", "group_a": "M", "group_c": "M",
+        "team_b": "M", "team_c": "M"}
+
+
+class DocumentVariant(str, enum.Enum):
+    """What is wrong with the filmed document (nothing, for `genuine`)."""
+
+    GENUINE = "genuine"
+    EXPIRED = "expired"  # the expiry date is before `today`
+    MRZ_CORRUPTED = "mrz_corrupted"  # one MRZ character changed after composing: one check fails
+    PHOTOCOPY = "photocopy"  # a black-and-white photocopy cut to size
+    SCREEN = "screen"  # the document shown on a screen and filmed
+    CUT_OFF = "cut_off"  # part of the document is outside the frame all along
+    BLURRY = "blurry"  # too blurry to read
+    GLARE_MRZ = "glare_mrz"  # a strong glare hides the MRZ in every frame
+    OTHER_PHOTO = "other_photo"  # the portrait shows someone other than the holder
+    NOT_TILTED = "not_tilted"  # moved only in its plane: constant perspective and reflection
+
+
+EXPECTED_REASONS: dict[DocumentVariant, tuple[Reason, ...]] = {
+    DocumentVariant.GENUINE: (),
+    DocumentVariant.EXPIRED: (Reason.DOCUMENT_EXPIRED,),
+    DocumentVariant.MRZ_CORRUPTED: (Reason.MRZ_CHECK_DIGIT_FAILED,),
+    DocumentVariant.PHOTOCOPY: (Reason.DOCUMENT_PHOTOCOPY,),
+    DocumentVariant.SCREEN: (Reason.DOCUMENT_SCREEN,),
+    DocumentVariant.CUT_OFF: (Reason.DOCUMENT_CUT_OFF,),
+    DocumentVariant.BLURRY: (Reason.DOCUMENT_BLURRY,),
+    DocumentVariant.GLARE_MRZ: (Reason.DOCUMENT_GLARE,),
+    DocumentVariant.OTHER_PHOTO: (Reason.FACE_MISMATCH,),
+    DocumentVariant.NOT_TILTED: (Reason.DOCUMENT_NOT_TILTED,),
+}
+
+
+@dataclass(frozen=True)
+class DocumentLabels(Record):
+    """Ground truth of a generated document video; corners are frame pixels, TL, TR, BR, BL."""
+
+    generator_version: str
+    seed: int
+    document_type: DocumentType
+    variant: DocumentVariant
+    hard: bool
+    identity: Identity
+    holder_person: str  # face id (synth.faces) of the holder: whom the selfie should show
+    portrait_person: str  # face id of the person actually printed on the document
+    mrz_lines: tuple[str, ...]  # as printed, after any corruption
+    mrz_valid: bool  # every check digit of the printed MRZ is right
+    expected_reasons: tuple[Reason, ...]
+    today: date
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    corners: tuple[tuple[tuple[float, float], ...], ...]  # per frame, the document's four corners
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """Where the labels of the video at `path` are written: same name, `.json` suffix."""
+    return Path(path).with_suffix(".json")
+
+
+def load_labels(path: str | os.PathLike[str]) -> DocumentLabels:
+    """Labels of the video at `path`, read from its sidecar."""
+    return DocumentLabels.from_dict(json.loads(sidecar_path(path).read_text(encoding="utf-8")))
+
+
+def corrupt_mrz(lines: tuple[str, ...], rng: np.random.Generator, *, today: date) -> tuple[str, ...]:
+    """`lines` with one character changed so that exactly one check digit fails (and nothing else)."""
+    positions = [(row, col) for row, line in enumerate(lines) for col, char in enumerate(line) if char != "<"]
+    for index in rng.permutation(len(positions)):
+        row, col = positions[int(index)]
+        char = lines[row][col]
+        pool = string.digits if char.isdigit() else string.ascii_uppercase
+        replacement = str(rng.choice([c for c in pool if c != char]))
+        changed = list(lines)
+        changed[row] = lines[row][:col] + replacement + lines[row][col + 1:]
+        mrz = parse("\n".join(changed), today=today)
+        failed = [c for c in mrz.checks if not c.valid]
+        if len(failed) == 1 and len(mrz.problems) == 1:
+            return tuple(changed)
+    raise AssertionError("corrupt_mrz: no single character breaks exactly one check")
+
+
+def _people(rng: np.random.Generator, variant: DocumentVariant) -> tuple[str, str]:
+    """(holder, person on the portrait): someone else of the same sex for `other_photo`."""
+    holder = str(rng.choice(faces.PEOPLE))
+    if variant is not DocumentVariant.OTHER_PHOTO:
+        return holder, holder
+    others = [p for p in faces.PEOPLE if p != holder]
+    alike = [p for p in others if _SEX.get(p) == _SEX.get(holder)]
+    return holder, str(rng.choice(alike or others))
+
+
+def _subject(variant: DocumentVariant, render: documents.CardRender, trajectory: filming.Trajectory,
+             rng: np.random.Generator) -> filming.Subject:
+    """What the camera films: the card or open passport, its photocopy, or a screen showing it."""
+    if variant is DocumentVariant.PHOTOCOPY:
+        return filming.card_subject(documents.photocopy(render, rng), filming.Surface.PAPER)
+    if variant is DocumentVariant.SCREEN:
+        corners = np.array(trajectory.corners)
+        frame_px_per_mm = float(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1).mean()) / render.size_mm[0]
+        return filming.screen_subject(render, rng, rng.uniform(1.2, 1.8) / frame_px_per_mm)
+    if render.document_type is DocumentType.PASSPORT:
+        return filming.booklet_subject(render, documents.facing_page(render))
+    return filming.card_subject(render)
+
+
+def _mm_box(box: documents.Box, px_per_mm: float) -> tuple[float, float, float, float]:
+    """A render's pixel box in millimetres."""
+    x, y, w, h = box
+    return (x / px_per_mm, y / px_per_mm, w / px_per_mm, h / px_per_mm)
+
+
+def document_video_frames(*, document_type: DocumentType, variant: DocumentVariant = DocumentVariant.GENUINE,
+                          seed: int = 0, hard: bool = False, size: tuple[int, int] = (1280, 720),
+                          fps: float = 30.0, seconds: float = 4.0,
+                          today: date = DEFAULT_TODAY) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
+    """The labels and the BGR frames (produced lazily) of a document video, without encoding it.
+
+    Raises InvalidInput when the variant is impossible for the document on `today` (a 2021 CNI
+    cannot be expired before 2031).
+    """
+    document_type, variant = DocumentType(document_type), DocumentVariant(variant)
+    people_rng, identity_rng, card_rng, camera_rng, frame_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
+    holder, portrait = _people(people_rng, variant)
+    identity = random_identity(identity_rng, document_type, today=today,
+                               expired=variant is DocumentVariant.EXPIRED, sex=_SEX.get(holder))
+    lines = documents.mrz_lines(identity)
+    if variant is DocumentVariant.MRZ_CORRUPTED:
+        lines = corrupt_mrz(lines, card_rng, today=today)
+    render = documents.render(identity, portrait, card_rng, mrz=lines)
+    shot = filming.Shot(
+        size=size, fps=fps, seconds=seconds, hard=hard,
+        tilt=variant is not DocumentVariant.NOT_TILTED, cut_off=variant is DocumentVariant.CUT_OFF,
+        defocus_mm=card_rng.uniform(0.5, 0.7) if variant is DocumentVariant.BLURRY else None,
+        glare_box_mm=_mm_box(render.mrz_box, render.px_per_mm) if variant is DocumentVariant.GLARE_MRZ else None)
+    trajectory = filming.plan(shot, document_type.size_mm, camera_rng)
+    subject = _subject(variant, render, trajectory, card_rng)
+    labels = DocumentLabels(
+        generator_version=GENERATOR_VERSION, seed=seed, document_type=document_type, variant=variant,
+        hard=hard, identity=identity, holder_person=holder, portrait_person=portrait, mrz_lines=lines,
+        mrz_valid=all(c.valid for c in parse("\n".join(lines), today=today).checks),
+        expected_reasons=EXPECTED_REASONS[variant], today=today, fps=float(fps),
+        frame_count=shot.frame_count, width=size[0] - size[0] % 2, height=size[1] - size[1] % 2,
+        corners=trajectory.corners)
+    return labels, filming.frames(subject, shot, trajectory, frame_rng)
+
+
+def make_document_video(path: str | os.PathLike[str], *, document_type: DocumentType,
+                        variant: DocumentVariant = DocumentVariant.GENUINE, seed: int = 0, hard: bool = False,
+                        size: tuple[int, int] = (1280, 720), fps: float = 30.0, seconds: float = 4.0,
+                        today: date = DEFAULT_TODAY) -> DocumentLabels:
+    """Film a generated document into an H.264 MP4 at `path`; writes its JSON sidecar and returns its labels.
+
+    See `document_video_frames` for the arguments and errors.
+    """
+    labels, frames = document_video_frames(document_type=document_type, variant=variant, seed=seed, hard=hard,
+                                           size=size, fps=fps, seconds=seconds, today=today)
+    video.write(path, frames, fps, crf=CRF_HARD if hard else CRF)
+    sidecar_path(path).write_text(json.dumps(labels.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+    return labels
