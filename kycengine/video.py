@@ -169,9 +169,10 @@ def write(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float
                 stream = container.add_stream("libx264", rate=round(fps))
                 stream.width, stream.height = width - width % 2, height - height % 2
                 stream.pix_fmt = "yuv420p"
-                # One encoder thread: x264's multi-threaded rate control makes the bytes depend on
-                # machine load, and generated test data must be reproducible from its seed.
-                stream.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+                # One encoder thread and no macroblock-tree look-ahead: both make x264's bytes vary
+                # from run to run, and generated test data must be reproducible from its seed.
+                stream.options = {"crf": str(crf), "preset": preset, "threads": "1",
+                                  "x264-params": "mbtree=0"}
             image = image[: stream.height, : stream.width]
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image),
                                                                    format="bgr24")):
