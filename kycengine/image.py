@@ -9,19 +9,13 @@ import cv2
 import numpy as np
 
 from .errors import InvalidMedia
-from .video import MAX_FILE_BYTES, MAX_SIDE
+from .video import MAX_SIDE, check_media_file
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """BGR uint8 image; raises InvalidMedia for a missing, empty, oversized or undecodable file."""
     path = Path(path)
-    if not path.is_file():
-        raise InvalidMedia(f"{path}: no such file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidMedia(f"{path}: empty file")
-    if size > MAX_FILE_BYTES:
-        raise InvalidMedia(f"{path}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+    check_media_file(path)
     data = np.fromfile(path, dtype=np.uint8)
     header = cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8)
     if header is None:

@@ -79,7 +79,8 @@ def frame_quality(proxy: np.ndarray) -> FrameQuality:
     return FrameQuality(sharpness=sharp, glare=glare, brightness=float(proxy.mean()))
 
 
-def _check_file(path: Path) -> None:
+def check_media_file(path: Path) -> None:
+    """Raise InvalidMedia unless `path` is a regular, non-empty file within the size limit."""
     if not path.exists():
         raise InvalidMedia(f"{path}: no such file")
     if not path.is_file():
@@ -105,7 +106,7 @@ def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
     Raises InvalidMedia for anything that is not a readable video within the limits.
     """
     path = Path(path)
-    _check_file(path)
+    check_media_file(path)
     try:
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
