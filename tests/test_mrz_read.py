@@ -54,3 +54,27 @@ def test_vote_takes_the_majority_per_character() -> None:
     readings = [("AB1", "CD2"), ("AB7", "CD2"), ("XB1", "CD2"), ("AB1",)]
     assert vote(readings) == ("AB1", "CD2")
     assert vote([]) is None
+
+
+def test_lookalike_in_a_passport_number_is_resolved_by_its_check_digit() -> None:
+    from kycengine.document.mrz import MRZFields, compose, resolve_lookalikes
+
+    fields = MRZFields(document_code="P", issuing_state="FRA", surname="BENARD",
+                       given_names="JEAN LOIC", document_number="19OP67813", nationality="FRA",
+                       birth_date=dt.date(1997, 10, 4), sex="M", expiry_date=dt.date(2029, 5, 5))
+    lines = compose(MRZFormat.TD3, fields)
+    misread = (lines[0], lines[1].replace("19OP", "190P", 1))
+    assert resolve_lookalikes(MRZFormat.TD3, misread) == lines
+    assert resolve_lookalikes(MRZFormat.TD3, lines) == lines
+    wrong_digit = (lines[0], "29" + lines[1][2:])  # not a look-alike slip: left for the check to fail
+    assert resolve_lookalikes(MRZFormat.TD3, wrong_digit) == wrong_digit
+
+
+def test_line_variants_repair_one_extra_or_missing_glyph() -> None:
+    from kycengine.document.mrz_ocr import line_variants, shape_lines
+
+    assert "ABCD" in line_variants("ABXCD", 4)
+    assert "AB<C" in line_variants("ABC", 4)
+    assert line_variants("ABCD", 4) == ("ABCD",)
+    assert shape_lines(("NOISE", "A" * 44, "B" * 43)) == (44, ("A" * 44, "B" * 43))
+    assert shape_lines(("A" * 12,)) is None

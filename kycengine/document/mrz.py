@@ -334,6 +334,36 @@ def correct_by_position(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]
     return tuple("".join(texts[s.name] for s in line) for line in layout.lines)
 
 
+_LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": "5", "5": "S",
+               "Z": "2", "2": "Z"}
+
+
+def resolve_lookalikes(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
+    """In letter-or-digit fields (e.g. a passport number), swap one OCR-B look-alike (O/0, I/1, B/8,
+    S/5, Z/2) where that single swap, and no other, makes the failing check digit over it valid."""
+    layout = _layout(fmt)
+    texts = _slot_texts(layout, lines)
+    slots = {slot.name: slot for _, _, slot in layout.positions()}
+    for check in (s for s in slots.values() if s.is_check):
+        def valid() -> bool:
+            span = "".join(texts[n] for n in check.covers)  # noqa: B023 - evaluated at once
+            return set(span) <= MRZ_ALPHABET and check_digit(span) == texts[check.name]  # noqa: B023
+        if valid():
+            continue
+        fixes = []
+        for name in (n for n in check.covers if slots[n].cls is CharClass.ALNUM):
+            original = texts[name]
+            for i, char in enumerate(original):
+                if char in _LOOKALIKES:
+                    texts[name] = original[:i] + _LOOKALIKES[char] + original[i + 1:]
+                    if valid():
+                        fixes.append((name, texts[name]))
+            texts[name] = original
+        if len(fixes) == 1:
+            texts[fixes[0][0]] = fixes[0][1]
+    return tuple("".join(texts[s.name] for s in line) for line in layout.lines)
+
+
 def _clear_filler_run(text: str) -> str:
     """In the trailing run of '<', K and X of a name, every K/X after its first '<' becomes '<'."""
     body = text.rstrip(FILLER + "KX")

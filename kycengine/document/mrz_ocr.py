@@ -44,13 +44,25 @@ class TesseractMRZ:
         self._api.End()
 
 
-def fit_lines(lines: tuple[str, ...]) -> tuple[str, ...] | None:
-    """Lines padded or cut to the MRZ width nearest their median length; None if not MRZ-shaped."""
+def line_variants(line: str, width: int) -> tuple[str, ...]:
+    """Ways to bring one OCR line to `width`: as is, or with one character dropped or one filler
+    inserted at each position (Tesseract's usual slips are one extra or one missing glyph)."""
+    if len(line) == width:
+        return (line,)
+    if len(line) == width + 1:
+        return tuple(dict.fromkeys(line[:i] + line[i + 1:] for i in range(len(line))))
+    if len(line) == width - 1:
+        return tuple(dict.fromkeys(line[:i] + "<" + line[i:] for i in range(len(line) + 1)))
+    return (line[:width].ljust(width, "<"),)
+
+
+def shape_lines(lines: tuple[str, ...]) -> tuple[int, tuple[str, ...]] | None:
+    """The MRZ width nearest the lines' median length and the 2-3 lines to read; None if unshaped."""
     if len(lines) < 2:
         return None
-    lines = lines[-3:] if len(lines) > 3 else lines
-    median = sorted(len(l) for l in lines)[len(lines) // 2]
+    median = sorted(len(l) for l in lines[-3:])[len(lines[-3:]) // 2]
     width = min(_WIDTHS, key=lambda w: abs(w - median))
-    if abs(width - median) > 4 or (len(lines) == 3) != (width == 30):
+    lines = lines[-3:] if width == 30 else lines[-2:]
+    if abs(width - median) > 4 or (width == 30 and len(lines) != 3):
         return None
-    return tuple(l[:width].ljust(width, "<") for l in lines)
+    return width, lines

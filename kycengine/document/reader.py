@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import product
 from pathlib import Path
 
 import cv2
@@ -16,17 +17,22 @@ from ..errors import InvalidInput, InvalidMedia
 from ..image import read_image
 from ..models import Registry, default_registry
 from ..video import Frame, frame_quality, is_video_file, iter_frames
-from .mrz import MRZ, correct_by_position, detect, parse
+from .mrz import MRZ, correct_by_position, detect, parse, resolve_lookalikes
 from .mrz_band import find_mrz_band
-from .mrz_ocr import TesseractMRZ, fit_lines
+from .mrz_ocr import TesseractMRZ, line_variants, shape_lines
 
+_SCORING_DAY = dt.date(2000, 1, 1)  # length repair ranks by check digits, which no date changes
 _ROTATIONS = (None, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE)
 
 
-def vote(readings: Sequence[tuple[str, ...]]) -> tuple[str, ...] | None:
-    """Per-character majority over readings of the same shape (the most common shape wins)."""
+def vote(readings: Sequence[tuple[str, ...]], valid: Sequence[bool] = ()) -> tuple[str, ...] | None:
+    """The most common fully valid reading if there is one, else the per-character majority over
+    readings of the most common shape (`valid[i]` says whether reading i passed every check)."""
     if not readings:
         return None
+    passing = [r for r, ok in zip(readings, valid) if ok]
+    if passing:
+        return Counter(passing).most_common(1)[0][0]
     shapes = Counter(tuple(len(line) for line in r) for r in readings)
     shape = shapes.most_common(1)[0][0]
     same = [r for r in readings if tuple(len(line) for line in r) == shape]
@@ -46,13 +52,21 @@ class MRZReader:
         band = find_mrz_band(image)
         if band is None:
             return None
-        lines = fit_lines(self.ocr.read(band.image))
-        if lines is None:
+        shaped = shape_lines(self.ocr.read(band.image))
+        if shaped is None:
             return None
-        try:
-            return correct_by_position(detect(lines), lines)
-        except InvalidInput:
-            return None
+        width, lines = shaped
+        best: tuple[int, tuple[str, ...]] | None = None
+        for candidate in product(*(line_variants(line, width) for line in lines)):
+            try:
+                fmt = detect(candidate)
+                corrected = resolve_lookalikes(fmt, correct_by_position(fmt, candidate))
+            except InvalidInput:
+                continue
+            score = parse("\n".join(corrected), today=_SCORING_DAY).score
+            if best is None or score > best[0]:
+                best = (score, corrected)
+        return None if best is None else best[1]
 
     def read(self, image: np.ndarray, *, today: dt.date | None = None) -> MRZ | None:
         """Best MRZ of one BGR image, trying upright, upside-down and sideways; None if none."""
@@ -72,18 +86,20 @@ class MRZReader:
 
     def read_frames(self, frames: Iterable[Frame], *, today: dt.date | None = None,
                     max_frames: int = 8, agree: int = 3) -> MRZ | None:
-        """Vote over the sharpest frames; stops once `agree` readings give the same valid MRZ."""
+        """Vote over the sharpest frames; stops once `agree` readings are identical."""
         today = today or dt.date.today()
         ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)
         readings: list[tuple[str, ...]] = []
+        valid: list[bool] = []
         for frame in ranked[:max_frames]:
             lines = self.read_lines(frame.image)
             if lines is None:
                 continue
             readings.append(lines)
-            if Counter(readings).most_common(1)[0][1] >= agree:
+            valid.append(parse("\n".join(lines), today=today).valid)
+            if Counter(readings).most_common(1)[0][1] >= agree:  # the reading is stable
                 break
-        voted = vote(readings)
+        voted = vote(readings, valid)
         if voted is None:
             return None
         try:

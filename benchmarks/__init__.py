@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory and accuracy of kycengine beside the tools a bank would use instead."""
