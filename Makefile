@@ -1,4 +1,5 @@
-# kycengine: `make run` installs everything and verifies a generated sample; `make test` runs the tests.
+# kycengine: `make run` installs everything and verifies a generated sample; `make test` runs the
+# tests; `make bench` installs the peers and runs every benchmark (updates README's Performance).
 .PHONY: setup run test bench clean
 
 setup:
@@ -11,6 +12,11 @@ run: setup
 test: setup
 	@bash scripts/ensure-redis.sh
 	@.venv/bin/python -m pytest -q
+
+bench: setup
+	@bash scripts/setup-bench.sh
+	@bash scripts/ensure-redis.sh
+	@.venv/bin/python -m benchmarks
 
 clean:
 	rm -rf out .pytest_cache

@@ -25,7 +25,7 @@ import numpy as np
 from skimage import data
 
 from kycengine.face.backends import BACKENDS, FaceBackend, get_backend
-from kycengine.face.thresholds import threshold_for
+from kycengine.face.thresholds import MatchThreshold, threshold_for
 from kycengine.synth import faces
 
 RESULTS = Path(__file__).with_name("results") / "face_pairs.json"
@@ -138,19 +138,29 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": float(array.max())}
 
 
-def run(name: str) -> dict[str, object]:
-    """All pairs for one backend."""
-    backend = get_backend(name)
+Score = Callable[[np.ndarray, np.ndarray], float]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Similarity of two unit-length embeddings."""
+    return float(a @ b)
+
+
+def run(name: str, backend: FaceBackend | None = None, threshold: MatchThreshold | None = None,
+        score: Score = cosine) -> dict[str, object]:
+    """All pairs for one backend (a kycengine backend by name, or a peer passed in with its own
+    threshold and similarity)."""
+    backend = backend or get_backend(name)
+    threshold = threshold or threshold_for(name)
     references, probes = _probes(backend)
-    genuine = [{"a": person, "b": f"{person}/{condition}", "score": float(emb @ references[person])}
+    genuine = [{"a": person, "b": f"{person}/{condition}", "score": score(emb, references[person])}
                for (person, condition), emb in probes.items()]
-    impostor = [{"a": other, "b": f"{person}/{condition}", "score": float(emb @ references[other])}
+    impostor = [{"a": other, "b": f"{person}/{condition}", "score": score(emb, references[other])}
                 for (person, condition), emb in probes.items() for other in references if other != person]
     shipped = _shipped_faces(backend)
     for (ka, ea), (kb, eb) in itertools.combinations(shipped.items(), 2):
         rows = genuine if _identity(ka) == _identity(kb) else impostor
-        rows.append({"a": ka, "b": kb, "score": float(ea @ eb)})
-    threshold = threshold_for(name)
+        rows.append({"a": ka, "b": kb, "score": score(ea, eb)})
     g = [r["score"] for r in genuine]
     i = [r["score"] for r in impostor]
     return {

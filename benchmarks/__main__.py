@@ -1,0 +1,115 @@
+"""`python -m benchmarks`: every benchmark in one run; JSON, a Markdown table, a PNG chart, README.
+
+Sections: end-to-end speed, MRZ against PassportEye, face match against face_recognition, and the
+others present in this folder (liveness, throughput). A section that fails is reported as such and
+the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from .report import RESULTS, Section, machine, markdown, save
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+CHART = ROOT / "docs" / "bench.png"  # committed with the README that shows it
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
+    from . import end_to_end, faces_section, liveness, mrz_peers, throughput
+
+    return {"end_to_end": lambda: end_to_end.run(seeds), "mrz": lambda: mrz_peers.run(seeds),
+            "faces": faces_section.run, "liveness": lambda: liveness.section(seeds),
+            "throughput": throughput.section}
+
+
+def _chart(sections: list[Section], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    speed = next((s for s in sections if s.key == "end_to_end"), None)
+    if speed:
+        cases = [r["case"] for r in speed.table]
+        axes[0].barh(cases, [r["x decode floor"] for r in speed.table], color="#3b6ea5")
+        axes[0].axvline(2.0, color="#c0392b", linestyle="--", label="target 2x")
+        axes[0].set_xlabel("end-to-end time / decode-only time")
+        axes[0].legend()
+    mrz = next((s for s in sections if s.key == "mrz"), None)
+    if mrz:
+        labels = [f"{r['document']}/{r['filming']}" for r in mrz.table]
+        ours = [int(r["kyc rectified read"].split("/")[0]) / int(r["videos"]) for r in mrz.table]
+        peer = [int(r["PassportEye rectified read"].split("/")[0]) / int(r["videos"]) for r in mrz.table]
+        y = range(len(labels))
+        axes[1].barh([v + 0.2 for v in y], ours, height=0.4, label="kycengine", color="#3b6ea5")
+        axes[1].barh([v - 0.2 for v in y], peer, height=0.4, label="PassportEye", color="#999999")
+        axes[1].set_yticks(list(y), labels)
+        axes[1].set_xlabel("MRZ read rate, all check digits valid (rectified frames)")
+        axes[1].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def _update_readme(text: str) -> None:
+    readme = README.read_text(encoding="utf-8")
+    block = f"{START}\n{text}\n{END}"
+    if START in readme:
+        readme = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S)
+    else:
+        readme += f"\n## Performance\n\n{block}\n"
+    README.write_text(readme, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--seeds", type=int, default=1, help="corpus seeds per document kind and filming")
+    parser.add_argument("--only", action="append", help="run only these sections")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README's Performance")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    sections: list[Section] = []
+    failed: list[str] = []
+    for key, run in _sections(args.seeds).items():
+        if args.only and key not in args.only:
+            continue
+        print(f"== {key}", flush=True)
+        begin = time.perf_counter()
+        try:
+            section = run()
+        except Exception:  # one broken harness must not hide the others' numbers
+            traceback.print_exc()
+            failed.append(key)
+            continue
+        save(section)
+        sections.append(section)
+        print(markdown(section), f"({time.perf_counter() - begin:.0f} s)", flush=True)
+    header = (f"Measured {dt.date.today().isoformat()} on {machine()}; `make bench` "
+              f"({time.perf_counter() - started:.0f} s).")
+    body = "\n".join([header, "", *(markdown(s) for s in sections), "![benchmark chart](docs/bench.png)"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.md").write_text(body, encoding="utf-8")
+    (RESULTS / "bench.json").write_text(json.dumps([asdict(s) for s in sections], indent=1, default=str))
+    CHART.parent.mkdir(exist_ok=True)
+    _chart(sections, CHART)
+    if not args.no_readme and not args.only:
+        _update_readme(body)
+    print(header)
+    if failed:
+        print(f"failed sections: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
