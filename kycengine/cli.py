@@ -1,4 +1,6 @@
-"""The `kyc` command: verify, mrz, models, synth. Errors print one line and exit non-zero."""
+"""The `kyc` command: verify, mrz, compare-faces, models, synth, worker, review.
+
+Errors print one line and exit non-zero."""
 
 from __future__ import annotations
 
@@ -168,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_synth)
+
+    from workers.cli import register as register_workers  # `kyc worker`, `kyc review`
+
+    register_workers(sub)
     return parser
 
 

@@ -1,0 +1,196 @@
+"""The manual review queue: list, show, decide, escalate, re-verify.
+
+A `manual_review` verdict puts its case in `{p}review:queue` (a sorted set scored by the deadline:
+submission time + KYC_REVIEW_DEADLINE_HOURS, 72 h by default). A reviewer's decision is written once
+(`{p}decision:{case}:{n}`; a second decision is refused) and appended to the case's audit trail with
+who, when and why; the verdict itself is never changed. Overdue cases are escalated (once, with an
+audit entry) and reported; they stay decidable. Re-verification runs the engine again with
+`Settings().strict()` on the case's media and appends the result to the audit trail as evidence for
+the reviewer; it does not decide the case.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from redis import Redis
+
+from kycengine.errors import InvalidInput, InvalidRequest
+from kycengine.reasons import Reason, Status
+from kycengine.schema import DeclaredIdentity
+
+from . import media
+from .config import WorkerConfig
+from .jobs import VerifierLike, delivery_enqueuer
+from .store import AlreadyDecided, Store, iso, new_delivery_id
+
+log = logging.getLogger(__name__)
+
+DECISIONS = {"approve": Status.APPROVED.value, "refuse": Status.REFUSED.value}
+
+
+class ReviewError(InvalidRequest):
+    """A review command that cannot be carried out (unknown case, not queued, already decided)."""
+
+    code = "review_error"
+
+
+def _decode(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _item(store: Store, case_id: str) -> dict[str, str] | None:
+    raw = store.r.hgetall(store.k_review_item(case_id))
+    return {_decode(k): _decode(v) for k, v in raw.items()} if raw else None
+
+
+def list_queue(config: WorkerConfig, connection: Redis, now: float | None = None) -> list[dict[str, Any]]:
+    """Queued cases, earliest deadline first, with `overdue` and the verdict's reasons."""
+    now = time.time() if now is None else now
+    store = Store(connection, config.key_prefix)
+    out = []
+    for member, deadline in connection.zrange(store.k_review_queue, 0, -1, withscores=True):
+        case_id = _decode(member)
+        item = _item(store, case_id) or {}
+        attempt = int(item.get("attempt", 0) or 0)
+        verdict = store.get_verdict(case_id, attempt) or {}
+        out.append({"case_id": case_id, "attempt": attempt, "deadline": iso(deadline),
+                    "overdue": deadline <= now, "hours_left": round((deadline - now) / 3600, 1),
+                    "state": item.get("state", "pending"), "escalated_at": item.get("escalated_at"),
+                    "reasons": verdict.get("reasons", [])})
+    return out
+
+
+def escalate_overdue(config: WorkerConfig, connection: Redis, now: float | None = None) -> list[dict[str, Any]]:
+    """Mark every queued case past its deadline as escalated (once each); returns those escalated now."""
+    now = time.time() if now is None else now
+    store = Store(connection, config.key_prefix)
+    escalated = []
+    for member, deadline in connection.zrangebyscore(store.k_review_queue, "-inf", now, withscores=True):
+        case_id = _decode(member)
+        key = store.k_review_item(case_id)
+        if not connection.hsetnx(key, "escalated_at", iso(now)):
+            continue  # escalated before
+        item = _item(store, case_id) or {}
+        with connection.pipeline() as pipe:
+            pipe.hset(key, "state", "escalated")
+            store.append_history(case_id, "escalated", pipe=pipe, now=now, attempt=int(item.get("attempt", 0)),
+                                 deadline=iso(deadline), overdue_hours=round((now - deadline) / 3600, 1))
+            pipe.execute()
+        log.warning("review of case %s is overdue since %s: escalated", case_id, iso(deadline))
+        escalated.append({"case_id": case_id, "attempt": int(item.get("attempt", 0)), "deadline": iso(deadline)})
+    return escalated
+
+
+def show(config: WorkerConfig, connection: Redis, case_id: str) -> dict[str, Any]:
+    """Everything about a case: its attempts with verdicts, decisions, deliveries, and the audit trail."""
+    store = Store(connection, config.key_prefix)
+    case = store.get_case(case_id)
+    if case is None:
+        raise ReviewError(f"unknown case {case_id!r}")
+    attempts = []
+    for n in store.attempts(case_id):
+        record = store.get_attempt(case_id, n) or {}
+        attempts.append({
+            "attempt": n, "state": record.get("state"), "submitted_at": record.get("submitted_at"),
+            "media": record.get("media") or [], "media_state": record.get("media_state"),
+            "failed_reason": record.get("failed_reason"), "failed_detail": record.get("failed_detail"),
+            "declared": (record.get("request") or {}).get("declared"),
+            "verdict": store.get_verdict(case_id, n), "decision": store.get_decision(case_id, n),
+            "deliveries": {e: store.get_delivery(case_id, n, e) for e in ("verdict", "failed", "decision")
+                           if store.get_delivery(case_id, n, e)},
+        })
+    return {"case": case, "review": _item(store, case_id), "attempts": attempts,
+            "history": store.history(case_id)}
+
+
+def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str, *, reason: str,
+           reviewer: str, now: float | None = None) -> dict[str, Any]:
+    """Record a reviewer's decision on a queued case and deliver it; raises ReviewError when it cannot."""
+    now = time.time() if now is None else now
+    if decision not in DECISIONS:
+        raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    reason, reviewer = (reason or "").strip(), (reviewer or "").strip()
+    if not reason:
+        raise ReviewError("--reason: say why (it goes into the audit trail)")
+    if not reviewer:
+        raise ReviewError("--reviewer: say who decides")
+    store = Store(connection, config.key_prefix)
+    item = _item(store, case_id)
+    if item is None:
+        raise ReviewError(f"case {case_id!r} is not in the review queue")
+    attempt = int(item["attempt"])
+    verdict = store.get_verdict(case_id, attempt) or {}
+    codes = [c for c in (part.strip() for part in reason.replace(";", ",").split(","))
+             if c in Reason._value2member_map_]
+    record = {"case_id": case_id, "attempt": attempt, "status": DECISIONS[decision], "reviewer": reviewer,
+              "reason": reason, "reason_codes": codes, "decided_at": iso(now),
+              "verdict_status": verdict.get("status"), "verdict_reasons": verdict.get("reasons", []),
+              "escalated": bool(item.get("escalated_at"))}
+    request = (store.get_attempt(case_id, attempt) or {}).get("request") or {}
+    delivery_id = enqueue = None
+    if request.get("callback_url"):
+        delivery_id = new_delivery_id()
+        enqueue = delivery_enqueuer(config, connection, case_id, attempt, "decision", delivery_id)
+    try:
+        store.record_decision(case_id, attempt, record, retention_s=config.retention_s,
+                              delivery_id=delivery_id, enqueue=enqueue, now=now)
+    except AlreadyDecided as exc:
+        raise ReviewError(str(exc)) from None
+    return record
+
+
+def strict_verifier() -> VerifierLike:
+    """The re-verification engine: `Verifier(Settings().strict())`."""
+    from kycengine.pipeline import Verifier
+    from kycengine.settings import Settings
+
+    return Verifier(Settings().strict())
+
+
+def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | None = None, *,
+             verifier_factory: Callable[[], VerifierLike] = strict_verifier,
+             now: float | None = None) -> list[dict[str, Any]]:
+    """Re-run the strict engine on queued cases (all when `case_ids` is None); evidence, not decisions."""
+    store = Store(connection, config.key_prefix)
+    queued = [_decode(m) for m in connection.zrange(store.k_review_queue, 0, -1)]
+    targets = queued if case_ids is None else list(case_ids)
+    verifier: VerifierLike | None = None
+    results = []
+    for case_id in targets:
+        item = _item(store, case_id)
+        if item is None or item.get("state") == "decided" or case_id not in queued:
+            results.append({"case_id": case_id, "skipped": "not in the review queue"})
+            continue
+        attempt = int(item["attempt"])
+        record = store.get_attempt(case_id, attempt) or {}
+        request = record.get("request") or {}
+        if record.get("media_state") == "purged":
+            results.append({"case_id": case_id, "attempt": attempt, "skipped": "media purged"})
+            continue
+        declared = request.get("declared")
+        try:
+            with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
+                if verifier is None:
+                    verifier = verifier_factory()
+                verdict = verifier.verify(paths[0], paths[1],
+                                          declared=DeclaredIdentity.from_dict(declared) if declared else None,
+                                          case_id=case_id, attempt=attempt)
+        except (InvalidInput, KeyError) as exc:
+            results.append({"case_id": case_id, "attempt": attempt, "skipped": f"media unusable: {exc}"})
+            continue
+        data = verdict.to_dict()
+        summary = {"case_id": case_id, "attempt": attempt, "status": data["status"],
+                   "reasons": data["reasons"], "scores": data.get("scores", {})}
+        with connection.pipeline() as pipe:
+            pipe.hset(store.k_review_item(case_id), mapping={"reverify_status": data["status"],
+                                                             "reverified_at": iso(time.time() if now is None else now)})
+            store.append_history(case_id, "reverified", pipe=pipe, now=now, attempt=attempt,
+                                 settings="strict", status=data["status"], reasons=data["reasons"],
+                                 verdict=data)
+            pipe.execute()
+        results.append(summary)
+    return results
