@@ -1,22 +1,66 @@
-"""Document stage entry point: frames of the document video in, DocumentEvidence out."""
+"""Document stage entry point: frames of the document video in, DocumentEvidence out.
+
+The video is decoded once by the pipeline. Here a cheap pass scores an even sample of frames
+(proxy quality and a document search, `quality.scan_frames`); the expensive steps run on the best
+few only: corners refined at full resolution, the MRZ read off the rectified document and summed
+over frames until the reading is stable (`card_mrz`). Once the MRZ says what the document is, the
+sharpest read frame is rectified at 8 px/mm for the portrait crop, the printed-field cross-check and
+the colour check; the screen and tilt checks use the document's corners in all the scanned frames.
+When no outline is found the MRZ is looked for on whole frames (`reader.MRZReader`) and the
+document's extent is predicted from the MRZ band. When the MRZ cannot be read, the capture problem
+that explains it is reported (not found, cut off, glare, blur) rather than `mrz_unreadable`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 
+import cv2
+import numpy as np
+
+from ..errors import ModelUnavailable
 from ..models import Registry
 from ..reasons import Reason
 from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
-from ..video import Video
+from ..video import Frame, Video, frame_quality
+from . import authenticity, quality
+from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
+from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
+from .layout import LAYOUTS, Layout
 from .mrz import MRZ, MRZFormat
+from .mrz_band import find_mrz_band
+from .portrait import crop_portrait
 from .reader import MRZReader
 from .types import DocumentType
 from .validity import Validity, assess_validity
+from .viz import PrintedFieldReader
+
+log = logging.getLogger(__name__)
 
 # Checks of the document stage that are not built yet: while any is listed the stage reports
 # PARTIAL, so that the policy can refuse on what was found but never approves on it.
-PENDING_CHECKS = ("authenticity", "visual_zone", "portrait")
+PENDING_CHECKS: tuple[str, ...] = ()
+CARD_PX_PER_MM = 8.0  # the canonical rectified document: 685 x 432 px for an ID-1 card
+_AUTH_FRAMES = 3  # read frames whose rectified document feeds the colour check
+_CAPTURE_REASONS = frozenset({Reason.DOCUMENT_NOT_FOUND, Reason.DOCUMENT_CUT_OFF, Reason.DOCUMENT_GLARE,
+                              Reason.DOCUMENT_BLURRY})
+_LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted")
+# the designs a document of this true aspect can be: ID-1 (above ASPECT_SPLIT) or the 1.42 ones
+_CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
+
+
+def _class_kind(scan: quality.FrameScan) -> DocumentType:
+    return _CLASS_KINDS[true_aspect(scan.card.corners, scan.card.frame_size) > ASPECT_SPLIT][0]
+
+
+def _outside_frame(quad: np.ndarray, frame: Frame) -> bool:
+    """True when a predicted document quad runs more than 1 % of the frame's width off it."""
+    h, w = frame.image.shape[:2]
+    outside = np.maximum.reduce([-quad[:, 0], quad[:, 0] - (w - 1), -quad[:, 1], quad[:, 1] - (h - 1)])
+    return bool(outside.max() > 0.01 * w)
 
 
 def document_type_of(mrz: MRZ) -> DocumentType | None:
@@ -50,37 +94,280 @@ def _fields(mrz: MRZ, validity: Validity) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
+@dataclass
+class _Located:
+    """Where the document is in the frames the stage looked at closely."""
+
+    readings: list[FrameReading]
+    anchored_quad: np.ndarray | None = None  # predicted from the MRZ band when no outline was found
+    anchored_frame: Frame | None = None
+
+
 class DocumentAnalyser:
-    """Reads and validates the identity document of a video; holds its OCR engine."""
+    """Locates, reads, validates and checks the identity document of a video; holds its OCR engines."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.settings = settings
         self.reader = MRZReader(registry)
-        self.model_ids = (self.reader.ocr.model_id,)
+        self.pending: tuple[str, ...] = PENDING_CHECKS
+        self.viz: PrintedFieldReader | None = None
+        try:
+            self.viz = PrintedFieldReader(registry)
+        except (ModelUnavailable, ImportError) as exc:  # the stage still runs; the check is reported pending
+            log.warning("visual zone check unavailable: %s", exc)
+            self.pending = (*self.pending, "visual_zone")
+        self.model_ids = (self.reader.ocr.model_id, *(self.viz.model_ids if self.viz else ()))
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def _read_located(self, scans: list[quality.FrameScan], today: dt.date) -> CardMRZReader:
+        reader = CardMRZReader(self.reader, today=today)
+        misses = 0
+        for scan in quality.rank_for_reading(scans)[: self.settings.document_max_frames]:
+            image = scan.frame.image
+            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            reach = max(3.0, 0.012 * scan.card.width_px)
+            corners, _ = refine_corners(grey, scan.card.corners, reach=reach)
+            misses = 0 if reader.read_frame(scan.frame.index, image, corners) is not None else misses + 1
+            if reader.stable() or misses >= 3 or reader.tesseract_reads >= 3:
+                break
+        return reader
+
+    def _read_whole_frames(self, frames: tuple[Frame, ...], today: dt.date) -> tuple[MRZ | None, _Located]:
+        """No outline found: read MRZ bands on the sharpest whole frames; predict the document from the band."""
+        ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)[:4]
+        mrz = self.reader.read_frames(ranked, today=today, max_frames=4, agree=2)
+        located = _Located([])
+        if mrz is None:
+            return None, located
+        kind = document_type_of(mrz)
+        if kind is None:
+            return mrz, located
+        for frame in ranked:
+            band = find_mrz_band(frame.image)
+            if band is not None:
+                located.anchored_quad = quad_from_mrz(band.corners, LAYOUTS[kind])
+                located.anchored_frame = frame
+                break
+        return mrz, located
+
+    # -- the stage ----------------------------------------------------------------------------------
 
     def analyse(self, video: Video, *, today: dt.date) -> DocumentEvidence:
-        """Evidence about the document filmed in `video`: MRZ, type, validity and pending checks."""
-        mrz = self.reader.read_frames(video.frames, today=today,
-                                      max_frames=self.settings.document_max_frames)
-        pending = tuple(Check(name, None, "not implemented in this version") for name in PENDING_CHECKS)
-        if mrz is None:
-            return DocumentEvidence(state=StageState.PARTIAL, reasons=(Reason.MRZ_UNREADABLE,),
-                                    checks=(Check("mrz_found", False), *pending),
-                                    note="no machine-readable zone could be read")
-        validity = assess_validity(mrz, today=today)
-        document_type = document_type_of(mrz)
-        reasons = _mrz_reasons(mrz) + list(validity.reasons)
-        if document_type is None:
-            reasons.append(Reason.DOCUMENT_NOT_ACCEPTED)
-        checks = (Check("mrz_found", True, mrz.source),
-                  *(Check(f"mrz_check_{c.field}", c.valid, f"expected {c.expected}, found {c.found}")
-                    for c in mrz.checks),
-                  Check("not_expired", None if validity.expired is None else not validity.expired,
-                        f"expiry {validity.expiry_date} ({validity.expiry_source.value})"),
-                  Check("adult_holder", None if validity.underage is None else not validity.underage),
-                  *pending)
-        return DocumentEvidence(state=StageState.PARTIAL, reasons=tuple(dict.fromkeys(reasons)),
-                                document_type=document_type, fields=_fields(mrz, validity),
-                                mrz_lines=mrz.lines, checks=checks,
-                                scores={"mrz_score": float(mrz.score)},
-                                note="; ".join((*mrz.problems, *validity.notes)))
+        """Evidence about the document filmed in `video`: MRZ, type, validity, authenticity and portrait."""
+        s = self.settings
+        scans = quality.scan_frames(video.frames, s.document_scan_frames)
+        located = [sc for sc in scans if sc.card is not None]
+        running_off = [sc for sc in scans if sc.card is None and sc.cut is not None]
+        seen = len(located) + len(running_off)
+        cut_share = len(running_off) / seen if seen else 0.0
+        scores: dict[str, float] = {"document_seen_share": round(seen / max(len(scans), 1), 3),
+                                    "document_cut_share": round(cut_share, 3)}
+        checks: list[Check] = []
+        reasons: list[Reason] = []
+        notes: list[str] = []
+
+        card_reader = self._read_located(scans, today) if located else None
+        mrz = card_reader.mrz() if card_reader else None
+        where = _Located(card_reader.readings if card_reader else [])
+        if mrz is None and not located:
+            mrz, where = self._read_whole_frames(video.frames, today)
+            if mrz is not None:
+                notes.append("document outline not found; MRZ read on whole frames")
+                if where.anchored_quad is not None and _outside_frame(where.anchored_quad, where.anchored_frame):
+                    cut_share = 1.0
+        frames_used = tuple(r.frame_index for r in where.readings)
+        found = seen >= s.document_found_min * max(len(scans), 1) or mrz is not None
+        cut_off = found and cut_share >= s.document_cut_off_min
+        checks.append(Check("document_found", found, f"in {seen} of {len(scans)} scanned frames"))
+        if not found:
+            return DocumentEvidence(state=self._state(), reasons=(Reason.DOCUMENT_NOT_FOUND,),
+                                    checks=tuple(checks), scores=scores,
+                                    note="no identity document was found in the video")
+        checks.append(Check("document_in_frame", not cut_off, f"runs off the frame in {cut_share:.0%} of them"))
+        if cut_off:
+            reasons.append(Reason.DOCUMENT_CUT_OFF)
+
+        # the MRZ: trusted when valid, or when read the same way frame after frame on a good capture
+        reliable = mrz is not None and (mrz.valid or card_reader is None or card_reader.consistent(2))
+        mrz_ok = mrz is not None and not cut_off and (mrz.valid or reliable)
+        if mrz is not None and not mrz.valid and not cut_off:
+            capture = self._capture_problem(located, checks, scores)
+            if capture is not None:
+                reasons.append(capture)
+                mrz_ok = False
+        elif mrz is None and not cut_off:
+            capture = self._capture_problem(located, checks, scores)
+            reasons.append(capture or Reason.MRZ_UNREADABLE)
+        if mrz is not None and not mrz_ok and not cut_off and not any(r in _CAPTURE_REASONS for r in reasons):
+            reasons.append(Reason.MRZ_UNREADABLE)
+            notes.append("the MRZ reading was not stable across frames")
+        checks.append(Check("mrz_found", mrz_ok, mrz.source if mrz is not None else ""))
+
+        validity = assess_validity(mrz, today=today) if mrz_ok else None
+        document_type = document_type_of(mrz) if mrz_ok else None
+        if mrz_ok:
+            reasons += _mrz_reasons(mrz) + list(validity.reasons)
+            if document_type is None:
+                reasons.append(Reason.DOCUMENT_NOT_ACCEPTED)
+            checks += [*(Check(f"mrz_check_{c.field}", c.valid, f"expected {c.expected}, found {c.found}")
+                         for c in mrz.checks),
+                       Check("not_expired", None if validity.expired is None else not validity.expired,
+                             f"expiry {validity.expiry_date} ({validity.expiry_source.value})"),
+                       Check("adult_holder", None if validity.underage is None else not validity.underage)]
+            scores["mrz_score"] = float(mrz.score)
+        if card_reader is not None and card_reader.readings and card_reader.readings[-1].template is not None:
+            scores["mrz_template_confidence"] = round(card_reader.readings[-1].template.confidence, 3)
+
+        layout = LAYOUTS[document_type] if document_type else (card_reader.layout if card_reader else None)
+        if layout is None and located:
+            layout = LAYOUTS[_class_kind(located[0])]
+        card_image = portrait = None
+        if cut_off:
+            checks += [Check(name, None, "document cut off") for name in _LATER_CHECKS]
+        else:
+            best = self._best_view(where, layout)
+            if best is not None and layout is not None and mrz_ok and document_type is not None:
+                frame_image, quad = best
+                card_image = rectify(frame_image, quad, layout.size_mm, CARD_PX_PER_MM)
+                portrait = crop_portrait(card_image, layout, CARD_PX_PER_MM)
+                checks.append(Check("portrait", portrait.size > 0, "cropped from the rectified document"))
+                checks += self._visual_zone(card_image, layout, mrz, reasons, scores)
+            else:
+                checks += [Check("portrait", None, "no readable document"),
+                           Check("visual_zone", None, "no readable document")]
+            if layout is not None and (located or where.readings):
+                checks += self._authenticity(located, where, layout, reasons, scores, len(video.frames))
+            else:
+                checks += [Check(name, None, "document outline not found")
+                           for name in ("colour", "not_screen", "tilted")]
+        checks += [Check(name, None, "not built in this version") for name in self.pending]
+
+        reasons = list(dict.fromkeys(reasons))
+        if not reasons and any(c.passed is None for c in checks if c.name not in ("not_expired", "adult_holder")):
+            reasons.append(Reason.VERIFICATION_INCOMPLETE)
+        return DocumentEvidence(state=self._state(), reasons=tuple(reasons), document_type=document_type,
+                                fields=_fields(mrz, validity) if mrz_ok else {},
+                                mrz_lines=mrz.lines if mrz_ok else (), checks=tuple(checks),
+                                scores=scores, frames_used=frames_used,
+                                note="; ".join((*notes, *(mrz.problems if mrz_ok else ()),
+                                                *(validity.notes if validity else ()))),
+                                card_image=card_image, portrait=portrait)
+
+    def _state(self) -> StageState:
+        return StageState.PARTIAL if self.pending else StageState.COMPLETE
+
+    # -- pieces -------------------------------------------------------------------------------------
+
+    def _best_view(self, where: _Located, layout: Layout | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The frame image and document corners to rectify: the most confident read frame."""
+        if where.readings:
+            best = max(where.readings, key=lambda r: r.template.confidence if r.template else 0.0)
+            return best.image, best.corners
+        if where.anchored_quad is not None and where.anchored_frame is not None and layout is not None:
+            image = where.anchored_frame.image
+            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            width = float(np.linalg.norm(where.anchored_quad[1] - where.anchored_quad[0]))
+            corners, _ = refine_corners(grey, where.anchored_quad, reach=max(4.0, 0.04 * width))
+            return image, corners
+        return None
+
+    def _capture_problem(self, located: list[quality.FrameScan], checks: list[Check],
+                         scores: dict[str, float]) -> Reason | None:
+        """Glare on the MRZ or blur that explains an MRZ that could not be read (None if neither)."""
+        s = self.settings
+        ranked = quality.rank_for_reading(located)[: s.document_max_frames]
+        if not ranked:
+            return None
+        glare, blur = [], []
+        for scan in ranked:
+            image, corners = scan.frame.image, scan.card.corners
+            kinds = _CLASS_KINDS[true_aspect(corners, scan.card.frame_size) > ASPECT_SPLIT]
+            glare.append(max(quality.mrz_glare(image, corners, LAYOUTS[k], both_ways=True) for k in kinds))
+            blur.append(quality.edge_blur_mm(image, corners, LAYOUTS[kinds[0]].size_mm))
+        glared = float(np.mean(np.array(glare) >= s.document_glare_min))
+        scores["mrz_glare_share"] = round(float(np.median(glare)), 3)
+        scores["document_blur_mm"] = round(min(blur), 3)
+        checks.append(Check("mrz_free_of_glare", bool(glared < 0.8),
+                            f"saturated MRZ in {glared:.0%} of the best frames"))
+        if glared >= 0.8:
+            return Reason.DOCUMENT_GLARE
+        sharp = bool(min(blur) <= s.document_blur_max_mm)
+        checks.append(Check("sharp_enough", sharp, f"print blur {min(blur):.2f} mm in the sharpest frame"))
+        if not sharp:
+            return Reason.DOCUMENT_BLURRY
+        return None
+
+    def _visual_zone(self, card_image: np.ndarray, layout: Layout, mrz: MRZ, reasons: list[Reason],
+                     scores: dict[str, float]) -> list[Check]:
+        if self.viz is None:
+            return []
+        values = {"surname": mrz.fields.surname, "document_number": mrz.fields.document_number}
+        results = self.viz.check(card_image, layout, CARD_PX_PER_MM, values)
+        checks = [Check(f"visual_zone_{r.name}", r.matches,
+                        f"printed {r.printed!r} (ocr {r.ocr_score:.2f}), MRZ {r.mrz_value!r}, {r.distance} edits")
+                  for r in results]
+        if any(r.matches is False for r in results):
+            reasons.append(Reason.MRZ_VIZ_MISMATCH)
+        if results:
+            scores["viz_ocr_score"] = round(min(r.ocr_score for r in results), 3)
+        return checks
+
+    def _authenticity(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
+                      reasons: list[Reason], scores: dict[str, float], frame_count: int) -> list[Check]:
+        s = self.settings
+        checks: list[Check] = []
+        # colour, on the read frames rectified at 4 px/mm
+        views = [(r.image, r.corners) for r in where.readings[:_AUTH_FRAMES]]
+        views += [(sc.frame.image, sc.card.corners)
+                  for sc in quality.rank_for_reading(located)[:_AUTH_FRAMES - len(views)]]
+        if not views and where.anchored_frame is not None:
+            best = self._best_view(where, layout)
+            views = [best] if best else []
+        spreads = [authenticity.colour_spread(rectify(img, q, layout.size_mm, 4.0)) for img, q in views]
+        video_colour = float(np.median([authenticity.frame_colour(img) for img, _ in views])) if views else 0.0
+        if spreads:
+            spread = float(np.median(spreads))
+            scores["colour_spread"] = round(spread, 2)
+            scores["video_colour"] = round(video_colour, 2)
+            coloured = bool(spread >= s.document_colour_min)
+            checks.append(Check("colour", coloured, f"chroma spread {spread:.1f} (min {s.document_colour_min})"))
+            colour_reason = None if coloured else (
+                Reason.DOCUMENT_PHOTOCOPY if video_colour >= s.video_colour_min else Reason.DOCUMENT_NOT_IN_COLOR)
+            image, quad = views[0]
+            native = float(np.linalg.norm(quad[1] - quad[0])) / layout.size_mm[0]
+            grey = cv2.cvtColor(rectify(image, quad, layout.size_mm, native), cv2.COLOR_BGR2GRAY)
+            scores["moire_peak"] = round(authenticity.moire_peak(grey), 3)
+        else:
+            colour_reason = None
+            checks.append(Check("colour", None, "no rectified view"))
+        # screen and tilt, from the document's corners in every scanned frame
+        images = [sc.frame.image for sc in located]
+        quads = [sc.card.corners for sc in located]
+        banding = authenticity.refresh_banding(images, quads, layout.size_mm)
+        if np.isfinite(banding):
+            scores["screen_banding"] = round(banding, 4)
+            on_screen = bool(banding >= s.document_screen_banding_min)
+            checks.append(Check("not_screen", not on_screen,
+                                f"refresh banding {banding:.3f} (max {s.document_screen_banding_min})"))
+            if on_screen:
+                reasons.append(Reason.DOCUMENT_SCREEN)
+                colour_reason = None  # a screen's colours are the screen's: the screen is the finding
+        else:
+            checks.append(Check("not_screen", None, f"needs 3 frames with the document, had {len(located)}"))
+        if colour_reason is not None:
+            reasons.append(colour_reason)
+        change = authenticity.shape_change(quads)
+        if np.isfinite(change) and len(quads) >= 3:
+            scores["tilt_shape_change"] = round(change, 4)
+            tilted = bool(change >= s.document_tilt_min)
+            checks.append(Check("tilted", tilted, f"perspective change {change:.1%} (min {s.document_tilt_min:.1%})"))
+        elif frame_count < 3:  # too short a video to show the document tilting: film again
+            tilted = False
+            checks.append(Check("tilted", False, f"a video of {frame_count} frame(s) cannot show a tilt"))
+        else:
+            tilted = None
+            checks.append(Check("tilted", None, f"the outline was found in {len(quads)} frames; needs 3"))
+        if tilted is False:
+            reasons.append(Reason.DOCUMENT_NOT_TILTED)
+        return checks

@@ -1,0 +1,92 @@
+"""Where things are on the front of each accepted document, in millimetres from its top-left corner.
+
+The MRZ follows ICAO 9303 (OCR-B at 2.54 mm a character, cap height about 2.3 mm, centred across the
+document, the last line's baseline a few millimetres above the bottom edge); the portrait and the
+printed fields follow the French designs. These are the same numbers the capture generator draws
+with (`kycengine.synth.documents.DESIGNS`; `tests/test_document.py` checks that they agree), kept here
+so that the engine never imports the generator. Boxes are (x, y, width, height) in millimetres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .mrz import MRZFormat
+from .types import DocumentType
+
+MRZ_PITCH_MM = 2.54  # ICAO 9303: 10 characters per inch
+MRZ_CAP_HEIGHT_MM = 2.3
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PrintedField:
+    """A printed text line: where it starts, its baseline, its em size and how wide it may run (mm).
+
+    For the old CNI the label is printed inline, before the value: the line starts near the value's
+    start (a little of the label may remain, which the comparison tolerates).
+    """
+
+    x_mm: float
+    baseline_mm: float
+    size_mm: float
+    width_mm: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One document design: size, MRZ geometry, portrait box and the printed fields the engine reads."""
+
+    document_type: DocumentType
+    mrz_format: MRZFormat
+    mrz_lines: int
+    mrz_width: int  # characters per MRZ line
+    mrz_line_spacing_mm: float
+    mrz_bottom_mm: float  # from the last MRZ baseline to the bottom edge
+    portrait_mm: Box
+    fields: dict[str, PrintedField]  # printed lines cross-checked against the MRZ
+
+    @property
+    def size_mm(self) -> tuple[float, float]:
+        """(width, height) of the document in millimetres."""
+        return self.document_type.size_mm
+
+    @property
+    def aspect(self) -> float:
+        """Width over height."""
+        w, h = self.size_mm
+        return w / h
+
+    def mrz_baselines_mm(self) -> tuple[float, ...]:
+        """Baseline of each MRZ line, from the top edge."""
+        last = self.size_mm[1] - self.mrz_bottom_mm
+        return tuple(last - (self.mrz_lines - 1 - row) * self.mrz_line_spacing_mm for row in range(self.mrz_lines))
+
+    @property
+    def mrz_left_mm(self) -> float:
+        """Left edge of the first MRZ character cell (the lines are centred)."""
+        return (self.size_mm[0] - self.mrz_width * MRZ_PITCH_MM) / 2
+
+    def mrz_box_mm(self, pad: float = 1.2) -> Box:
+        """The MRZ lines' box (cap tops to last baseline), grown by `pad` millimetres."""
+        baselines = self.mrz_baselines_mm()
+        top = baselines[0] - MRZ_CAP_HEIGHT_MM - pad
+        return (self.mrz_left_mm - pad, top, self.mrz_width * MRZ_PITCH_MM + 2 * pad, baselines[-1] + pad - top)
+
+
+LAYOUTS: dict[DocumentType, Layout] = {
+    DocumentType.FR_CNI_1988: Layout(
+        DocumentType.FR_CNI_1988, MRZFormat.FR_CNI_1988, 2, 36, 4.23, 4.8, (5.0, 17.0, 26.0, 33.0),
+        {"document_number": PrintedField(49.0, 13.0, 3.0, 54.0), "surname": PrintedField(38.0, 21.0, 3.0, 65.0)}),
+    DocumentType.FR_CNI_2021: Layout(
+        DocumentType.FR_CNI_2021, MRZFormat.TD1, 3, 30, 4.23, 3.6, (4.0, 9.5, 22.0, 28.0),
+        {"surname": PrintedField(29.0, 14.0, 2.5, 55.0), "document_number": PrintedField(29.0, 32.5, 2.5, 30.0)}),
+    DocumentType.PASSPORT: Layout(
+        DocumentType.PASSPORT, MRZFormat.TD3, 2, 44, 4.6, 5.0, (6.0, 12.0, 33.0, 43.0),
+        {"document_number": PrintedField(92.0, 17.0, 2.9, 32.0), "surname": PrintedField(43.0, 25.0, 2.9, 80.0)}),
+}
+
+# The MRZ formats that identify a document kind on their own (TD1 is the 2021 CNI only once its
+# document code and issuing state say so; see analyser.document_type_of).
+TYPE_OF_FORMAT: dict[MRZFormat, DocumentType] = {layout.mrz_format: kind for kind, layout in LAYOUTS.items()}

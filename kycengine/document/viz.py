@@ -1,0 +1,137 @@
+"""Visual inspection zone: read the printed surname and document number, compare them with the MRZ.
+
+The lines are found on the rectified document where its layout prints them (the exact row is taken
+from the ink profile within 1.5 mm of the expected baseline) and read by PaddleOCR's PP-OCR
+recogniser through rapidocr, recognition only: the layout already says where the text is, so the
+detector, the slow half of PP-OCR, is not run. The comparison folds accents, case, spacing,
+hyphens and the usual OCR confusions (O/0, I/1, S/5, ...) on both sides, and looks for the MRZ
+value inside the printed line (the old CNI prints its labels inline), allowing one edit in five.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import string
+import unicodedata
+
+import cv2
+import numpy as np
+
+from ..models import Registry
+from .layout import Layout, PrintedField
+
+# A printed line read with less confidence than this cannot contradict the MRZ (it can still agree).
+MIN_OCR_SCORE = 0.8
+_FOLD = str.maketrans("OQDILZSBG", "000112586")
+_ALNUM = frozenset(string.ascii_uppercase + string.digits)
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """One printed field against its MRZ value."""
+
+    name: str
+    mrz_value: str
+    printed: str  # what the OCR read on the line
+    ocr_score: float
+    distance: int | None  # edits between the MRZ value and the best-matching part of the line
+    matches: bool | None  # None when the line could not be read confidently
+
+
+def fold(text: str) -> str:
+    """Upper-case A-Z/0-9 only, accents removed, easily confused glyphs merged."""
+    letters = unicodedata.normalize("NFKD", text.upper().replace("Œ", "OE").replace("Æ", "AE"))
+    return "".join(c for c in letters if c in _ALNUM).translate(_FOLD)
+
+
+def substring_distance(needle: str, haystack: str) -> int:
+    """Fewest edits turning `needle` into some substring of `haystack` (Sellers' algorithm)."""
+    if not needle:
+        return 0
+    previous = list(range(len(needle) + 1))
+    best = previous[-1]
+    for char in haystack:
+        current = [0]
+        for i, n in enumerate(needle, start=1):
+            current.append(min(previous[i] + 1, current[i - 1] + 1, previous[i - 1] + (n != char)))
+        best = min(best, current[-1])
+        previous = current
+    return best
+
+
+def allowed_edits(value: str) -> int:
+    """Edits tolerated for a value of this length: one in five, at least one."""
+    return max(1, round(0.2 * len(value)))
+
+
+def line_crop(card: np.ndarray, spec: PrintedField, px_per_mm: float) -> np.ndarray:
+    """The printed line of `spec` on `card` (upright, at `px_per_mm`), its row found from the ink."""
+    grey = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY) if card.ndim == 3 else card
+    size = spec.size_mm * px_per_mm
+    cap = 0.72 * size
+    reach = 1.5 * px_per_mm
+    x0 = max(0, int(round((spec.x_mm - 1.0) * px_per_mm)))
+    x1 = min(grey.shape[1], int(round((spec.x_mm + spec.width_mm) * px_per_mm)))
+    expected = spec.baseline_mm * px_per_mm - cap / 2  # middle of the capitals
+    top = max(0, int(round(expected - cap - reach)))
+    bottom = min(grey.shape[0], int(round(expected + cap + reach)))
+    window = grey[top:bottom, x0:x1]
+    if window.size == 0:
+        return window
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size)) | 1, max(3, int(size)) | 1))
+    ink = cv2.morphologyEx(window, cv2.MORPH_BLACKHAT, kernel).astype(np.float32).mean(axis=1)
+    smoothed = np.convolve(ink, np.ones(max(1, int(cap))) / max(1, int(cap)), mode="same")
+    rows = np.arange(len(smoothed)) + top
+    near = np.abs(rows - expected) <= reach
+    centre = rows[near][int(np.argmax(smoothed[near]))] if near.any() else expected
+    y0 = max(0, int(round(centre - 0.85 * size)))
+    y1 = min(grey.shape[0], int(round(centre + 0.7 * size)))
+    return np.ascontiguousarray(card[y0:y1, x0:x1])
+
+
+class PrintedFieldReader:
+    """PP-OCR recognition (rapidocr, ONNX from the registry, never downloaded) of printed lines."""
+
+    model_ids = ("ppocr_rec",)
+
+    def __init__(self, registry: Registry, threads: int = 1) -> None:
+        from rapidocr import RapidOCR  # imported when the stage is built, not when the package is
+
+        self._ocr: Any = RapidOCR(params={
+            "Det.model_path": str(registry.path("ppocr_det")),
+            "Rec.model_path": str(registry.path("ppocr_rec")),
+            "Cls.model_path": str(registry.path("ppocr_cls")),
+            "Global.use_det": False, "Global.use_cls": False, "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        })
+
+    def read(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, score) of each line crop (BGR), in one batch."""
+        usable = [c for c in crops if c.size and min(c.shape[:2]) >= 8]
+        if not usable:
+            return [("", 0.0)] * len(crops)
+        result = self._ocr.recognize_txt(usable)
+        texts = iter(zip(result.txts, result.scores))
+        return [next(texts) if c.size and min(c.shape[:2]) >= 8 else ("", 0.0) for c in crops]
+
+    def check(self, card: np.ndarray, layout: Layout, px_per_mm: float,
+              values: dict[str, str]) -> list[FieldCheck]:
+        """Each field of `layout` that has an MRZ value in `values`, read and compared."""
+        names = [n for n in layout.fields if values.get(n)]
+        crops = [line_crop(card, layout.fields[n], px_per_mm) for n in names]
+        out = []
+        for name, (text, score) in zip(names, self.read(crops)):
+            value = fold(values[name])
+            if not fold(text):
+                out.append(FieldCheck(name, values[name], text, float(score), None, None))
+                continue
+            distance = substring_distance(value, fold(text))
+            if distance <= allowed_edits(value):
+                matches: bool | None = True  # an agreement is evidence whatever the OCR's own confidence
+            else:
+                matches = False if score >= MIN_OCR_SCORE else None  # only a confident reading contradicts
+            out.append(FieldCheck(name, values[name], text, float(score), distance, matches))
+        return out
