@@ -84,6 +84,18 @@ def cmd_compare_faces(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_liveness(args: argparse.Namespace) -> int:
+    """Liveness cues of a selfie video."""
+    from .liveness import assess_video
+
+    evidence = assess_video(args.video, backend=args.backend)
+    live = "live" if evidence.live else "not live" if evidence.live is False else "undetermined"
+    _print({"live": evidence.live, "reasons": [r.value for r in evidence.reasons],
+            "scores": evidence.scores, "thresholds": evidence.thresholds, "state": evidence.state.value},
+           args.json, "\n".join([live, *(f"reason: {r.value}" for r in evidence.reasons)]))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List every model of the manifest, whether it is present and verified, and its licence."""
     from .models import default_registry
@@ -152,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("insightface", "opencv"), default="insightface")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_compare_faces)
+
+    p = sub.add_parser("liveness", help=cmd_liveness.__doc__)
+    p.add_argument("video")
+    p.add_argument("--backend", choices=("insightface", "opencv"), default="insightface")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_liveness)
 
     p = sub.add_parser("models", help=cmd_models.__doc__)
     p.add_argument("--json", action="store_true")

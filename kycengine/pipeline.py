@@ -54,7 +54,8 @@ class Verifier:
         self.face = FaceMatcher(self.registry, self.settings)
         self.liveness = LivenessChecker(self.registry, self.settings)
         self.models = tuple(f"{spec.id}@{spec.package}=={spec.version}" for spec in
-                            map(self.registry.spec, (*self.document.model_ids, *self.face.model_ids)))
+                            map(self.registry.spec, dict.fromkeys((*self.document.model_ids, *self.face.model_ids,
+                                                                *self.liveness.model_ids))))
 
     def _decode(self, path: str | os.PathLike[str], fps: float,
                 timings: dict[str, float], name: str) -> Video | InvalidMedia:

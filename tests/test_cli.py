@@ -88,3 +88,29 @@ def test_main_job_and_models_run_with_networking_disabled(tmp_path: Path) -> Non
     data = json.loads(verdict.stdout)
     assert data["status"] in {"approved", "manual_review"}  # never refused on a genuine sample
     assert data["document"]["fields"]["surname"]
+
+
+def test_compare_faces_json_and_faceless_image(tmp_path: Path, bad_inputs: dict[str, Path]) -> None:
+    from kycengine.synth import faces
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    cv2.imwrite(str(a), faces.load_face("astronaut").image)
+    cv2.imwrite(str(b), faces.portrait("astronaut", (160, 200)))
+    done = run_kyc("compare-faces", str(a), str(b), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["decision"] == "match" and data["backend"] == "insightface" and data["score"] > 0.5
+    _one_line_error(run_kyc("compare-faces", str(a), str(bad_inputs["image"])), "image B")
+
+
+def test_liveness_json_contract(tmp_path: Path) -> None:
+    from kycengine.synth import make_selfie_video
+
+    video = tmp_path / "still.mp4"
+    make_selfie_video(video, person="astronaut", variant="still", seed=1, size=(480, 360), fps=10,
+                      seconds=3.0)
+    done = run_kyc("liveness", str(video), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["live"] is False and "face_not_live" in data["reasons"]
+    assert isinstance(data["scores"], dict) and data["scores"]

@@ -1,21 +1,193 @@
-"""Liveness stage entry point: selfie frames in, LivenessEvidence out."""
+"""Liveness stage entry point: selfie frames in, LivenessEvidence out.
+
+The face is followed through the frames once (`track`); every cue then reads that track and the
+frames: motion parallax (`parallax`), head turn and blink (`pose`), screen (`screen`), print
+(`print_cues`), capture (`capture`) and, when the operator installed it, a learned anti-spoofing
+model (`antispoof`). Each cue is a score compared with a threshold from Settings; every score, its
+threshold and the frames it came from go into the evidence. The stage says `live` only when the
+face moved in 3D (parallax), turned both ways, blinked, and no attack cue fired.
+
+Reasons: a still picture -> face_not_live + suspicious_capture; screen cues -> face_screen +
+face_not_live; print cues on a flat or unturned face -> face_print + face_not_live; a face that turned well
+(2 x the turn threshold) yet moved as one plane -> face_not_live; stream anomalies ->
+suspicious_capture. A head that does not turn shows no parallax either, so flatness alone never
+condemns a face that did not turn: only when no attack is seen are the customer's own actions
+judged, face_not_turned (no turn, or too little for parallax to show 3D) and no_blink, both
+retryable. A turning face whose parallax could not be measured (too few trackable points) is
+PARTIAL: never a pass.
+"""
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+
+from ..face.backends import get_backend
 from ..models import Registry
+from ..reasons import Reason
 from ..schema import LivenessEvidence, StageState
 from ..settings import Settings
 from ..video import Video
+from .antispoof import get_antispoof
+from .capture import GAP_FACTOR, capture_cues
+from .frames import sample_frames
+from .landmarks import get_landmarker
+from .parallax import face_crops, parallax
+from .pose import blink, head_turn, yaw_index
+from .print_cues import print_cues
+from .screen import screen_cues
+from .track import FaceTrack, track_with_detector, track_with_landmarks
+
+MIN_FACE_FRAMES = 5  # fewer frames with a face than this: nothing to judge liveness on
 
 
 class LivenessChecker:
-    """Scores motion parallax, head turn, blink and replay cues of a selfie video."""
+    """Scores motion parallax, head turn, blink, screen, print and replay cues of a selfie video."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
         self.settings = settings
+        self.backend = get_backend(settings.face_backend, registry)
+        # The 106-point model (non-commercial weights) only goes with the insightface backend.
+        self.landmarker = get_landmarker(registry) if self.backend.name == "insightface" else None
+        self.antispoof = get_antispoof(registry)
+        self.model_ids = (*self.backend.model_ids,
+                          *((self.landmarker.model_id,) if self.landmarker else ()),
+                          *((self.antispoof.model_id,) if self.antispoof else ()))
+
+    def _track(self, selfie: Video) -> FaceTrack:
+        if self.landmarker is not None:
+            return track_with_landmarks(selfie.frames, self.backend, self.landmarker)
+        return track_with_detector(selfie.frames, self.backend)
 
     def assess(self, selfie: Video) -> LivenessEvidence:
-        """Whether the selfie shows a live person (not built yet: says so, never passes)."""
-        return LivenessEvidence(state=StageState.NOT_IMPLEMENTED,
-                                note="liveness is not implemented in this version")
+        """Whether the selfie shows a live person, with every cue's score, threshold and frames."""
+        s = self.settings
+        opencv = self.landmarker is None
+        started = time.perf_counter()
+        frames = selfie.frames
+        times = [f.t for f in frames]
+        track = self._track(selfie)
+        scores: dict[str, float] = {}
+        thresholds: dict[str, float] = {}
+        used: set[int] = set()
+        notes: list[str] = []
+
+        samples = sample_frames(frames, track)
+        screen = screen_cues(samples)
+        printed = print_cues(samples)
+        capture = capture_cues(frames, samples)
+        used.update(samples.positions)
+        used.update(capture.frames)
+        scores.update(screen_moire=screen.moire, screen_bezel=screen.bezel, print_border=printed.border,
+                      capture_duplicates=capture.duplicates, capture_non_increasing=float(capture.non_increasing),
+                      capture_max_gap_s=capture.max_gap_s, capture_noise=capture.noise,
+                      faces_found=float(len(track.found)), frames=float(len(frames)))
+        thresholds.update(screen_moire=s.liveness_moire_min, screen_bezel=s.liveness_bezel_min,
+                          print_border=s.liveness_border_min, capture_duplicates=s.liveness_duplicates_max,
+                          capture_non_increasing=0.0, capture_max_gap_s=s.liveness_gap_max_s,
+                          capture_noise=s.liveness_noise_min)
+
+        screen_seen = screen.bezel >= s.liveness_bezel_min or (
+            screen.moire >= s.liveness_moire_min and printed.border < s.liveness_border_min)
+        gap_bad = capture.max_gap_s > s.liveness_gap_max_s and capture.gap_steps > GAP_FACTOR
+        suspicious = (capture.duplicates > s.liveness_duplicates_max or capture.non_increasing > 0 or gap_bad
+                      or capture.noise < s.liveness_noise_min)
+
+        antispoof_real = float("nan")
+        if self.antispoof is not None:
+            antispoof_real = self.antispoof.score(samples)
+            scores["antispoof_real"] = antispoof_real
+            thresholds["antispoof_real"] = s.liveness_antispoof_min_real
+        else:
+            notes.append("cue skipped: antispoof (model antispoof_minifasnet not installed)")
+        spoof_model = bool(antispoof_real < s.liveness_antispoof_min_real)  # nan compares False
+
+        attack: list[Reason] = []
+        if screen_seen:
+            attack += [Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE]
+        if suspicious:
+            attack.append(Reason.SUSPICIOUS_CAPTURE)
+        if spoof_model:
+            attack.append(Reason.FACE_NOT_LIVE)
+
+        if len(track.found) < MIN_FACE_FRAMES:
+            # No face: say so; a face in too few frames (a video too short) cannot show a turn or a blink.
+            missing = (Reason.NO_FACE_DETECTED,) if not track.found else (Reason.FACE_NOT_TURNED, Reason.NO_BLINK)
+            reasons = tuple(dict.fromkeys(attack)) or missing
+            notes.append(f"a face in {len(track.found)} of {len(frames)} frames: nothing to judge liveness on")
+            return self._evidence(StageState.COMPLETE, reasons, False, scores, thresholds, used, selfie, notes,
+                                  started)
+
+        crops = face_crops(frames, track)
+        yaw = np.array([yaw_index(x.landmarks5) if x is not None else np.nan for x in track.sightings])
+        plane = parallax(crops, track, times, yaw) if crops is not None else None
+        turn = head_turn(track)
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
+        blinked = blink(crops, track, step, smooth=opencv) if crops is not None else None
+
+        turn_min = s.liveness_turn_min_yunet if opencv else s.liveness_turn_min
+        blink_min = s.liveness_blink_min_yunet if opencv else s.liveness_blink_min
+        scores.update(turn_left=turn.left, turn_right=turn.right, yaw_rest=turn.rest,
+                      blink=blinked.score if blinked else 0.0)
+        thresholds.update(turn_left=turn_min, turn_right=turn_min, blink=blink_min)
+        used.update(p for p in (turn.left_frame, turn.right_frame) if p >= 0)
+        if blinked and blinked.frame >= 0:
+            used.add(blinked.frame)
+
+        motion = plane.motion if plane else 0.0
+        residual = plane.residual if plane else float("nan")
+        scores.update(parallax_residual=residual, parallax_motion=motion,
+                      parallax_spans=float(len(plane.spans)) if plane else 0.0)
+        thresholds.update(parallax_residual=s.liveness_parallax_min, parallax_motion=s.liveness_still_motion_max)
+        if plane:
+            used.update(plane.frames)
+
+        turned = min(turn.left, turn.right) >= turn_min
+        turned_far = min(turn.left, turn.right) >= 2 * turn_min  # enough turn for flatness to condemn
+        still = motion < s.liveness_still_motion_max and not np.isnan(residual)
+        flat = not np.isnan(residual) and residual < s.liveness_parallax_min
+        no_blink = not blinked or blinked.score < blink_min
+        # A photo's border on two sides, or on one side of a face that never blinked.
+        print_seen = not screen_seen and (printed.border >= s.liveness_border_min or (
+            printed.border >= s.liveness_border_min / 2 and no_blink))
+        scores["turned"] = float(turned)
+        if still:
+            attack += [Reason.FACE_NOT_LIVE, Reason.SUSPICIOUS_CAPTURE]
+        elif print_seen and (flat or np.isnan(residual) or not turned):
+            # Print cues on a face that moved as a plane, or that never turned (whose parallax says
+            # nothing either way); a face that turned in 3D overrules them.
+            attack += [Reason.FACE_PRINT, Reason.FACE_NOT_LIVE]
+        elif flat and turned_far:
+            # A head that did not turn shows no parallax either: flatness alone only condemns a face
+            # the landmarks saw turning well (a tilted or bent photo, a 2D puppet).
+            attack.append(Reason.FACE_NOT_LIVE)
+        if attack:
+            reasons = tuple(dict.fromkeys(attack))
+            return self._evidence(StageState.COMPLETE, reasons, False, scores, thresholds, used, selfie, notes,
+                                  started)
+
+        asked: list[Reason] = []
+        if not turned or flat:  # flat here: turned a little, too little for parallax to show: turn more
+            asked.append(Reason.FACE_NOT_TURNED)
+        if no_blink:
+            asked.append(Reason.NO_BLINK)
+        if turned and np.isnan(residual):
+            notes.append("parallax could not be measured (too few trackable points on the face)")
+            return self._evidence(StageState.PARTIAL, tuple(asked), False if asked else None, scores, thresholds,
+                                  used, selfie, notes, started)
+        return self._evidence(StageState.COMPLETE, tuple(asked), not asked, scores, thresholds, used, selfie,
+                              notes, started)
+
+    @staticmethod
+    def _evidence(state: StageState, reasons: tuple[Reason, ...], live: bool | None, scores: dict[str, float],
+                  thresholds: dict[str, float], used: set[int], selfie: Video, notes: list[str],
+                  started: float) -> LivenessEvidence:
+        """The evidence record: scores rounded (unmeasured ones left out), frames as stream indices."""
+        frames = selfie.frames
+        indices = tuple(sorted({frames[p].index for p in used if 0 <= p < len(frames)}))
+        scores["liveness_ms"] = (time.perf_counter() - started) * 1000
+        clean = {k: round(float(v), 4) for k, v in scores.items() if np.isfinite(v)}
+        return LivenessEvidence(state=state, reasons=reasons, live=live, scores=clean, thresholds=thresholds,
+                                frames_used=indices, note="; ".join(notes))

@@ -1,0 +1,109 @@
+"""The 106-point face landmark model (insightface `2d106det`), run on a face crop with onnxruntime.
+
+Built explicitly from its registry id (`landmark_2d106`) with the input spec of the manifest, and
+cached per registry: building a checker twice loads the model once. The crop follows insightface's
+`Landmark.get`: centred on the face box, scaled so that 1.5x the box's long side fills the 192 px
+input. The weights are InsightFace's: non-commercial research use only (the opencv backend does not
+use them, see `pose.eye_openness_from_patches`).
+
+Points used here (as seen in the image, "left" = the subject's right):
+left eye: corners 35 and 39, upper lid 41 40 42, lower lid 36 33 37;
+right eye: corners 89 and 93, upper lid 95 94 96, lower lid 90 87 91;
+nose tip 86; face contour 0-32 (1..16 on the image's left from the temple down, 17..32 on the right).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..models import Registry
+
+MODEL_ID = "landmark_2d106"
+CROP_SCALE = 1.5  # insightface's Landmark.get: the crop spans 1.5x the box's long side
+
+LEFT_EYE = (35, 39, (41, 40, 42), (36, 33, 37))
+RIGHT_EYE = (89, 93, (95, 94, 96), (90, 87, 91))
+NOSE_TIP = 86
+LEFT_CHEEK, RIGHT_CHEEK = 2, 18  # contour points a little below the eyes, left and right
+
+
+class Landmarker106:
+    """106 (x, y) landmarks of a face given its box, in input-image pixels."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, registry: Registry) -> None:
+        spec = registry.spec(MODEL_ID)
+        self.size = int(spec.input.size[0])
+        self.mean = float(spec.input.mean)
+        self.std = float(spec.input.std)
+        self.swap_rb = spec.input.colour.upper() == "RGB"  # frames are BGR
+        self._session = _single_thread_session(registry)
+        self._input = self._session.get_inputs()[0].name
+        self._lock = threading.Lock()
+
+    def crop_matrix(self, box: np.ndarray) -> np.ndarray:
+        """2x3 affine from image pixels to the model's input crop for a face box (x1, y1, x2, y2)."""
+        x1, y1, x2, y2 = (float(v) for v in box)
+        scale = self.size / (max(x2 - x1, y2 - y1) * CROP_SCALE)
+        half = self.size / 2
+        return np.array([[scale, 0, half - scale * (x1 + x2) / 2],
+                         [0, scale, half - scale * (y1 + y2) / 2]], np.float64)
+
+    def __call__(self, image_bgr: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """106 x 2 float32 landmarks of the face in `box`, in `image_bgr` pixels."""
+        matrix = self.crop_matrix(box)
+        crop = cv2.warpAffine(image_bgr, matrix, (self.size, self.size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT)
+        blob = cv2.dnn.blobFromImage(crop, 1.0 / self.std, (self.size, self.size),
+                                     (self.mean, self.mean, self.mean), swapRB=self.swap_rb)
+        with self._lock:
+            pred = self._session.run(None, {self._input: blob})[0][0]
+        points = (pred.reshape(-1, 2)[-106:] + 1) * (self.size // 2)
+        inverse = cv2.invertAffineTransform(matrix)
+        return (points @ inverse[:, :2].T + inverse[:, 2]).astype(np.float32)
+
+
+def _single_thread_session(registry: Registry) -> Any:
+    """An onnxruntime CPU session on the verified file with one intra-op thread: the model is small
+    (~4 ms a crop), and a thread pool of its own would only spin against the detector's."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(registry.path(MODEL_ID)), sess_options=options,
+                                        providers=["CPUExecutionProvider"])
+
+
+@cache
+def _build(registry: Registry) -> Landmarker106:
+    return Landmarker106(registry)
+
+
+def get_landmarker(registry: Registry) -> Landmarker106:
+    """The 106-point model for `registry`, loaded once per process and registry."""
+    return _build(registry)
+
+
+def eye_openness(points: np.ndarray) -> float:
+    """Eye aspect ratio averaged over both eyes: mean lid gap / eye width (~0.25-0.35 open, < 0.1 shut)."""
+    ratios = []
+    for left, right, upper, lower in (LEFT_EYE, RIGHT_EYE):
+        width = float(np.linalg.norm(points[left] - points[right]))
+        gap = float(np.mean(np.linalg.norm(points[list(upper)] - points[list(lower)], axis=1)))
+        ratios.append(gap / max(width, 1e-6))
+    return float(np.mean(ratios))
+
+
+def five_points(points: np.ndarray) -> np.ndarray:
+    """SCRFD-style 5 points from the 106: eye centres, nose tip, mouth corners (52 and 61)."""
+    left_eye = points[[LEFT_EYE[0], LEFT_EYE[1]]].mean(axis=0)
+    right_eye = points[[RIGHT_EYE[0], RIGHT_EYE[1]]].mean(axis=0)
+    return np.stack([left_eye, right_eye, points[NOSE_TIP], points[52], points[61]]).astype(np.float32)

@@ -1,0 +1,180 @@
+"""Motion parallax: a photo or a screen held in front of the camera moves as ONE plane, a head does not.
+
+Corners (Shi-Tomasi) inside the face are followed frame by frame with pyramidal Lucas-Kanade (with a
+forward-backward check) over a span of about half a second, on grey crops scaled so that the face is
+FACE_PX wide whatever the video's resolution. One homography is fitted to where they went (RANSAC);
+for a plane it explains every point up to tracking noise, for a turning head the nose, the cheeks
+and the face's outline move by their own depths and the median point is left off it by several
+percent of the face width. The spans examined are those with the largest head-turn (yaw) change
+and the largest motion: a plane is judged on its most revealing movements too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..video import Frame
+from .track import FaceTrack
+
+FACE_PX = 96  # the face is resampled to this width: residuals are in the same units at any resolution
+SPAN_S = 0.5  # seconds between the two ends of a measured span (about 15 degrees of a head turn)
+YAW_SPANS = 4  # spans with the largest yaw change that are measured
+MOTION_SPANS = 2  # plus spans with the largest face motion
+MAX_CORNERS = 120
+LK_WINDOW = (15, 15)
+LK_LEVELS = 2
+FB_MAX_PX = 0.7  # forward-backward disagreement (working px) above which a point is dropped
+RANSAC_PX = 1.0  # working px (about 1 % of the face width)
+RANSAC_ITERATIONS = 300  # a plane's points are nearly all inliers: it is found in a few draws
+MIN_POINTS = 12
+
+
+@dataclass(frozen=True)
+class SpanResidual:
+    """One measured span: frames (positions in the video), points kept, residual and motion in % of
+    the face width, and the yaw change the landmarks saw over it."""
+
+    first: int
+    last: int
+    points: int
+    residual: float
+    motion: float
+    yaw_change: float
+
+
+@dataclass(frozen=True)
+class Crops:
+    """Grey crops of every frame around the face's whole path, at FACE_PX per face width."""
+
+    images: tuple[np.ndarray, ...]
+    origin: np.ndarray  # top-left corner of the crop in frame pixels
+    scale: float  # working px per frame px
+
+    def to_work(self, points: np.ndarray) -> np.ndarray:
+        """Frame pixels -> working pixels."""
+        return (np.asarray(points, np.float64) - self.origin) * self.scale
+
+
+def face_crops(frames: Sequence[Frame], track: FaceTrack, margin: float = 0.5) -> Crops | None:
+    """Grey crops of the region every face box of the track lies in (plus `margin` face widths)."""
+    found = track.found
+    if not found:
+        return None
+    width = track.face_width
+    boxes = np.array([s.box for s in found])
+    height, frame_w = frames[0].image.shape[:2]
+    x0, y0 = np.maximum(boxes[:, :2].min(axis=0) - margin * width, 0).astype(int)
+    x1 = int(min(boxes[:, 2].max() + margin * width, frame_w))
+    y1 = int(min(boxes[:, 3].max() + margin * width, height))
+    scale = FACE_PX / max(width, 1.0)
+    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+    images = []
+    for frame in frames:
+        grey = cv2.cvtColor(frame.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        images.append(cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR))
+    return Crops(tuple(images), np.array([x0, y0], np.float64), scale)
+
+
+def _follow(images: Sequence[np.ndarray], start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Track `start` points through consecutive images; (kept start points, their end points)."""
+    points = start.astype(np.float32).reshape(-1, 1, 2)
+    keep = np.ones(len(points), bool)
+    for previous, current in zip(images, images[1:]):
+        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(previous, current, points, None, winSize=LK_WINDOW,
+                                                maxLevel=LK_LEVELS)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(current, previous, ahead, None, winSize=LK_WINDOW,
+                                                    maxLevel=LK_LEVELS)
+        error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
+        keep &= (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error < FB_MAX_PX)
+        points = ahead
+    return start[keep], points.reshape(-1, 2)[keep]
+
+
+def span_residual(crops: Crops, track: FaceTrack, first: int, last: int,
+                  yaw_change: float = 0.0) -> SpanResidual | None:
+    """Planar-fit residual of the face's corners from frame `first` to frame `last` (positions)."""
+    sighting = track.sightings[first]
+    if sighting is None:
+        return None
+    x1, y1, x2, y2 = crops.to_work(sighting.box.reshape(2, 2)).ravel()
+    inset = 0.08 * (x2 - x1)
+    image = crops.images[first]
+    mask = np.zeros_like(image)
+    mask[max(0, int(y1 + inset)):max(0, int(y2 - inset)), max(0, int(x1 + inset)):max(0, int(x2 - inset))] = 255
+    corners = cv2.goodFeaturesToTrack(image, MAX_CORNERS, 0.01, 3, mask=mask, blockSize=5)
+    if corners is None or len(corners) < MIN_POINTS:
+        return None
+    start, end = _follow(crops.images[first:last + 1], corners.reshape(-1, 2))
+    if len(start) < MIN_POINTS:
+        return None
+    homography, _ = cv2.findHomography(start, end, cv2.RANSAC, RANSAC_PX, maxIters=RANSAC_ITERATIONS,
+                                       confidence=0.99)
+    if homography is None:
+        return None
+    error = np.linalg.norm(cv2.perspectiveTransform(start[None].astype(np.float64), homography)[0] - end, axis=1)
+    motion = np.linalg.norm(end - start, axis=1)
+    unit = 100.0 / FACE_PX  # working px -> % of the face width
+    return SpanResidual(first, last, len(start), float(np.median(error)) * unit, float(np.median(motion)) * unit,
+                        yaw_change)
+
+
+def pick_spans(times: Sequence[float], yaw: np.ndarray, motion: np.ndarray,
+               valid: np.ndarray) -> list[tuple[int, int]]:
+    """Spans of ~SPAN_S s with the largest yaw change, then with the largest motion, not overlapping."""
+    times = np.asarray(times, np.float64)
+    candidates = []
+    for first in range(len(times)):
+        last = int(np.searchsorted(times, times[first] + SPAN_S - 1e-6))
+        if last >= len(times) or not (valid[first] and valid[last]):
+            continue
+        candidates.append((first, last))
+    chosen: list[tuple[int, int]] = []
+
+    def take(order: list[tuple[int, int]], count: int) -> None:
+        taken = 0
+        for span in order:
+            if taken == count:
+                break
+            if all(span[1] <= a or span[0] >= b for a, b in chosen):
+                chosen.append(span)
+                taken += 1
+    take(sorted(candidates, key=lambda s: -abs(yaw[s[1]] - yaw[s[0]])), YAW_SPANS)
+    take(sorted(candidates, key=lambda s: -float(np.sum(motion[s[0] + 1:s[1] + 1]))), MOTION_SPANS)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class Parallax:
+    """The measured spans and their summary: the largest residual and the largest motion (% of the
+    face width); residual is nan when no span could be measured."""
+
+    residual: float
+    motion: float
+    spans: tuple[SpanResidual, ...]
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """Positions (in the video) of the spans' ends."""
+        return tuple(sorted({p for s in self.spans for p in (s.first, s.last)}))
+
+
+def parallax(crops: Crops, track: FaceTrack, times: Sequence[float], yaw: np.ndarray) -> Parallax:
+    """Planar-fit residuals over the spans with the largest yaw change and the largest face motion."""
+    valid = np.array([s is not None for s in track.sightings])
+    centres = np.array([(s.box[:2] + s.box[2:]) / 2 if s is not None else (np.nan, np.nan)
+                        for s in track.sightings])
+    step = np.r_[0.0, np.linalg.norm(np.diff(centres, axis=0), axis=1)]
+    motion = np.nan_to_num(step, nan=0.0)
+    yaw = np.nan_to_num(np.asarray(yaw, np.float64), nan=0.0)
+    spans = []
+    for first, last in pick_spans(times, yaw, motion, valid):
+        span = span_residual(crops, track, first, last, float(yaw[last] - yaw[first]))
+        if span is not None:
+            spans.append(span)
+    if not spans:
+        return Parallax(float("nan"), 0.0, ())
+    return Parallax(max(s.residual for s in spans), max(s.motion for s in spans), tuple(spans))

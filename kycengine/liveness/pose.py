@@ -1,0 +1,144 @@
+"""Head turn and blink, the two things the customer is asked to do, measured from the face track.
+
+Turn: a yaw index per frame from five landmarks, the nose tip's offset from the eyes' midpoint along
+the eye axis in half eye spans (0 facing the camera, about +-0.55 at 30 degrees with the 106-point
+model's points; > 0 nose towards the image's right). Only changes count: the rest pose (median of the
+first and last tenth of the video) is subtracted, so a face that is a little turned at rest is not
+penalised; a turn is the 5th / 95th percentile on each side of it (one bad frame does not make a turn).
+
+Blink: eyes that shut for 100-400 ms are a transient, unlike a head turn that changes their look
+smoothly. Each frame's grey face crop (the face FACE_PX wide, see `parallax.face_crops`) is aligned
+on its two eye centres into a canonical strip; each eye's window is compared (normalised
+cross-correlation, best over a small search) with the frames 0.2 s before and after (two frames at
+10 fps). Where the two neighbours look alike but the frame between them looks like neither, the
+eye changed and changed back: score = NCC(t-2, t+2) - mean(NCC(t, t-2), NCC(t, t+2)), averaged
+over both eyes. (The 106-point eye aspect ratio was measured too: on rendered eyelids it dips
+only 0.15-0.35 and jitters as much on open eyes, so it is not used.) The eye centres come from the
+106-point model (insightface backend) or YuNet's five points (opencv backend, smoothed over time
+first: they jitter by a few pixels), so the opencv backend never touches the non-commercial
+106-point weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .parallax import Crops
+from .track import FaceTrack
+
+REST_FRACTION = 0.1  # the first and last tenth of the frames (at least 3 each) give the rest pose
+TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side
+# Canonical eye strip: the eyes 40 px apart on a horizontal line, a window around each eye.
+STRIP = (120, 60)
+EYES = np.array([[40.0, 30.0], [80.0, 30.0]])
+EYE_WINDOW = (20, 12)  # (w, h) px around an eye centre at 40 px between the eyes
+EYE_SEARCH = 6  # px of search around it in the other frame (landmark jitter)
+BLINK_GAP_S = 0.2  # seconds between the frame examined and its neighbours (2 frames at 10 fps)
+SMOOTH_WINDOW = 7  # Savitzky-Golay window (frames) for jittery eye centres (opencv backend)
+
+
+def yaw_index(landmarks5: np.ndarray) -> float:
+    """Signed nose offset from the eyes' midpoint along the eye axis, in half eye spans."""
+    left, right, nose = (landmarks5[i].astype(np.float64) for i in range(3))
+    axis = right - left
+    span = float(np.linalg.norm(axis))
+    if span < 1e-6:
+        return float("nan")
+    return float(np.dot(nose - (left + right) / 2, axis / span) / (span / 2))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """How far the head turned each way from its rest pose (yaw index units), and where."""
+
+    left: float  # towards the image's left, >= 0 when it happened
+    right: float
+    rest: float
+    left_frame: int  # position in the video of the most-turned frame on that side (-1: none)
+    right_frame: int
+    frames: int  # frames with a face
+
+
+def head_turn(track: FaceTrack) -> Turn:
+    """Turn amplitude on each side, from the track's five landmarks."""
+    found = track.found
+    yaw = np.array([yaw_index(s.landmarks5) for s in found])
+    keep = np.isfinite(yaw)
+    yaw, positions = yaw[keep], [s.position for s, k in zip(found, keep) if k]
+    if len(yaw) < 5:
+        return Turn(0.0, 0.0, 0.0, -1, -1, len(yaw))
+    rest_n = max(3, int(round(REST_FRACTION * len(yaw))))
+    rest = float(np.median(np.r_[yaw[:rest_n], yaw[-rest_n:]]))
+    low, high = np.percentile(yaw, [TURN_QUANTILE, 100 - TURN_QUANTILE])
+    return Turn(left=float(rest - low), right=float(high - rest), rest=rest,
+                left_frame=positions[int(np.argmin(yaw))], right_frame=positions[int(np.argmax(yaw))],
+                frames=len(yaw))
+
+
+def _savgol(values: np.ndarray, window: int) -> np.ndarray:
+    """Savitzky-Golay smoothing (quadratic) along axis 0; short series are returned as they are."""
+    if len(values) < window:
+        return values
+    from scipy.signal import savgol_filter
+
+    return savgol_filter(values, window, 2, axis=0, mode="interp")
+
+
+def _strip(grey: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The eye region rotated and scaled so that the eyes land on EYES."""
+    source = right - left
+    target = EYES[1] - EYES[0]
+    scale = float(np.linalg.norm(target) / max(np.linalg.norm(source), 1e-6))
+    angle = float(np.arctan2(target[1], target[0]) - np.arctan2(source[1], source[0]))
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    matrix = np.c_[rotation, EYES[0] - rotation @ left]
+    return cv2.warpAffine(grey, matrix, STRIP, flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray, eye: int) -> float:
+    """Best normalised cross-correlation of `a`'s window around `eye` within `b` (small search)."""
+    cx, cy = EYES[eye].astype(int)
+    w, h = EYE_WINDOW
+    template = a[cy - h // 2:cy + h // 2, cx - w // 2:cx + w // 2]
+    region = b[cy - h // 2 - EYE_SEARCH:cy + h // 2 + EYE_SEARCH, cx - w // 2 - EYE_SEARCH:cx + w // 2 + EYE_SEARCH]
+    if float(template.std()) < 1e-3:
+        return 1.0
+    return float(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max())
+
+
+@dataclass(frozen=True)
+class Blink:
+    """The strongest eye transient and the frame (position in the video) it was seen at."""
+
+    score: float
+    frame: int
+    frames: int  # frames examined (a face at t and BLINK_GAP_S before and after)
+
+
+def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) -> Blink:
+    """Strongest blink transient in the video (see the module's description), on the grey face crops;
+    `frame_step_s` is the time between kept frames."""
+    found = track.found
+    gap = max(1, int(round(BLINK_GAP_S / max(frame_step_s, 1e-3))))
+    if len(found) < 2 * gap + 1:
+        return Blink(0.0, -1, 0)
+    eyes = np.array([crops.to_work(s.landmarks5[:2]) for s in found], np.float64)
+    if smooth:
+        eyes = _savgol(eyes, SMOOTH_WINDOW)
+    strips = {s.position: _strip(crops.images[s.position], e[0], e[1]) for s, e in zip(found, eyes)}
+    best, where, examined = 0.0, -1, 0
+    for position, strip in strips.items():
+        before, after = strips.get(position - gap), strips.get(position + gap)
+        if before is None or after is None:
+            continue
+        examined += 1
+        score = float(np.mean([_similarity(before, after, eye)
+                               - (_similarity(strip, before, eye) + _similarity(strip, after, eye)) / 2
+                               for eye in (0, 1)]))
+        if score > best:
+            best, where = score, position
+    return Blink(best, where, examined)
