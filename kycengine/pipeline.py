@@ -7,18 +7,28 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
+
+import numpy as np
 
 from .decision import decide
 from .document.analyser import DocumentAnalyser
 from .errors import InvalidMedia
 from .face import FaceMatcher
+from .face.cross_check import cross_check
 from .liveness import LivenessChecker
 from .models import Registry, default_registry
 from .reasons import Reason
-from .schema import (DeclaredIdentity, DocumentEvidence, FaceEvidence, LivenessEvidence,
-                     StageState, Verdict)
+from .schema import (
+    DeclaredIdentity,
+    DocumentEvidence,
+    FaceEvidence,
+    LivenessEvidence,
+    StageState,
+    Verdict,
+)
 from .settings import Settings
 from .video import Video, decode
 
@@ -52,10 +62,21 @@ class Verifier:
         self.registry = registry or default_registry()
         self.document = DocumentAnalyser(self.registry, self.settings)
         self.face = FaceMatcher(self.registry, self.settings)
+        self.face_check = (FaceMatcher(self.registry, replace(self.settings,
+                                                              face_backend=self.settings.face_cross_check))
+                           if self.settings.face_cross_check else None)
         self.liveness = LivenessChecker(self.registry, self.settings)
         self.models = tuple(f"{spec.id}@{spec.package}=={spec.version}" for spec in
-                            map(self.registry.spec, dict.fromkeys((*self.document.model_ids, *self.face.model_ids,
-                                                                *self.liveness.model_ids))))
+                            map(self.registry.spec, dict.fromkeys((
+                                *self.document.model_ids, *self.face.model_ids,
+                                *(self.face_check.model_ids if self.face_check else ()),
+                                *self.liveness.model_ids))))
+
+    def _match(self, selfie: Video, portrait: np.ndarray | None) -> FaceEvidence:
+        """The configured backend's comparison, cross-checked by a second backend when set."""
+        evidence = self.face.match(selfie, portrait)
+        return evidence if self.face_check is None else cross_check(evidence,
+                                                                    self.face_check.match(selfie, portrait))
 
     def _decode(self, path: str | os.PathLike[str], fps: float,
                 timings: dict[str, float], name: str) -> Video | InvalidMedia:
@@ -89,7 +110,7 @@ class Verifier:
             liveness = LivenessEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
         else:
             frames = selfie
-            face = _timed(timings, "face", lambda: self.face.match(frames, document.portrait), FaceEvidence)
+            face = _timed(timings, "face", lambda: self._match(frames, document.portrait), FaceEvidence)
             liveness = _timed(timings, "liveness", lambda: self.liveness.assess(frames), LivenessEvidence)
 
         status, reasons = decide(document, face, liveness)

@@ -60,6 +60,9 @@ class Settings(Record):
     # Face backend: "insightface" (SCRFD + ArcFace, non-commercial weights) or "opencv"
     # (YuNet + SFace, commercially usable weights).
     face_backend: str = "insightface"
+    # A second face backend whose comparison is set beside the first ("" = none); a disagreement
+    # makes the match `uncertain`. The strict re-run of manual-review cases uses both backends.
+    face_cross_check: str = ""
     # ---- liveness stage (kycengine.liveness). Ranges measured on the selfie generator, 7 people x
     # clean/hard x seeds 100-102, 480x360 at 10 fps, 4 s (42 videos per variant and backend), and
     # 3 people x clean/hard at 1280x720, 30 fps, 5 s decoded at selfie_fps (30 videos); "live" ranges
@@ -116,4 +119,6 @@ class Settings(Record):
 
     def strict(self) -> Settings:
         """Slower, more thorough variant for batch re-verification of manual-review cases."""
-        return replace(self, document_fps=30.0, document_max_frames=24, selfie_fps=30.0)
+        other = "opencv" if self.face_backend == "insightface" else "insightface"
+        return replace(self, document_fps=30.0, document_max_frames=24, selfie_fps=30.0,
+                       face_cross_check=other)

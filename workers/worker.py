@@ -29,10 +29,12 @@ from typing import Any
 
 from redis import Redis
 from rq import SimpleWorker, Worker
-from rq.queue import Queue
 from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
+from rq.queue import Queue
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
+
+from kycengine.models.registry import Registry
 
 from . import jobs
 from .config import WorkerConfig
@@ -42,7 +44,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
-def single_thread_registry() -> Any:
+def single_thread_registry() -> Registry:
     """The default model registry, but with onnxruntime sessions on one intra-op thread.
 
     Measured (docs/workers.md): an onnxruntime session built in the parent runs *slower* in a forked
@@ -51,20 +53,7 @@ def single_thread_registry() -> Any:
     worker process per core is how workers scale anyway. One thread also avoids relying on the
     pool's behaviour after fork.
     """
-    import onnxruntime
-
-    from kycengine.models.registry import Registry
-
-    class SingleThreadRegistry(Registry):
-        def onnx_session(self, model_id: str) -> Any:
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            return onnxruntime.InferenceSession(str(self.path(model_id)), sess_options=options,
-                                                providers=["CPUExecutionProvider"])
-
-    return SingleThreadRegistry.load()
+    return Registry.load(threads=1)
 
 
 def worker_verifier_factory() -> Any:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +42,9 @@ class Landmarker106:
         self.mean = float(spec.input.mean)
         self.std = float(spec.input.std)
         self.swap_rb = spec.input.colour.upper() == "RGB"  # frames are BGR
-        self._session = _single_thread_session(registry)
+        # One thread: the model is small (~4 ms a crop), and a thread pool of its own would only
+        # spin against the detector's.
+        self._session = registry.onnx_session(MODEL_ID, threads=1)
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
 
@@ -67,19 +68,6 @@ class Landmarker106:
         points = (pred.reshape(-1, 2)[-106:] + 1) * (self.size // 2)
         inverse = cv2.invertAffineTransform(matrix)
         return (points @ inverse[:, :2].T + inverse[:, 2]).astype(np.float32)
-
-
-def _single_thread_session(registry: Registry) -> Any:
-    """An onnxruntime CPU session on the verified file with one intra-op thread: the model is small
-    (~4 ms a crop), and a thread pool of its own would only spin against the detector's."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(registry.path(MODEL_ID)), sess_options=options,
-                                        providers=["CPUExecutionProvider"])
 
 
 @cache

@@ -106,19 +106,23 @@ def _read_manifest(path: Path, origin: str) -> list[ModelSpec]:
 class Registry:
     """Models by id, from the project manifest overlaid with the operator's manifest (if any)."""
 
-    def __init__(self, specs: list[ModelSpec], model_dir: Path | None = None) -> None:
+    def __init__(self, specs: list[ModelSpec], model_dir: Path | None = None,
+                 threads: int | None = None) -> None:
         self._specs = {spec.id: spec for spec in specs}
         self.model_dir = model_dir
+        self.threads = threads  # onnxruntime intra-op threads per session; None: its default
 
     @classmethod
-    def load(cls, manifest: Path = MANIFEST, model_dir: str | os.PathLike[str] | None = None) -> Registry:
-        """Read the manifest; `model_dir` (default $KYC_MODEL_DIR) may add or replace entries."""
+    def load(cls, manifest: Path = MANIFEST, model_dir: str | os.PathLike[str] | None = None,
+             threads: int | None = None) -> Registry:
+        """Read the manifest; `model_dir` (default $KYC_MODEL_DIR) may add or replace entries;
+        `threads` fixes the sessions' thread count (workers use 1 and one process per core)."""
         specs = _read_manifest(manifest, "manifest")
         folder = model_dir if model_dir is not None else os.environ.get(MODEL_DIR_ENV)
         folder_path = Path(folder).resolve() if folder else None
         if folder_path is not None and (folder_path / "manifest.toml").is_file():
             specs += _read_manifest(folder_path / "manifest.toml", str(folder_path))
-        return cls(specs, folder_path)
+        return cls(specs, folder_path, threads)
 
     def ids(self) -> tuple[str, ...]:
         """All model ids, in manifest order."""
@@ -187,12 +191,17 @@ class Registry:
                                     problem=problem))
         return rows
 
-    def onnx_session(self, model_id: str) -> Any:
-        """An onnxruntime CPU session for a verified model (imported lazily: loading is explicit)."""
+    def onnx_session(self, model_id: str, threads: int | None = None) -> Any:
+        """An onnxruntime CPU session for a verified model (imported lazily: loading is explicit);
+        `threads` overrides the registry's thread count for this session."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        count = threads or self.threads
+        if count:
+            options.intra_op_num_threads = count
+            options.inter_op_num_threads = 1
         return onnxruntime.InferenceSession(str(self.path(model_id)), sess_options=options,
                                             providers=["CPUExecutionProvider"])
 
