@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def _ours(image: np.ndarray, truth: MRZ) -> tuple[bool, bool, float]:
 def _passporteye(image: np.ndarray, truth: MRZ, tessdata: Path) -> tuple[bool, bool, float]:
     from passporteye import read_mrz
 
-    with tempfile.NamedTemporaryFile(suffix=".png") as handle:
+    with tempfile.NamedTemporaryFile(suffix=".png") as handle, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PassportEye 2.2.2 on scikit-image 0.26
         cv2.imwrite(handle.name, image)
         start = time.perf_counter()
         mrz = read_mrz(handle.name, extra_cmdline_params=f"--tessdata-dir {tessdata} -l mrz")

@@ -60,7 +60,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_mrz(args: argparse.Namespace) -> int:
     """Read the MRZ of a document image or video."""
-    from .document.reader import read_mrz_file
+    from .document.analyser import read_mrz_file
 
     mrz = read_mrz_file(args.path)
     if mrz is None:

@@ -15,25 +15,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import ModelUnavailable
-from ..models import Registry
+from ..errors import InvalidMedia, ModelUnavailable
+from ..image import read_image
+from ..models import Registry, default_registry
 from ..reasons import Reason
 from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
-from ..video import Frame, Video, frame_quality
+from ..video import Frame, Video, decode, frame_quality, is_video_file
 from . import authenticity, quality
 from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
 from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
 from .layout import LAYOUTS, Layout
-from .mrz import MRZ, MRZFormat
+from .mrz import MRZ, MRZFormat, parse
 from .mrz_band import find_mrz_band
 from .portrait import crop_portrait
-from .reader import MRZReader
+from .reader import MRZReader, read_mrz
 from .types import DocumentType
 from .validity import Validity, assess_validity
 from .viz import PrintedFieldReader
@@ -170,6 +173,13 @@ class DocumentAnalyser:
         card_reader = self._read_located(scans, today) if located else None
         mrz = card_reader.mrz() if card_reader else None
         where = _Located(card_reader.readings if card_reader else [])
+        if located and (mrz is None or not mrz.valid):
+            # Second opinion: Tesseract voting over whole frames reads some cards the aligned
+            # OCR-B reading could not settle on; only a fully valid reading replaces it.
+            second, _ = self._read_whole_frames(video.frames, today)
+            if second is not None and second.valid:
+                mrz = second
+                notes.append("MRZ read on whole frames (the card-aligned reading was not valid)")
         if mrz is None and not located:
             mrz, where = self._read_whole_frames(video.frames, today)
             if mrz is not None:
@@ -371,3 +381,24 @@ class DocumentAnalyser:
         if tilted is False:
             reasons.append(Reason.DOCUMENT_NOT_TILTED)
         return checks
+
+
+def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
+                  settings: Settings | None = None) -> MRZ | None:
+    """MRZ of an image file (`read_mrz`) or of a video file, read the way the document stage reads
+    it: card located and rectified in the best frames, OCR-B reading voted across them."""
+    today = today or dt.date.today()
+    path = Path(path)
+    if not is_video_file(path):
+        try:
+            image = read_image(path)
+        except InvalidMedia as exc:
+            raise InvalidMedia(exc.message.replace("not a readable image",
+                                                   "not a readable image or video")) from None
+        return read_mrz(image, today=today)
+    settings = settings or Settings()
+    video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps)
+    evidence = DocumentAnalyser(default_registry(), settings).analyse(video, today=today)
+    if not evidence.mrz_lines:
+        return None
+    return parse("\n".join(evidence.mrz_lines), today=today, source="video")

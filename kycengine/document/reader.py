@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import product
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import InvalidInput, InvalidMedia
-from ..image import read_image
+from ..errors import InvalidInput
 from ..models import Registry, default_registry
-from ..video import Frame, frame_quality, is_video_file, iter_frames
+from ..video import Frame, frame_quality
 from .mrz import MRZ, correct_by_position, detect, parse, resolve_lookalikes
 from .mrz_band import find_mrz_band
 from .mrz_ocr import TesseractMRZ, line_variants, shape_lines
@@ -117,15 +114,3 @@ def default_reader() -> MRZReader:
 def read_mrz(image: np.ndarray, *, today: dt.date | None = None) -> MRZ | None:
     """MRZ of one BGR image (photo or scan, any size, not necessarily rectified), or None."""
     return default_reader().read(image, today=today)
-
-
-def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None) -> MRZ | None:
-    """MRZ of an image file or a video file (votes across the video's sharpest frames)."""
-    path = Path(path)
-    if is_video_file(path):
-        return default_reader().read_frames(iter_frames(path, max_side=1280, target_fps=5), today=today)
-    try:
-        image = read_image(path)
-    except InvalidMedia as exc:
-        raise InvalidMedia(exc.message.replace("not a readable image", "not a readable image or video")) from None
-    return read_mrz(image, today=today)
