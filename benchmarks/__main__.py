@@ -44,7 +44,7 @@ def _chart(sections: list[Section], path: Path) -> None:
     if speed:
         cases = [r["case"] for r in speed.table]
         axes[0].barh(cases, [r["x decode floor"] for r in speed.table], color="#3b6ea5")
-        axes[0].axvline(2.0, color="#c0392b", linestyle="--", label="target 2x")
+        axes[0].axvline(2.0, color="#c0392b", linestyle="--", label="2x decode")
         axes[0].set_xlabel("end-to-end time / decode-only time")
         axes[0].legend()
     mrz = next((s for s in sections if s.key == "mrz"), None)
