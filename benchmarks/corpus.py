@@ -7,13 +7,22 @@ benchmarks/results/corpus to regenerate.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from kycengine.document.types import DocumentType
-from kycengine.synth import (DocumentLabels, DocumentVariant, SelfieLabels, SelfieVariant,
-                             make_document_video, make_selfie_video)
+from kycengine.synth import (
+    DocumentLabels,
+    DocumentVariant,
+    SelfieLabels,
+    SelfieVariant,
+    make_document_video,
+    make_selfie_video,
+)
 
+L = TypeVar("L", DocumentLabels, SelfieLabels)
 CORPUS = Path(__file__).with_name("results") / "corpus"
 SIZE = (1280, 720)
 FPS = 30
@@ -35,30 +44,30 @@ class SelfieCase:
     labels: SelfieLabels
 
 
+def _cached(path: Path, labels_type: type[L], make: Callable[[], L]) -> L:
+    """Labels of a corpus video, generating the video first unless it and its sidecar exist."""
+    sidecar = path.with_suffix(".json")
+    if path.is_file() and sidecar.is_file():
+        return labels_type.from_dict(json.loads(sidecar.read_text()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return make()
+
+
 def document_case(document_type: DocumentType, variant: DocumentVariant, seed: int, hard: bool,
                   seconds: float = 4.0) -> DocumentCase:
     """Generate (or reuse) one document video of the corpus."""
     path = CORPUS / f"doc-{document_type.value}-{variant.value}-{'hard' if hard else 'clean'}-{seed}.mp4"
-    sidecar = path.with_suffix(".json")
-    if path.is_file() and sidecar.is_file():
-        return DocumentCase(path, DocumentLabels.from_dict(json.loads(sidecar.read_text())))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    labels = make_document_video(path, document_type=document_type, variant=variant, seed=seed,
-                                 hard=hard, size=SIZE, fps=FPS, seconds=seconds)
-    return DocumentCase(path, labels)
+    return DocumentCase(path, _cached(path, DocumentLabels, lambda: make_document_video(
+        path, document_type=document_type, variant=variant, seed=seed, hard=hard, size=SIZE, fps=FPS,
+        seconds=seconds)))
 
 
 def selfie_case(person: str, variant: SelfieVariant, seed: int, hard: bool = False,
                 seconds: float = 5.0) -> SelfieCase:
     """Generate (or reuse) one selfie video of the corpus."""
     path = CORPUS / f"selfie-{person}-{variant.value}-{'hard' if hard else 'clean'}-{seed}.mp4"
-    sidecar = path.with_suffix(".json")
-    if path.is_file() and sidecar.is_file():
-        return SelfieCase(path, SelfieLabels.from_dict(json.loads(sidecar.read_text())))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    labels = make_selfie_video(path, person=person, variant=variant, seed=seed, hard=hard,
-                               size=SIZE, fps=FPS, seconds=seconds)
-    return SelfieCase(path, labels)
+    return SelfieCase(path, _cached(path, SelfieLabels, lambda: make_selfie_video(
+        path, person=person, variant=variant, seed=seed, hard=hard, size=SIZE, fps=FPS, seconds=seconds)))
 
 
 def genuine_documents(seeds: int) -> list[DocumentCase]:
