@@ -35,7 +35,6 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import WatchError
 
 from kycengine.reasons import Status
 
@@ -204,6 +203,21 @@ class Store:
             self.append_history(case_id, "submitted", pipe=pipe, now=now, attempt=attempt, job_id=job_id)
             pipe.execute()
 
+    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | None:
+        """Run `write` as one MULTI/EXEC unless `key` already exists; returns the value found, or None
+        when this call wrote. `write` may read first and must call `pipe.multi()` before writing;
+        redis-py's `transaction` watches `key` and retries when another client changes it."""
+        found: bytes | None = None
+
+        def attempt(pipe: Pipeline) -> None:
+            nonlocal found
+            found = pipe.get(key)
+            if found is None:
+                write(pipe)
+
+        self.r.transaction(attempt, key)
+        return found
+
     def record_failure(self, case_id: str, attempt: int, code: str, detail: str, *,
                        request: dict[str, Any] | None, delivery_id: str | None,
                        enqueue: Callable[[Pipeline], None] | None, retention_s: float,
@@ -215,41 +229,33 @@ class Store:
         attempt refused by the attempt rules) the case's latest attempt and status stay as they are.
         """
         now = time.time() if now is None else now
-        vkey = self.k_verdict(case_id, attempt)
-        with self.r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(vkey)
-                    if pipe.exists(vkey):
-                        pipe.reset()
-                        return False
-                    pipe.multi()
-                    fields = {"state": FAILED, "failed_reason": code, "failed_detail": detail[:1000],
-                              "failed_at": iso(now)}
-                    if request is not None:
-                        fields["request"] = json.dumps(request, sort_keys=True, default=str)
-                        fields["media"] = json.dumps(_media_of(request))
-                        fields["media_state"] = "present"
-                    pipe.hset(self.k_attempt(case_id, attempt), mapping=fields)
-                    pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
-                    case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
-                    if touch_case:
-                        case_fields.update(latest_attempt=attempt, status=FAILED)
-                    pipe.hset(self.k_case(case_id), mapping=case_fields)
-                    self.append_history(case_id, "failed", pipe=pipe, now=now, attempt=attempt,
-                                        reason=code, detail=detail[:1000])
-                    if request is not None and retention_s >= 0:
-                        pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
-                    if delivery_id is not None and enqueue is not None:
-                        pipe.delete(self.k_delivery(case_id, attempt, FAILED))
-                        pipe.hset(self.k_delivery(case_id, attempt, FAILED),
-                                  mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                           "created_at": iso(now)})
-                        enqueue(pipe)
-                    pipe.execute()
-                    return True
-                except WatchError:
-                    continue
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            fields = {"state": FAILED, "failed_reason": code, "failed_detail": detail[:1000],
+                      "failed_at": iso(now)}
+            if request is not None:
+                fields["request"] = json.dumps(request, sort_keys=True, default=str)
+                fields["media"] = json.dumps(_media_of(request))
+                fields["media_state"] = "present"
+            pipe.hset(self.k_attempt(case_id, attempt), mapping=fields)
+            pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
+            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            if touch_case:
+                case_fields.update(latest_attempt=attempt, status=FAILED)
+            pipe.hset(self.k_case(case_id), mapping=case_fields)
+            self.append_history(case_id, "failed", pipe=pipe, now=now, attempt=attempt,
+                                reason=code, detail=detail[:1000])
+            if request is not None and retention_s >= 0:
+                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+            if delivery_id is not None and enqueue is not None:
+                pipe.delete(self.k_delivery(case_id, attempt, FAILED))
+                pipe.hset(self.k_delivery(case_id, attempt, FAILED),
+                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
+                                   "created_at": iso(now)})
+                enqueue(pipe)
+
+        return self._write_once(self.k_verdict(case_id, attempt), write) is None
 
     def commit_verdict(self, request: dict[str, Any], verdict: dict[str, Any], *, submitted_at: float,
                        review_deadline_s: float, retention_s: float, delivery_id: str | None,
@@ -263,52 +269,45 @@ class Store:
         case_id, attempt = str(request["case_id"]), int(request["attempt"])
         vkey = self.k_verdict(case_id, attempt)
         status = str(verdict["status"])
-        with self.r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(vkey)
-                    raw = pipe.get(vkey)
-                    if raw is not None:
-                        pipe.reset()
-                        return False, json.loads(raw)
-                    latest = _text(pipe.hget(self.k_case(case_id), "latest_attempt"))
-                    pipe.multi()
-                    pipe.set(vkey, json.dumps(verdict, sort_keys=True))
-                    pipe.hset(self.k_attempt(case_id, attempt), mapping={
-                        "state": "done", "status": status, "verdict_at": iso(now),
-                        "request": json.dumps(request, sort_keys=True, default=str),
-                        "media": json.dumps(_media_of(request)), "media_state": "present",
-                        "submitted_at": iso(submitted_at)})
-                    pipe.hdel(self.k_attempt(case_id, attempt), "failed_reason", "failed_detail")
-                    pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
-                    case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
-                    if latest is None or int(latest) <= attempt:
-                        case_fields.update(latest_attempt=attempt, status=status)
-                    if request.get("callback_url"):
-                        case_fields["callback_url"] = request["callback_url"]
-                    pipe.hset(self.k_case(case_id), mapping=case_fields)
-                    self.append_history(case_id, "verdict", pipe=pipe, now=now, attempt=attempt,
-                                        status=status, reasons=verdict.get("reasons", []))
-                    if status == Status.MANUAL_REVIEW.value:
-                        deadline = submitted_at + review_deadline_s
-                        pipe.zadd(self.k_review_queue, {case_id: deadline})
-                        pipe.hset(self.k_review_item(case_id), mapping={
-                            "case_id": case_id, "attempt": attempt, "state": "pending",
-                            "submitted_at": iso(submitted_at), "deadline": iso(deadline),
-                            "deadline_ts": deadline, "queued_at": iso(now)})
-                        self.append_history(case_id, "review_queued", pipe=pipe, now=now, attempt=attempt,
-                                            deadline=iso(deadline))
-                    elif retention_s >= 0:
-                        pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
-                    if delivery_id is not None and enqueue is not None:
-                        pipe.hset(self.k_delivery(case_id, attempt, "verdict"),
-                                  mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                           "created_at": iso(now)})
-                        enqueue(pipe)
-                    pipe.execute()
-                    return True, verdict
-                except WatchError:
-                    continue
+
+        def write(pipe: Pipeline) -> None:
+            latest = _text(pipe.hget(self.k_case(case_id), "latest_attempt"))
+            pipe.multi()
+            pipe.set(vkey, json.dumps(verdict, sort_keys=True))
+            pipe.hset(self.k_attempt(case_id, attempt), mapping={
+                "state": "done", "status": status, "verdict_at": iso(now),
+                "request": json.dumps(request, sort_keys=True, default=str),
+                "media": json.dumps(_media_of(request)), "media_state": "present",
+                "submitted_at": iso(submitted_at)})
+            pipe.hdel(self.k_attempt(case_id, attempt), "failed_reason", "failed_detail")
+            pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
+            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            if latest is None or int(latest) <= attempt:
+                case_fields.update(latest_attempt=attempt, status=status)
+            if request.get("callback_url"):
+                case_fields["callback_url"] = request["callback_url"]
+            pipe.hset(self.k_case(case_id), mapping=case_fields)
+            self.append_history(case_id, "verdict", pipe=pipe, now=now, attempt=attempt,
+                                status=status, reasons=verdict.get("reasons", []))
+            if status == Status.MANUAL_REVIEW.value:
+                deadline = submitted_at + review_deadline_s
+                pipe.zadd(self.k_review_queue, {case_id: deadline})
+                pipe.hset(self.k_review_item(case_id), mapping={
+                    "case_id": case_id, "attempt": attempt, "state": "pending",
+                    "submitted_at": iso(submitted_at), "deadline": iso(deadline),
+                    "deadline_ts": deadline, "queued_at": iso(now)})
+                self.append_history(case_id, "review_queued", pipe=pipe, now=now, attempt=attempt,
+                                    deadline=iso(deadline))
+            elif retention_s >= 0:
+                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+            if delivery_id is not None and enqueue is not None:
+                pipe.hset(self.k_delivery(case_id, attempt, "verdict"),
+                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
+                                   "created_at": iso(now)})
+                enqueue(pipe)
+
+        stored = self._write_once(vkey, write)
+        return (True, verdict) if stored is None else (False, json.loads(stored))
 
     def record_decision(self, case_id: str, attempt: int, decision: dict[str, Any], *,
                         retention_s: float, delivery_id: str | None,
@@ -316,32 +315,26 @@ class Store:
         """Store a reviewer's decision once (AlreadyDecided otherwise) and take the case off the queue."""
         now = time.time() if now is None else now
         dkey = self.k_decision(case_id, attempt)
-        with self.r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(dkey)
-                    if pipe.exists(dkey):
-                        pipe.reset()
-                        raise AlreadyDecided(f"case {case_id} attempt {attempt} is already decided")
-                    pipe.multi()
-                    pipe.set(dkey, json.dumps(decision, sort_keys=True))
-                    pipe.zrem(self.k_review_queue, case_id)
-                    pipe.hset(self.k_review_item(case_id), mapping={"state": "decided", "decided_at": iso(now)})
-                    pipe.hset(self.k_case(case_id), mapping={"status": decision["status"], "updated_at": iso(now)})
-                    self.append_history(case_id, "decision", pipe=pipe, now=now, attempt=attempt,
-                                        status=decision["status"], reviewer=decision["reviewer"],
-                                        reason=decision["reason"])
-                    if retention_s >= 0:
-                        pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
-                    if delivery_id is not None and enqueue is not None:
-                        pipe.hset(self.k_delivery(case_id, attempt, "decision"),
-                                  mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                           "created_at": iso(now)})
-                        enqueue(pipe)
-                    pipe.execute()
-                    return
-                except WatchError:
-                    continue
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            pipe.set(dkey, json.dumps(decision, sort_keys=True))
+            pipe.zrem(self.k_review_queue, case_id)
+            pipe.hset(self.k_review_item(case_id), mapping={"state": "decided", "decided_at": iso(now)})
+            pipe.hset(self.k_case(case_id), mapping={"status": decision["status"], "updated_at": iso(now)})
+            self.append_history(case_id, "decision", pipe=pipe, now=now, attempt=attempt,
+                                status=decision["status"], reviewer=decision["reviewer"],
+                                reason=decision["reason"])
+            if retention_s >= 0:
+                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+            if delivery_id is not None and enqueue is not None:
+                pipe.hset(self.k_delivery(case_id, attempt, "decision"),
+                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
+                                   "created_at": iso(now)})
+                enqueue(pipe)
+
+        if self._write_once(dkey, write) is not None:
+            raise AlreadyDecided(f"case {case_id} attempt {attempt} is already decided")
 
     def record_rejected(self, job_id: str, result: dict[str, Any], ttl_s: int = 30 * 86400) -> None:
         """Keep the failed result of a request that names no usable case."""
