@@ -24,6 +24,8 @@ import time
 import numpy as np
 
 from ..face.backends import get_backend
+from ..face.landmarks import get_landmarker
+from ..face.track import FaceTrack, track_with_detector, track_with_landmarks
 from ..models import Registry
 from ..reasons import Reason
 from ..schema import LivenessEvidence, StageState
@@ -32,12 +34,10 @@ from ..video import Video
 from .antispoof import get_antispoof
 from .capture import GAP_FACTOR, capture_cues
 from .frames import sample_frames
-from .landmarks import get_landmarker
 from .parallax import face_crops, parallax
 from .pose import blink, head_turn, yaw_index
 from .print_cues import print_cues
 from .screen import screen_cues
-from .track import FaceTrack, track_with_detector, track_with_landmarks
 
 MIN_FACE_FRAMES = 5  # fewer frames with a face than this: nothing to judge liveness on
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..face.track import FaceTrack
 from ..video import Frame
-from .track import FaceTrack
 
 SAMPLE_FRAMES = 5  # frames the per-frame appearance cues look at, spread evenly over the faces seen
 PROXY_SIDE = 320  # long side of the grey copies the line-finding cues work on

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face.track import FaceTrack
 from ..video import Frame
-from .track import FaceTrack
 
 FACE_PX = 96  # the face is resampled to this width: residuals are in the same units at any resolution
 SPAN_S = 0.5  # seconds between the two ends of a measured span (about 15 degrees of a head turn)

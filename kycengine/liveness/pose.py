@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face.track import FaceTrack
 from .parallax import Crops
-from .track import FaceTrack
 
 REST_FRACTION = 0.1  # the first and last tenth of the frames (at least 3 each) give the rest pose
 TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..face.backends import DetectedFace, FaceBackend
+from .backends import DetectedFace, FaceBackend
 from ..video import Frame
 from .landmarks import Landmarker106, five_points
 

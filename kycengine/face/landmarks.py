@@ -4,12 +4,10 @@ Built explicitly from its registry id (`landmark_2d106`) with the input spec of 
 cached per registry: building a checker twice loads the model once. The crop follows insightface's
 `Landmark.get`: centred on the face box, scaled so that 1.5x the box's long side fills the 192 px
 input. The weights are InsightFace's: non-commercial research use only (the opencv backend does not
-use them, see `pose.eye_openness_from_patches`).
+load them).
 
-Points used here (as seen in the image, "left" = the subject's right):
-left eye: corners 35 and 39, upper lid 41 40 42, lower lid 36 33 37;
-right eye: corners 89 and 93, upper lid 95 94 96, lower lid 90 87 91;
-nose tip 86; face contour 0-32 (1..16 on the image's left from the temple down, 17..32 on the right).
+Points used here (as seen in the image, "left" = the subject's right): eye corners 35, 39 (left)
+and 89, 93 (right), nose tip 86, mouth corners 52 and 61.
 """
 
 from __future__ import annotations
@@ -25,10 +23,9 @@ from ..models import Registry
 MODEL_ID = "landmark_2d106"
 CROP_SCALE = 1.5  # insightface's Landmark.get: the crop spans 1.5x the box's long side
 
-LEFT_EYE = (35, 39, (41, 40, 42), (36, 33, 37))
-RIGHT_EYE = (89, 93, (95, 94, 96), (90, 87, 91))
+LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS = (35, 39), (89, 93)
+MOUTH_CORNERS = (52, 61)
 NOSE_TIP = 86
-LEFT_CHEEK, RIGHT_CHEEK = 2, 18  # contour points a little below the eyes, left and right
 
 
 class Landmarker106:
@@ -80,18 +77,8 @@ def get_landmarker(registry: Registry) -> Landmarker106:
     return _build(registry)
 
 
-def eye_openness(points: np.ndarray) -> float:
-    """Eye aspect ratio averaged over both eyes: mean lid gap / eye width (~0.25-0.35 open, < 0.1 shut)."""
-    ratios = []
-    for left, right, upper, lower in (LEFT_EYE, RIGHT_EYE):
-        width = float(np.linalg.norm(points[left] - points[right]))
-        gap = float(np.mean(np.linalg.norm(points[list(upper)] - points[list(lower)], axis=1)))
-        ratios.append(gap / max(width, 1e-6))
-    return float(np.mean(ratios))
-
-
 def five_points(points: np.ndarray) -> np.ndarray:
-    """SCRFD-style 5 points from the 106: eye centres, nose tip, mouth corners (52 and 61)."""
-    left_eye = points[[LEFT_EYE[0], LEFT_EYE[1]]].mean(axis=0)
-    right_eye = points[[RIGHT_EYE[0], RIGHT_EYE[1]]].mean(axis=0)
-    return np.stack([left_eye, right_eye, points[NOSE_TIP], points[52], points[61]]).astype(np.float32)
+    """SCRFD-style 5 points from the 106: eye centres, nose tip, mouth corners."""
+    left_eye = points[list(LEFT_EYE_CORNERS)].mean(axis=0)
+    right_eye = points[list(RIGHT_EYE_CORNERS)].mean(axis=0)
+    return np.stack([left_eye, right_eye, points[NOSE_TIP], *points[list(MOUTH_CORNERS)]]).astype(np.float32)
