@@ -26,10 +26,10 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
-    from . import end_to_end, faces_section, liveness, mrz_peers, throughput
+    from . import end_to_end, faces_section, liveness, mrz_peers, selfie_cost, throughput
 
     return {"end_to_end": lambda: end_to_end.run(seeds), "mrz": lambda: mrz_peers.run(seeds),
-            "faces": faces_section.run, "liveness": lambda: liveness.section(seeds),
+            "faces": faces_section.run, "selfie_cost": selfie_cost.run, "liveness": lambda: liveness.section(seeds),
             "throughput": throughput.section}
 
 

@@ -69,7 +69,8 @@ def run(seeds: int = 1) -> Section:
     rows = result["rows"]
     table = [{"case": r["kind"], "status": r["status"], "decode floor ms": round(r["decode_floor_ms"]),
               "decode ms": round(r["decode_document_ms"] + r["decode_selfie_ms"]),
-              "document ms": round(r.get("document_ms", 0)), "face ms": round(r.get("face_ms", 0)),
+              "document ms": round(r.get("document_ms", 0)), "face track ms": round(r.get("face_track_ms", 0)),
+              "face ms": round(r.get("face_ms", 0)),
               "liveness ms": round(r.get("liveness_ms", 0)), "total ms": round(r["total_ms"]),
               "x decode floor": round(r["total_ms"] / r["decode_floor_ms"], 2)} for r in rows]
     ratio = statistics.median(r["total_ms"] / r["decode_floor_ms"] for r in rows)

@@ -17,6 +17,7 @@ from .decision import decide
 from .document.analyser import DocumentAnalyser
 from .errors import InvalidMedia
 from .face import FaceMatcher
+from .face.track import FaceTrack
 from .face.cross_check import cross_check
 from .liveness import LivenessChecker
 from .models import Registry, default_registry
@@ -72,11 +73,24 @@ class Verifier:
                                 *(self.face_check.model_ids if self.face_check else ()),
                                 *self.liveness.model_ids))))
 
-    def _match(self, selfie: Video, portrait: np.ndarray | None) -> FaceEvidence:
-        """The configured backend's comparison, cross-checked by a second backend when set."""
-        evidence = self.face.match(selfie, portrait)
-        return evidence if self.face_check is None else cross_check(evidence,
-                                                                    self.face_check.match(selfie, portrait))
+    def _match(self, selfie: Video, portrait: np.ndarray | None, track: FaceTrack | None) -> FaceEvidence:
+        """The configured backend's comparison, cross-checked by a second backend when set (both on
+        the same face track: only the embedder differs)."""
+        evidence = self.face.match(selfie, portrait, track)
+        return evidence if self.face_check is None else cross_check(
+            evidence, self.face_check.match(selfie, portrait, track))
+
+    def _track(self, selfie: Video, timings: dict[str, float]) -> FaceTrack | None:
+        """The selfie's face track, computed once for both stages (None if it crashed: each stage
+        then tracks for itself and reports its own failure)."""
+        start = time.perf_counter()
+        try:
+            return self.face.tracker.track(selfie.frames)
+        except Exception:  # the stages below turn the same crash into FAILED evidence
+            log.exception("face tracking crashed")
+            return None
+        finally:
+            timings["face_track"] = round((time.perf_counter() - start) * 1000, 1)
 
     def _decode(self, path: str | os.PathLike[str], fps: float,
                 timings: dict[str, float], name: str) -> Video | InvalidMedia:
@@ -110,8 +124,9 @@ class Verifier:
             liveness = LivenessEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
         else:
             frames = selfie
-            face = _timed(timings, "face", lambda: self._match(frames, document.portrait), FaceEvidence)
-            liveness = _timed(timings, "liveness", lambda: self.liveness.assess(frames), LivenessEvidence)
+            track = self._track(frames, timings)
+            face = _timed(timings, "face", lambda: self._match(frames, document.portrait, track), FaceEvidence)
+            liveness = _timed(timings, "liveness", lambda: self.liveness.assess(frames, track), LivenessEvidence)
 
         status, reasons = decide(document, face, liveness)
         return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=reasons,

@@ -203,3 +203,23 @@ def test_matcher_without_portrait_gives_no_similarity(matcher: FaceMatcher) -> N
     blank = matcher.match(_video(lambda i: ["astronaut"], count=3), np.full((150, 120, 3), 90, np.uint8))
     assert blank.state is StageState.FAILED and "document portrait: no face found" in blank.note
     assert blank.similarity is None
+
+
+def test_shared_track_gives_the_same_match_without_running_the_detector_on_the_selfie(
+        matcher: FaceMatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline tracks the selfie once; the face and liveness stages then only read that track."""
+    from kycengine.liveness import LivenessChecker
+
+    video = _video(lambda i: ["astronaut"] if i < 5 else ["group_d"], count=12)
+    portrait = faces.portrait("astronaut", (120, 150))
+    own = matcher.match(video, portrait)
+    track = matcher.tracker.track(video.frames)
+    checker = LivenessChecker(default_registry(), matcher.settings)
+    seen: list[tuple[int, ...]] = []
+    detect = matcher.backend.detect
+    monkeypatch.setattr(matcher.backend, "detect", lambda image: seen.append(image.shape) or detect(image))
+    shared = matcher.match(video, portrait, track)
+    checker.assess(video, track)
+    assert (shared.similarity, shared.frames_used, shared.reasons) == (own.similarity, own.frames_used, own.reasons)
+    assert Reason.FACE_SWAPPED_DURING_CAPTURE in shared.reasons
+    assert seen and all(shape[:2] != (480, 640) for shape in seen)  # the portrait only, never a selfie frame

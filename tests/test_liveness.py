@@ -131,14 +131,14 @@ def test_models_load_once(checker) -> None:
     registry = default_registry()
     again = LivenessChecker(registry, Settings())
     other = LivenessChecker(registry, Settings())
-    assert again.backend is other.backend
-    assert again.landmarker is other.landmarker
+    assert again.tracker.backend is other.tracker.backend
+    assert again.tracker.landmarker is other.tracker.landmarker
     assert default_checker("insightface") is checker
 
 
 def test_opencv_backend_does_not_load_the_non_commercial_landmarks() -> None:
     opencv = LivenessChecker(default_registry(), replace(Settings(), face_backend="opencv"))
-    assert opencv.landmarker is None
+    assert opencv.tracker.landmarker is None
     assert "landmark_2d106" not in opencv.model_ids
     assert all("insightface" not in default_registry().spec(m).backend for m in opencv.model_ids)
 

@@ -1,10 +1,11 @@
 """Face stage entry point: selfie frames and document portrait in, FaceEvidence out.
 
-The largest face is taken in each of (a sample of) the selfie frames. The sharpest, most frontal
-sightings are embedded and compared with the document portrait's embedding; the similarity is
-the median of the best TOP_K frame scores, so one lucky or unlucky frame does not decide. Roughly
-frontal sightings from the start and the end of the video are compared with each other to catch
-a person swapped mid-capture. A missing embedding is a FAILED stage, never a similarity of 0.
+The selfie's face track (`track.FaceTracker`: computed once and shared with the liveness stage)
+gives the subject's box and five landmarks per frame. The sharpest, most frontal sightings are
+embedded and compared with the document portrait's embedding; the similarity is the median of the
+best TOP_K frame scores, so one lucky or unlucky frame does not decide. Roughly frontal sightings
+from the start and the end of the video are compared with each other to catch a person swapped
+mid-capture. A missing embedding is a FAILED stage, never a similarity of 0.
 """
 
 from __future__ import annotations
@@ -21,37 +22,36 @@ from ..models import Registry
 from ..reasons import Reason
 from ..schema import FaceEvidence, MatchDecision, StageState
 from ..settings import Settings
-from ..video import Frame, Video
-from .backends import DetectedFace, get_backend, l2_normalise
+from ..video import Video
+from .backends import l2_normalise
 from .compare import largest_face, require_bgr
 from .thresholds import threshold_for
+from .track import FaceTrack, FaceTracker, Sighting
 
 T = TypeVar("T")
 
-# Frames examined, evenly spaced: at 10 fps this is every frame of a 4 s selfie and a fair sample
-# of longer ones, for ~0.5 s of detection per video on one core (~10 ms a 720p frame).
-MAX_FRAMES = 40
-# A face in fewer than this fraction of the examined frames: no usable face (NO_FACE_DETECTED).
+# A face in fewer than this fraction of the selfie's frames: no usable face (NO_FACE_DETECTED).
 FACE_PRESENCE_MIN = 0.1
-# Another face with at least this fraction of the largest face's area is a second person in frame
-# (side ratio ~0.63); smaller faces are passers-by far behind or pictures on a wall.
-SECOND_FACE_AREA = 0.4
-# Two similar-sized faces in at least this fraction of the frames with a face: MULTIPLE_FACES.
+# Two similar-sized faces (track.SECOND_FACE_AREA) in at least this fraction of the detector runs
+# that found the subject: MULTIPLE_FACES.
 MULTIPLE_FACES_MIN = 0.3
 # Landmark symmetry at or above which a face is frontal enough for identity: 1 - (nose offset from
 # the eyes' midpoint / half the eye span). With SCRFD landmarks on rendered head turns it reads
 # ~0.95 at 0, 0.75 at 20, 0.55 at 30 and 0.3-0.45 at 40 degrees of yaw; 0.65 is about 25 degrees.
-# (YuNet's landmarks follow yaw less closely, so the opencv backend is more permissive here.)
+# The 106-point model's five points read ~0.07 lower on the same frames (its nose tip sits lower),
+# so fewer frames pass and the most frontal ones are taken instead (see `match`). YuNet's
+# landmarks follow yaw less closely, so the opencv backend is more permissive here.
 FRONTAL_MIN = 0.65
 # Frontal, sharp sightings embedded against the portrait, and how many of their best scores the
-# median is taken over (robust to one outlier either way).
-BEST_FRAMES = 8
+# median is taken over (robust to one outlier either way). Each embedding costs ~12 ms on one core.
+BEST_FRAMES = 5
 TOP_K = 3
-# Sightings spread over the video for the identity-consistency check (first vs last third). They
+# Sightings for the identity-consistency check: up to this many, evenly spaced, from the first and
+# from the last third of the sightings, every first one compared with every last one. They
 # need only be roughly frontal (about |yaw| <= 40 degrees, where ArcFace still scores the same
 # person 0.4-0.65 against the frontal view): a stricter filter would let a swapped-in face that is
 # never quite frontal escape the check, a looser one would compare profiles.
-CONSISTENCY_FRAMES = 9
+CONSISTENCY_FRAMES = 3
 CONSISTENCY_FRONTAL_MIN = 0.4
 # The document portrait is small and printed: enlarge it so its short side has at least this many
 # pixels, and also embed a lightly sharpened copy (unsharp mask) that undoes print/scan softness.
@@ -62,12 +62,10 @@ SHARPNESS_SIDE = 112  # face crops are scored for sharpness at this size, whatev
 
 
 @dataclass(frozen=True, eq=False)
-class Sighting:
-    """The tracked (largest) face in one frame and how usable it is."""
+class Candidate:
+    """A tracked sighting considered for embedding, and how usable it is."""
 
-    frame: Frame
-    face: DetectedFace
-    crowded: bool  # another face of similar size is in the frame
+    sighting: Sighting
     frontality: float  # 1 frontal ... 0 profile
     sharpness: float  # variance of the Laplacian of the face crop at SHARPNESS_SIDE px
 
@@ -83,10 +81,10 @@ def frontality(landmarks5: np.ndarray) -> float:
     return max(0.0, 1.0 - offset / (span / 2))
 
 
-def face_sharpness(image: np.ndarray, face: DetectedFace) -> float:
-    """Variance of the Laplacian of the grey face crop resized to SHARPNESS_SIDE (size-independent)."""
+def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey crop of `box` resized to SHARPNESS_SIDE (size-independent)."""
     height, width = image.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
     crop = image[max(0, y1):min(height, y2), max(0, x1):min(width, x2)]
     if crop.size == 0:
         return 0.0
@@ -102,12 +100,19 @@ def evenly(items: Sequence[T], count: int) -> list[T]:
     return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, count).round().astype(int))]
 
 
-def identity_consistency(embeddings: Sequence[np.ndarray]) -> float | None:
-    """Median similarity between the first and the last third of time-ordered embeddings (None if < 3)."""
-    third = len(embeddings) // 3
+def consistency_ends(sightings: Sequence[T]) -> tuple[list[T], list[T]]:
+    """Up to CONSISTENCY_FRAMES time-ordered sightings from the first and from the last third ([] if < 3)."""
+    third = len(sightings) // 3
     if not third:
+        return [], []
+    return evenly(sightings[:third], CONSISTENCY_FRAMES), evenly(sightings[-third:], CONSISTENCY_FRAMES)
+
+
+def identity_consistency(first: Sequence[np.ndarray], last: Sequence[np.ndarray]) -> float | None:
+    """Median similarity of every early embedding with every late one (None when either is missing)."""
+    if not first or not last:
         return None
-    return float(np.median(np.stack(embeddings[:third]) @ np.stack(embeddings[-third:]).T))
+    return float(np.median(np.stack(first) @ np.stack(last).T))
 
 
 class FaceMatcher:
@@ -116,22 +121,14 @@ class FaceMatcher:
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
         self.settings = settings
-        self.backend = get_backend(settings.face_backend, registry)
+        self.tracker = FaceTracker(registry, settings.face_backend)
+        self.backend = self.tracker.backend
         self.threshold = threshold_for(self.backend.name)
 
     @property
     def model_ids(self) -> tuple[str, ...]:
-        """Manifest ids of the models this matcher uses."""
-        return self.backend.model_ids
-
-    def _sight(self, frame: Frame) -> Sighting | None:
-        found = self.backend.detect(frame.image)
-        if not found:
-            return None
-        face = found[0]
-        crowded = any(other.area >= SECOND_FACE_AREA * face.area for other in found[1:])
-        return Sighting(frame=frame, face=face, crowded=crowded, frontality=frontality(face.landmarks5),
-                        sharpness=face_sharpness(frame.image, face))
+        """Manifest ids of the models this matcher uses (the tracker's and the embedder's)."""
+        return self.tracker.model_ids
 
     def _portrait_template(self, portrait: np.ndarray) -> np.ndarray:
         """Unit mean of the embeddings of the enlarged portrait and of a sharpened copy of it."""
@@ -146,29 +143,37 @@ class FaceMatcher:
         # scores unbiased by the extra try.
         return l2_normalise(self.backend.embed(base, face) + self.backend.embed(sharpened, face))
 
-    def match(self, selfie: Video, portrait: np.ndarray | None) -> FaceEvidence:
-        """Compare the selfie's tracked face with the document portrait."""
-        examined = evenly(selfie.frames, MAX_FRAMES)
-        sightings = [s for s in map(self._sight, examined) if s is not None]
-        presence = len(sightings) / max(1, len(examined))
+    def match(self, selfie: Video, portrait: np.ndarray | None, track: FaceTrack | None = None) -> FaceEvidence:
+        """Compare the selfie's face with the document portrait; `track` is the selfie's face track
+        when the caller already has it (the pipeline shares one with the liveness stage)."""
+        frames = selfie.frames
+        track = track if track is not None else self.tracker.track(frames)
+        found = track.found
+        presence = len(found) / max(1, len(frames))
         scores = {"face_frames": round(presence, 3)}
-        if not sightings or presence < FACE_PRESENCE_MIN:
+        if not found or presence < FACE_PRESENCE_MIN:
             return self._failed([Reason.NO_FACE_DETECTED], scores,
-                                f"a face in {len(sightings)} of {len(examined)} selfie frames")
+                                f"a face in {len(found)} of {len(frames)} selfie frames")
 
         reasons: list[Reason] = []
-        crowded = sum(s.crowded for s in sightings) / len(sightings)
+        detected = track.detected
+        crowded = sum(s.crowded for s in detected) / max(1, len(detected))
         scores["face_multiple"] = round(crowded, 3)
         if crowded >= MULTIPLE_FACES_MIN:
             reasons.append(Reason.MULTIPLE_FACES)
 
-        frontal = [s for s in sightings if s.frontality >= FRONTAL_MIN] or \
-            sorted(sightings, key=lambda s: s.frontality, reverse=True)[:BEST_FRAMES]
-        best = sorted(frontal, key=lambda s: s.frontality * s.sharpness, reverse=True)[:BEST_FRAMES]
-        spread = evenly([s for s in sightings if s.frontality >= CONSISTENCY_FRONTAL_MIN], CONSISTENCY_FRAMES)
-        embeddings = {s.frame.index: self.backend.embed(s.frame.image, s.face) for s in best + spread}
+        pose = {s.position: frontality(s.landmarks5) for s in found}
+        by_pose = sorted(found, key=lambda s: pose[s.position], reverse=True)
+        frontal = [s for s in by_pose if pose[s.position] >= FRONTAL_MIN] or by_pose[:BEST_FRAMES]
+        candidates = [Candidate(s, pose[s.position], face_sharpness(frames[s.position].image, s.box))
+                      for s in frontal]
+        best = sorted(candidates, key=lambda c: c.frontality * c.sharpness, reverse=True)[:BEST_FRAMES]
+        first, last = consistency_ends([s for s in found if pose[s.position] >= CONSISTENCY_FRONTAL_MIN])
+        embeddings = {s.position: self.backend.embed(frames[s.position].image, s.as_face())
+                      for s in [c.sighting for c in best] + first + last}
 
-        consistency = identity_consistency([embeddings[s.frame.index] for s in spread])
+        consistency = identity_consistency([embeddings[s.position] for s in first],
+                                           [embeddings[s.position] for s in last])
         if consistency is not None:
             scores["identity_consistency"] = round(consistency, 4)
             if self.threshold.decide(consistency) is MatchDecision.NO_MATCH:
@@ -181,18 +186,18 @@ class FaceMatcher:
         except InvalidInput as exc:
             return self._failed([*reasons, Reason.VERIFICATION_INCOMPLETE], scores, exc.message)
 
-        ranked = sorted(((float(embeddings[s.frame.index] @ template), s.frame.index) for s in best),
+        ranked = sorted(((float(embeddings[c.sighting.position] @ template), c.sighting.position) for c in best),
                         reverse=True)[:TOP_K]
         similarity = float(np.median([score for score, _ in ranked]))
         decision = self.threshold.decide(similarity)
         if decision is MatchDecision.NO_MATCH:
             reasons.append(Reason.FACE_MISMATCH)
-        used = tuple(sorted(index for _, index in ranked))
+        used = sorted(position for _, position in ranked)
         scores["face_similarity"] = round(similarity, 4)
         return FaceEvidence(state=StageState.COMPLETE, reasons=tuple(reasons), backend=self.backend.name,
                             similarity=similarity, decision=decision, threshold=self.threshold.cosine,
-                            frames_used=used, scores=scores,
-                            embeddings=np.stack([embeddings[i] for i in used]))
+                            frames_used=tuple(frames[p].index for p in used), scores=scores,
+                            embeddings=np.stack([embeddings[p] for p in used]))
 
     def _failed(self, reasons: list[Reason], scores: dict[str, float], note: str) -> FaceEvidence:
         """Evidence for a comparison that could not be made: no similarity, no decision."""

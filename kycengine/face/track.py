@@ -1,8 +1,13 @@
-"""Follow the selfie's face through the frames: one box and five landmarks per frame, cheaply.
+"""Follow the selfie's face through the frames once: one box and five landmarks per frame, cheaply.
+
+The track is computed once per selfie (`FaceTracker.track`) and shared by the face stage (which
+frames to embed, how many faces) and the liveness stage (pose, blink, parallax): running the
+detector for each stage separately cost as much as the rest of the selfie analysis.
 
 With the insightface backend the detector (SCRFD, a fixed 640x640 input: ~15 ms a frame) runs only
-every DETECT_EVERY frames; in between the 106-point landmark model (~4 ms, on the face crop only)
-both follows the face and gives the landmarks the pose and blink cues need. With the opencv backend
+every DETECT_EVERY frames; in between the 106-point landmark model (~4 ms, on the face crop only,
+every LANDMARK_EVERY frames) both follows the face and gives the landmarks the pose and blink cues
+need. With the opencv backend
 YuNet runs on every frame of a copy whose long side is TRACK_SIDE (a few ms) and its five
 landmarks are used; the 106-point model (non-commercial weights) is not loaded at all.
 """
@@ -15,13 +20,21 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .backends import DetectedFace, FaceBackend
+from ..models import Registry
 from ..video import Frame
-from .landmarks import Landmarker106, five_points
+from .backends import DetectedFace, FaceBackend, get_backend
+from .landmarks import Landmarker106, five_points, get_landmarker
 
 DETECT_EVERY = 10  # insightface: detector every 10th frame (1 s at 10 fps), landmarks follow in between
+# insightface: the 106-point model on every 2nd frame (0.2 s at 10 fps), the frame between takes the
+# mean of its neighbours' points. Pose and parallax move smoothly over 0.2 s, and the blink cue reads
+# the eyes from each frame's own pixels, only placed by the landmarks; this halves the track's cost.
+LANDMARK_EVERY = 2
 TRACK_SIDE = 480  # opencv: YuNet runs on a copy this wide (a selfie face is still >= 60 px there)
 MIN_FACE_PX = 24  # smaller detections are not the selfie's subject
+# Another face with at least this fraction of the subject's area is a second person in frame
+# (side ratio ~0.63); smaller faces are passers-by far behind or pictures on a wall.
+SECOND_FACE_AREA = 0.4
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,21 +42,28 @@ class Sighting:
     """The subject's face in one frame: box (x1, y1, x2, y2) and landmarks in frame pixels.
 
     `landmarks5`: left eye, right eye, nose tip, left and right mouth corner (as seen in the image);
-    `landmarks106` only with the insightface backend; `faces` is how many faces the detector found
-    when it ran on this frame (0 when it did not run).
+    `faces` is how many faces the detector found
+    when it ran on this frame (0 when it did not run) and `crowded` whether one of them, besides
+    the subject, was at least SECOND_FACE_AREA of the subject's size.
     """
 
     position: int  # index into video.frames
     box: np.ndarray = field(repr=False)
     landmarks5: np.ndarray = field(repr=False)
-    landmarks106: np.ndarray | None = field(default=None, repr=False)
     detected: bool = False
     faces: int = 0
+    crowded: bool = False
+    score: float = 1.0  # detector confidence of the last detection this sighting follows
 
     @property
     def width(self) -> float:
         """Box width in pixels."""
         return float(self.box[2] - self.box[0])
+
+    def as_face(self) -> DetectedFace:
+        """The sighting as a detection, for the backends' landmark-aligned embedding."""
+        return DetectedFace(box=(float(self.box[0]), float(self.box[1]), float(self.box[2]), float(self.box[3])),
+                            score=self.score, landmarks5=self.landmarks5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,15 +80,32 @@ class FaceTrack:
         return [s for s in self.sightings if s is not None]
 
     @property
+    def detected(self) -> list[Sighting]:
+        """The frames where the detector ran and found the subject (the ones that count faces)."""
+        return [s for s in self.found if s.detected]
+
+    @property
     def face_width(self) -> float:
         """Median face box width over the frames with a face (0 when none)."""
         widths = [s.width for s in self.found]
         return float(np.median(widths)) if widths else 0.0
 
 
-def _largest(faces: Sequence[DetectedFace], min_px: float = MIN_FACE_PX) -> DetectedFace | None:
-    faces = [f for f in faces if min(f.width, f.height) >= min_px]
-    return max(faces, key=lambda f: f.area) if faces else None
+@dataclass(frozen=True, eq=False)
+class _Detection:
+    """The subject (largest face big enough) of one detector run, with the run's face counts."""
+
+    face: DetectedFace | None
+    faces: int
+    crowded: bool
+
+
+def _detection(faces: Sequence[DetectedFace], min_px: float = MIN_FACE_PX) -> _Detection:
+    big = sorted((f for f in faces if min(f.width, f.height) >= min_px), key=lambda f: f.area, reverse=True)
+    if not big:
+        return _Detection(None, len(faces), False)
+    subject = big[0]
+    return _Detection(subject, len(faces), any(f.area >= SECOND_FACE_AREA * subject.area for f in big[1:]))
 
 
 def _spread(points: np.ndarray) -> float:
@@ -76,46 +113,59 @@ def _spread(points: np.ndarray) -> float:
 
 
 def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmarker: Landmarker106) -> FaceTrack:
-    """Detector on every DETECT_EVERY-th frame, the 106-point model on every frame's face crop.
+    """Detector on every DETECT_EVERY-th frame, the 106-point model on every LANDMARK_EVERY-th
+    frame's face crop, the frames between interpolated.
 
     All detections run first, then all landmarks: onnxruntime's detector session keeps its threads
     spinning for a while after each run, which slows a landmark run that follows it several times
     over on a single core.
     """
     keyframes = range(0, len(frames), DETECT_EVERY)
-    detections: dict[int, tuple[DetectedFace | None, int]] = {}
-    for position in keyframes:
-        faces = backend.detect(frames[position].image)
-        detections[position] = (_largest(faces), len(faces))
-    sightings: list[Sighting | None] = []
+    detections = {position: _detection(backend.detect(frames[position].image)) for position in keyframes}
+    measured: dict[int, Sighting] = {}
     box: np.ndarray | None = None
+    score = 0.0
     offset = np.zeros(2)  # detector box centre - landmark centroid, from the last detection
     ratio = np.ones(2)  # detector box size / landmark spread, from the last detection
-    for position, frame in enumerate(frames):
-        detected, count = False, 0
-        if position in detections:
-            face, count = detections[position]
-            box = None if face is None else np.array(face.box, np.float64)
-            detected = face is not None
+    for position in sorted({*range(0, len(frames), LANDMARK_EVERY), *keyframes, len(frames) - 1} - {-1}):
+        run = detections.get(position)
+        if run is not None:
+            box = None if run.face is None else np.array(run.face.box, np.float64)
+            score = run.face.score if run.face is not None else 0.0
         if box is None:
-            sightings.append(None)
             continue
-        points = landmarker(frame.image, box)
+        image = frames[position].image
+        points = landmarker(image, box)
         centre = points.mean(axis=0)
-        if detected:
+        if run is not None:
             offset = (box[:2] + box[2:]) / 2 - centre
             ratio = (box[2:] - box[:2]) / max(_spread(points), 1e-6)
-        sightings.append(Sighting(position=position, box=box.copy(), landmarks5=five_points(points),
-                                  landmarks106=points, detected=detected, faces=count))
-        # The next frame's crop follows the landmarks (the head moves little in 0.1 s); a face that
-        # left the frame or shrank to nothing is lost until the next detection.
+        measured[position] = Sighting(position=position, box=box.copy(), landmarks5=five_points(points),
+                                      detected=run is not None, faces=run.faces if run else 0,
+                                      crowded=bool(run and run.crowded), score=score)
+        # The next crop follows the landmarks (the head moves little in 0.2 s); a face that left
+        # the frame or shrank to nothing is lost until the next detection.
         half = ratio * _spread(points) / 2
         box = np.r_[centre + offset - half, centre + offset + half]
-        height, width = frame.image.shape[:2]
+        height, width = image.shape[:2]
         inside = 0 <= centre[0] + offset[0] < width and 0 <= centre[1] + offset[1] < height
         if not inside or min(half) * 2 < MIN_FACE_PX:
             box = None
-    return FaceTrack(tuple(sightings), len(detections), sum(s is not None for s in sightings))
+    sightings = tuple(measured.get(position) or _between(measured, position) for position in range(len(frames)))
+    return FaceTrack(sightings, len(detections), len(measured))
+
+
+def _between(measured: dict[int, Sighting], position: int) -> Sighting | None:
+    """A sighting linearly interpolated from the measured ones on either side (None at a gap or an end)."""
+    before = max((p for p in measured if p < position), default=None)
+    after = min((p for p in measured if p > position), default=None)
+    if before is None or after is None or after - before > LANDMARK_EVERY:
+        return None
+    weight = (position - before) / (after - before)
+    a, b = measured[before], measured[after]
+    return Sighting(position=position, box=(1 - weight) * a.box + weight * b.box,
+                    landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32),
+                    score=a.score)
 
 
 def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTrack:
@@ -126,12 +176,28 @@ def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTr
         scale = min(1.0, TRACK_SIDE / max(image.shape[:2]))
         work = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
                                                      interpolation=cv2.INTER_AREA)
-        faces = backend.detect(work)
-        face = _largest(faces, MIN_FACE_PX * scale)
-        if face is None:
+        run = _detection(backend.detect(work), MIN_FACE_PX * scale)
+        if run.face is None:
             sightings.append(None)
             continue
-        sightings.append(Sighting(position=position, box=np.array(face.box, np.float64) / scale,
-                                  landmarks5=face.landmarks5 / np.float32(scale), detected=True,
-                                  faces=len(faces)))
+        sightings.append(Sighting(position=position, box=np.array(run.face.box, np.float64) / scale,
+                                  landmarks5=run.face.landmarks5 / np.float32(scale), detected=True,
+                                  faces=run.faces, crowded=run.crowded, score=run.face.score))
     return FaceTrack(tuple(sightings), len(frames), 0)
+
+
+class FaceTracker:
+    """The configured backend's track: detector + 106-point landmarks (insightface) or the detector
+    alone on every frame (opencv, whose licence-clean set has no landmark model)."""
+
+    def __init__(self, registry: Registry, backend: str) -> None:
+        self.backend = get_backend(backend, registry)
+        # The 106-point model (non-commercial weights) only goes with the insightface backend.
+        self.landmarker = get_landmarker(registry) if self.backend.name == "insightface" else None
+        self.model_ids = (*self.backend.model_ids, *((self.landmarker.model_id,) if self.landmarker else ()))
+
+    def track(self, frames: Sequence[Frame]) -> FaceTrack:
+        """The subject's face in every frame (None where it was not found)."""
+        if self.landmarker is not None:
+            return track_with_landmarks(frames, self.backend, self.landmarker)
+        return track_with_detector(frames, self.backend)

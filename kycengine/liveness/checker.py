@@ -23,9 +23,7 @@ import time
 
 import numpy as np
 
-from ..face.backends import get_backend
-from ..face.landmarks import get_landmarker
-from ..face.track import FaceTrack, track_with_detector, track_with_landmarks
+from ..face.track import FaceTrack, FaceTracker
 from ..models import Registry
 from ..reasons import Reason
 from ..schema import LivenessEvidence, StageState
@@ -48,27 +46,19 @@ class LivenessChecker:
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
         self.settings = settings
-        self.backend = get_backend(settings.face_backend, registry)
-        # The 106-point model (non-commercial weights) only goes with the insightface backend.
-        self.landmarker = get_landmarker(registry) if self.backend.name == "insightface" else None
+        self.tracker = FaceTracker(registry, settings.face_backend)
         self.antispoof = get_antispoof(registry)
-        self.model_ids = (*self.backend.model_ids,
-                          *((self.landmarker.model_id,) if self.landmarker else ()),
-                          *((self.antispoof.model_id,) if self.antispoof else ()))
+        self.model_ids = (*self.tracker.model_ids, *((self.antispoof.model_id,) if self.antispoof else ()))
 
-    def _track(self, selfie: Video) -> FaceTrack:
-        if self.landmarker is not None:
-            return track_with_landmarks(selfie.frames, self.backend, self.landmarker)
-        return track_with_detector(selfie.frames, self.backend)
-
-    def assess(self, selfie: Video) -> LivenessEvidence:
-        """Whether the selfie shows a live person, with every cue's score, threshold and frames."""
+    def assess(self, selfie: Video, track: FaceTrack | None = None) -> LivenessEvidence:
+        """Whether the selfie shows a live person, with every cue's score, threshold and frames;
+        `track` is the selfie's face track when the caller already has it (shared with the face stage)."""
         s = self.settings
-        opencv = self.landmarker is None
+        opencv = self.tracker.landmarker is None
         started = time.perf_counter()
         frames = selfie.frames
         times = [f.t for f in frames]
-        track = self._track(selfie)
+        track = track if track is not None else self.tracker.track(frames)
         scores: dict[str, float] = {}
         thresholds: dict[str, float] = {}
         used: set[int] = set()

@@ -1,0 +1,128 @@
+"""Cost of the selfie analysis on one core, against the decode time of the same video.
+
+A 5 s 1280x720 30 fps selfie from the project's generator is decoded as the pipeline does (every
+frame decoded, selfie_fps kept), then analysed: the face track (computed once, shared), the face
+stage (embeddings against a document portrait) and the liveness stage. For comparison, in the same
+rounds, each stage also runs on its own, tracking the face itself (the cost before the track was
+shared). The process is pinned to one core with one onnxruntime thread per session; the median of
+ROUNDS rounds after a warm-up is reported, in CPU seconds (what the analysis costs whatever else runs
+on the machine) and in wall seconds. Target: analysis < 2 x decode.
+
+    PYTHONPATH=. python -m benchmarks.selfie_cost [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROUNDS = 5
+BACKENDS = ("insightface", "opencv")
+VIDEO = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 720), "fps": 30, "seconds": 5.0}
+PORTRAIT_SIZE = (120, 150)  # about the portrait the document stage crops from a 720p card video
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Pin this process to one core for the block, then give it back every core it had."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
+def _clock(run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(CPU seconds, wall seconds, result) of one call."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    return time.process_time() - cpu, time.perf_counter() - wall, result
+
+
+def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
+    """Median CPU and wall seconds of each step for one backend, and the ratios to decode."""
+    from kycengine.face import FaceMatcher
+    from kycengine.liveness import LivenessChecker
+    from kycengine.models import Registry
+    from kycengine.settings import Settings
+    from kycengine.synth.faces import portrait
+    from kycengine.video import decode
+
+    settings = replace(Settings(), face_backend=backend)
+    registry = Registry.load(threads=1)
+    matcher, checker = FaceMatcher(registry, settings), LivenessChecker(registry, settings)
+    document_portrait = portrait(VIDEO["person"], PORTRAIT_SIZE)
+    steps: dict[str, list[tuple[float, float]]] = {}
+    outcome: dict[str, Any] = {}
+    for round_ in range(rounds + 1):
+        timed: dict[str, tuple[float, float]] = {}
+        cpu, wall, clip = _clock(lambda: decode(path, max_side=settings.max_side, target_fps=settings.selfie_fps))
+        timed["decode"] = cpu, wall
+        cpu, wall, track = _clock(lambda: matcher.tracker.track(clip.frames))
+        timed["track"] = cpu, wall
+        cpu, wall, face = _clock(lambda: matcher.match(clip, document_portrait, track))
+        timed["face"] = cpu, wall
+        cpu, wall, live = _clock(lambda: checker.assess(clip, track))
+        timed["liveness"] = cpu, wall
+        cpu, wall, _ = _clock(lambda: (matcher.match(clip, document_portrait), checker.assess(clip)))
+        timed["separate"] = cpu, wall
+        if round_:  # the first round warms caches and onnxruntime's allocators
+            for name, value in timed.items():
+                steps.setdefault(name, []).append(value)
+        outcome = {"frames": len(clip.frames), "similarity": face.similarity, "decision": str(face.decision),
+                   "live": live.live, "reasons": [r.value for r in (*face.reasons, *live.reasons)]}
+    median = {name: (statistics.median(c for c, _ in values), statistics.median(w for _, w in values))
+              for name, values in steps.items()}
+    shared = [sum(median[n][i] for n in ("track", "face", "liveness")) for i in (0, 1)]
+    decode_cpu, decode_wall = median["decode"]
+    return {"backend": backend, **{f"{n}_cpu_s": round(c, 3) for n, (c, _) in median.items()},
+            "analysis_cpu_s": round(shared[0], 3), "ratio_cpu": round(shared[0] / decode_cpu, 2),
+            "ratio_wall": round(shared[1] / decode_wall, 2),
+            "separate_ratio_cpu": round(median["separate"][0] / decode_cpu, 2), **outcome}
+
+
+def run(rounds: int = ROUNDS) -> Any:
+    """The benchmark as a report Section: one row per backend."""
+    from benchmarks.report import Section
+    from kycengine.synth.selfie_video import make_selfie_video
+
+    with tempfile.TemporaryDirectory() as folder, one_core():
+        path = Path(folder) / "selfie-720p.mp4"
+        make_selfie_video(path, **VIDEO)
+        rows = [measure(backend, path, rounds) for backend in BACKENDS]
+    table = [{"backend": r["backend"], "decode s": r["decode_cpu_s"], "face track s": r["track_cpu_s"],
+              "face s": r["face_cpu_s"], "liveness s": r["liveness_cpu_s"],
+              "analysis / decode": r["ratio_cpu"], "(wall)": r["ratio_wall"],
+              "stages tracking separately": r["separate_ratio_cpu"]} for r in rows]
+    notes = (f"{VIDEO['size'][0]}x{VIDEO['size'][1]}, {VIDEO['fps']} fps, {VIDEO['seconds']:.0f} s selfie "
+             f"({rows[0]['frames']} frames kept at selfie_fps); one core, one onnxruntime thread; CPU seconds, "
+             f"median of {rounds} rounds; target: analysis (track + face + liveness) < 2 x decode",
+             "'stages tracking separately': the face and liveness stages each finding the face themselves, "
+             "as when called one by one (kyc liveness, FaceMatcher.match without a track)")
+    return Section("selfie_cost", "Selfie analysis cost on one core", table, rows, notes)
+
+
+def main() -> None:
+    from benchmarks.report import markdown, save
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    result = run(parser.parse_args().rounds)
+    print(markdown(result))
+    print(f"saved {save(result)}")
+
+
+if __name__ == "__main__":
+    main()
