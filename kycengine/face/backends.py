@@ -69,8 +69,8 @@ class FaceBackend(Protocol):
     name: str
     model_ids: tuple[str, ...]
 
-    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
-        """All faces in a BGR image, largest first."""
+    def detect(self, image_bgr: np.ndarray, side: int = DETECT_SIDE) -> list[DetectedFace]:
+        """All faces in a BGR image, largest first, searched on a copy at most `side` px long."""
         ...
 
     def embed(self, image_bgr: np.ndarray, face: DetectedFace) -> np.ndarray:
@@ -78,28 +78,28 @@ class FaceBackend(Protocol):
         ...
 
 
-# A raw detector: BGR working image -> (N x 4 boxes x1y1x2y2, N scores, N x 5 x 2 landmarks).
-RawDetect = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# A raw detector: (BGR working image, its side) -> (N x 4 boxes x1y1x2y2, N scores, N x 5 x 2 landmarks).
+RawDetect = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def _working_copies(image: np.ndarray) -> Iterator[tuple[np.ndarray, float, int]]:
-    """(copy, scale, pad): the image at native scale (shrunk to DETECT_SIDE), then padded + enlarged."""
+def _working_copies(image: np.ndarray, side: int) -> Iterator[tuple[np.ndarray, float, int]]:
+    """(copy, scale, pad): the image at native scale (shrunk to `side`), then padded + enlarged."""
     long_side = max(image.shape[:2])
-    scale = min(1.0, DETECT_SIDE / long_side)
+    scale = min(1.0, side / long_side)
     yield (image if scale == 1.0 else
            cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)), scale, 0
     pad = int(round(PAD_FRACTION * long_side))
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    scale = DETECT_SIDE / max(padded.shape[:2])
+    scale = side / max(padded.shape[:2])
     yield cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), scale, pad
 
 
-def _find_faces(image_bgr: np.ndarray, raw: RawDetect) -> list[DetectedFace]:
+def _find_faces(image_bgr: np.ndarray, raw: RawDetect, side: int) -> list[DetectedFace]:
     """Run `raw` at native scale, falling back to a padded enlarged copy; boxes in input pixels."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or min(image_bgr.shape[:2]) < 8:
         return []
-    for work, scale, pad in _working_copies(np.ascontiguousarray(image_bgr)):
-        boxes, scores, landmarks = raw(work)
+    for work, scale, pad in _working_copies(np.ascontiguousarray(image_bgr), side):
+        boxes, scores, landmarks = raw(work, side)
         if len(boxes):
             boxes = boxes / scale - pad
             landmarks = landmarks / scale - pad
@@ -133,13 +133,17 @@ class InsightFaceBackend:
         self._embedder = ArcFaceONNX(model_file=str(registry.path(embedder_id)),
                                      session=registry.onnx_session(embedder_id))
 
-    def _raw(self, work: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dets, kps = self._detector.detect(work, input_size=(DETECT_SIDE, DETECT_SIDE))
+    def _raw(self, work: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # SCRFD letterboxes into a square input whose cost grows with its side squared: no larger
+        # than the working copy (a small portrait needs no 640 px canvas), a multiple of the
+        # network's largest stride (32).
+        side = -(-min(side, max(work.shape[:2])) // 32) * 32
+        dets, kps = self._detector.detect(work, input_size=(side, side))
         return dets[:, :4], dets[:, 4], kps
 
-    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
+    def detect(self, image_bgr: np.ndarray, side: int = DETECT_SIDE) -> list[DetectedFace]:
         """All faces, largest first."""
-        return _find_faces(image_bgr, self._raw)
+        return _find_faces(image_bgr, self._raw, side)
 
     def embed(self, image_bgr: np.ndarray, face: DetectedFace) -> np.ndarray:
         """512-d ArcFace embedding of the 112x112 crop aligned on the five landmarks."""
@@ -164,8 +168,8 @@ class OpenCVBackend:
         self._embedder = cv2.FaceRecognizerSF.create(str(registry.path(embedder_id)), "")
         self._lock = threading.Lock()  # OpenCV DNN objects are not thread-safe
 
-    def _raw(self, work: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        with self._lock:
+    def _raw(self, work: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with self._lock:  # YuNet takes the working copy's own size (at most `side`)
             self._detector.setInputSize((work.shape[1], work.shape[0]))
             _, rows = self._detector.detect(work)
         if rows is None:
@@ -174,9 +178,9 @@ class OpenCVBackend:
         boxes[:, 2:] += boxes[:, :2]  # (x, y, w, h) -> (x1, y1, x2, y2)
         return boxes, rows[:, 14], rows[:, 4:14].reshape(-1, 5, 2)
 
-    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
+    def detect(self, image_bgr: np.ndarray, side: int = DETECT_SIDE) -> list[DetectedFace]:
         """All faces, largest first."""
-        return _find_faces(image_bgr, self._raw)
+        return _find_faces(image_bgr, self._raw, side)
 
     def embed(self, image_bgr: np.ndarray, face: DetectedFace) -> np.ndarray:
         """128-d SFace embedding of the 112x112 crop `alignCrop` makes from the five landmarks."""

@@ -44,14 +44,14 @@ MULTIPLE_FACES_MIN = 0.3
 FRONTAL_MIN = 0.65
 # Frontal, sharp sightings embedded against the portrait, and how many of their best scores the
 # median is taken over (robust to one outlier either way). Each embedding costs ~12 ms on one core.
-BEST_FRAMES = 5
+BEST_FRAMES = 4
 TOP_K = 3
 # Sightings for the identity-consistency check: up to this many, evenly spaced, from the first and
 # from the last third of the sightings, every first one compared with every last one. They
 # need only be roughly frontal (about |yaw| <= 40 degrees, where ArcFace still scores the same
 # person 0.4-0.65 against the frontal view): a stricter filter would let a swapped-in face that is
 # never quite frontal escape the check, a looser one would compare profiles.
-CONSISTENCY_FRAMES = 3
+CONSISTENCY_FRAMES = 2
 CONSISTENCY_FRONTAL_MIN = 0.4
 # The document portrait is small and printed: enlarge it so its short side has at least this many
 # pixels, and also embed a lightly sharpened copy (unsharp mask) that undoes print/scan softness.

@@ -4,12 +4,12 @@ The track is computed once per selfie (`FaceTracker.track`) and shared by the fa
 frames to embed, how many faces) and the liveness stage (pose, blink, parallax): running the
 detector for each stage separately cost as much as the rest of the selfie analysis.
 
-With the insightface backend the detector (SCRFD, a fixed 640x640 input: ~15 ms a frame) runs only
+With the insightface backend the detector (SCRFD on a TRACK_SIDE square input, ~8 ms) runs only
 every DETECT_EVERY frames; in between the 106-point landmark model (~4 ms, on the face crop only,
 every LANDMARK_EVERY frames) both follows the face and gives the landmarks the pose and blink cues
-need. With the opencv backend
-YuNet runs on every frame of a copy whose long side is TRACK_SIDE (a few ms) and its five
-landmarks are used; the 106-point model (non-commercial weights) is not loaded at all.
+need. With the opencv backend YuNet runs on every frame of a copy whose long side is TRACK_SIDE
+(a few ms) and its five landmarks are used; the 106-point model (non-commercial weights) is not
+loaded at all.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..models import Registry
@@ -30,7 +29,10 @@ DETECT_EVERY = 10  # insightface: detector every 10th frame (1 s at 10 fps), lan
 # mean of its neighbours' points. Pose and parallax move smoothly over 0.2 s, and the blink cue reads
 # the eyes from each frame's own pixels, only placed by the landmarks; this halves the track's cost.
 LANDMARK_EVERY = 2
-TRACK_SIDE = 480  # opencv: YuNet runs on a copy this wide (a selfie face is still >= 60 px there)
+# The detector searches a copy this long (a selfie face is still >= 60 px there, a second person's
+# face >= 40 px): YuNet on every frame (opencv), SCRFD on the keyframes (insightface, whose cost grows
+# with the square of this side: 480 costs half of its default 640).
+TRACK_SIDE = 480
 MIN_FACE_PX = 24  # smaller detections are not the selfie's subject
 # Another face with at least this fraction of the subject's area is a second person in frame
 # (side ratio ~0.63); smaller faces are passers-by far behind or pictures on a wall.
@@ -121,7 +123,8 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
     over on a single core.
     """
     keyframes = range(0, len(frames), DETECT_EVERY)
-    detections = {position: _detection(backend.detect(frames[position].image)) for position in keyframes}
+    detections = {position: _detection(backend.detect(frames[position].image, TRACK_SIDE))
+                  for position in keyframes}
     measured: dict[int, Sighting] = {}
     box: np.ndarray | None = None
     score = 0.0
@@ -169,20 +172,16 @@ def _between(measured: dict[int, Sighting], position: int) -> Sighting | None:
 
 
 def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTrack:
-    """The detector (YuNet) on every frame, on a copy at most TRACK_SIDE px wide."""
+    """The detector (YuNet) on every frame, on a copy at most TRACK_SIDE px long."""
     sightings: list[Sighting | None] = []
     for position, frame in enumerate(frames):
-        image = frame.image
-        scale = min(1.0, TRACK_SIDE / max(image.shape[:2]))
-        work = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
-                                                     interpolation=cv2.INTER_AREA)
-        run = _detection(backend.detect(work), MIN_FACE_PX * scale)
+        run = _detection(backend.detect(frame.image, TRACK_SIDE))
         if run.face is None:
             sightings.append(None)
             continue
-        sightings.append(Sighting(position=position, box=np.array(run.face.box, np.float64) / scale,
-                                  landmarks5=run.face.landmarks5 / np.float32(scale), detected=True,
-                                  faces=run.faces, crowded=run.crowded, score=run.face.score))
+        sightings.append(Sighting(position=position, box=np.array(run.face.box, np.float64),
+                                  landmarks5=run.face.landmarks5, detected=True, faces=run.faces,
+                                  crowded=run.crowded, score=run.face.score))
     return FaceTrack(tuple(sightings), len(frames), 0)
 
 
