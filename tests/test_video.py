@@ -10,7 +10,7 @@ import pytest
 
 from kycengine import video
 from kycengine.errors import InvalidMedia
-from kycengine.image import read_image
+from kycengine.image import read_image, shrink
 
 
 def _ramp(count: int, size: tuple[int, int] = (160, 96)) -> list[np.ndarray]:
@@ -105,3 +105,13 @@ def test_text_file_is_not_an_image(tmp_path: Path) -> None:
     path.write_text("just text")
     with pytest.raises(InvalidMedia, match="not a readable image"):
         read_image(path)
+
+
+@pytest.mark.parametrize("scale", [0.375, 0.5, 0.3, 0.9])
+def test_shrink_matches_opencv_area_resampling_up_to_rounding(scale: float) -> None:
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    expected = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    result = shrink(image, scale)
+    assert result.shape == expected.shape
+    assert float(np.abs(result.astype(np.float32) - expected).mean()) < 1.0

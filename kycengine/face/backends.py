@@ -19,6 +19,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..image import shrink
 from ..models import Registry, default_registry
 
 # Detection works on a copy whose long side is at most DETECT_SIDE px: a selfie face fills a good
@@ -86,8 +87,7 @@ def _working_copies(image: np.ndarray, side: int) -> Iterator[tuple[np.ndarray, 
     """(copy, scale, pad): the image at native scale (shrunk to `side`), then padded + enlarged."""
     long_side = max(image.shape[:2])
     scale = min(1.0, side / long_side)
-    yield (image if scale == 1.0 else
-           cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)), scale, 0
+    yield (image if scale == 1.0 else shrink(image, scale)), scale, 0
     pad = int(round(PAD_FRACTION * long_side))
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     scale = side / max(padded.shape[:2])

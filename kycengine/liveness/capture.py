@@ -60,8 +60,7 @@ def noise_floor(image: np.ndarray, centre: tuple[float, float]) -> float:
 
 def capture_cues(frames: Sequence[Frame], samples: Samples) -> Capture:
     """Duplicates, timestamps and noise floor of the decoded video."""
-    # Shrink first, then convert: the grey conversion of a full 720p frame costs more than the thumbnail.
-    thumbs = np.stack([cv2.cvtColor(cv2.resize(f.image, THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    thumbs = np.stack([cv2.resize(cv2.cvtColor(f.image, cv2.COLOR_BGR2GRAY), THUMB, interpolation=cv2.INTER_AREA)
                        for f in frames]).astype(np.float32)
     repeated: set[int] = set()
     flat = thumbs.reshape(len(thumbs), -1)
