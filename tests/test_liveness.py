@@ -210,3 +210,62 @@ def test_assess_video_decodes_with_the_settings(rendered) -> None:
     evidence = assess_video(path)
     assert isinstance(evidence, LivenessEvidence)
     assert evidence.live is True
+
+
+def test_blinks_during_head_turns_are_seen_by_both_backends(tmp_path: Path) -> None:
+    """yaoming, seed 5: each blink falls while the head turns (>= 5 degrees between the frames 0.2 s
+    either side of it). The opencv backend used to miss them all (0.046) and ask for a blink again."""
+    path = tmp_path / "blink_in_turn.mp4"
+    labels = make_selfie_video(path, person="yaoming", variant="live", seed=5, size=SIZE, fps=FPS,
+                               seconds=SECONDS)
+    middles = labels.blink_frames[1::3]  # blinks last 3 frames at 10 fps
+    assert middles and all(abs(labels.yaw_per_frame[i + 2] - labels.yaw_per_frame[i - 2]) >= 5 for i in middles)
+    settings = Settings()
+    clip = video.decode(path, max_side=settings.max_side, target_fps=settings.selfie_fps)
+    for backend in ("opencv", "insightface"):
+        evidence = default_checker(backend).assess(clip)
+        assert evidence.scores["blink"] >= evidence.thresholds["blink"], (backend, evidence.scores)
+        assert evidence.live is True, (backend, evidence.reasons, evidence.scores)
+        assert any(abs(i - b) <= 1 for i in evidence.frames_used for b in labels.blink_frames), backend
+
+
+def _eye_strip(shut: bool, width: float) -> np.ndarray:
+    """A canonical eye strip (see liveness.pose): two eyes `width` x their frontal width, open or shut."""
+    from kycengine.liveness import pose
+
+    image = np.full(pose.STRIP[::-1], 170, np.uint8)
+    for cx, cy in pose.EYES.astype(int):
+        axes = (int(9 * width), 4)
+        cv2.ellipse(image, (cx, cy), axes, 0, 0, 360, 160 if shut else 235, -1)
+        if shut:
+            cv2.line(image, (cx - axes[0], cy + 2), (cx + axes[0], cy + 2), 60, 1)
+        else:
+            cv2.circle(image, (cx, cy), 3, 40, -1)
+        cv2.line(image, (cx - 10, cy - 12), (cx + 10, cy - 14), 70, 2)
+    return cv2.GaussianBlur(image, (0, 0), 1.0)
+
+
+def test_blink_detour_is_zero_for_a_step_negative_for_a_turn_positive_for_a_blink() -> None:
+    from kycengine.liveness import pose
+
+    def detour(before: np.ndarray, strip: np.ndarray, after: np.ndarray) -> float:
+        return float(np.mean([pose._detour(before, strip, after, eye) for eye in (0, 1)]))
+
+    frontal, turning, turned = (_eye_strip(False, w) for w in (1.0, 0.8, 0.6))
+    assert abs(detour(frontal, frontal, frontal)) < 1e-6
+    assert abs(detour(frontal, turned, turned)) < 0.01  # the look changed once and stayed
+    assert detour(frontal, turning, turned) <= 0.0  # the look changed smoothly
+    assert detour(frontal, _eye_strip(True, 1.0), frontal) > 0.5
+    assert detour(frontal, _eye_strip(True, 0.8), turned) > 0.5  # a blink while the head turns
+
+
+def test_eye_point_smoothing_drops_a_two_frame_jump() -> None:
+    """YuNet's eye points jump for a frame or two (as when the lids shut); the smoothing must not
+    spread that jump over its neighbours, which would misalign their strips."""
+    from kycengine.liveness import pose
+
+    t = np.arange(40.0)[:, None]
+    path = np.stack([np.hstack([50 + 0.8 * t, 60 + 0.1 * t]), np.hstack([90 + 0.8 * t, 60 + 0.1 * t])], axis=1)
+    jumped = path.copy()
+    jumped[20:22, :, 1] -= 5.0
+    assert np.abs(pose._smoothed(jumped) - path).max() < 0.5

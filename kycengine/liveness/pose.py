@@ -10,13 +10,20 @@ Blink: eyes that shut for 100-400 ms are a transient, unlike a head turn that ch
 smoothly. Each frame's grey face crop (the face FACE_PX wide, see `parallax.face_crops`) is aligned
 on its two eye centres into a canonical strip; each eye's window is compared (normalised
 cross-correlation, best over a small search) with the frames 0.2 s before and after (two frames at
-10 fps). Where the two neighbours look alike but the frame between them looks like neither, the
-eye changed and changed back: score = NCC(t-2, t+2) - mean(NCC(t, t-2), NCC(t, t+2)), averaged
-over both eyes. (The 106-point eye aspect ratio was measured too: on rendered eyelids it dips
-only 0.15-0.35 and jitters as much on open eyes, so it is not used.) The eye centres come from the
-106-point model (insightface backend) or YuNet's five points (opencv backend, smoothed over time
-first: they jitter by a few pixels), so the opencv backend never touches the non-commercial
-106-point weights.
+10 fps). With d = 1 - NCC, the score is the detour the eye's look takes through the frame between
+its two neighbours, (d(t-2, t) + d(t, t+2) - d(t-2, t+2)) / 2, averaged over both eyes: a look that
+changes once and stays (a step) scores 0, a smooth change (a head turn: d grows about as the square
+of the change) below 0, and a look that leaves and comes back above 0. Subtracting all of
+d(t-2, t+2) instead (NCC(t-2, t+2) - mean(NCC(t, t-2), NCC(t, t+2))) charges a blink during a head
+turn with the turn's whole change between the two neighbours, and hid such blinks. The window is
+taller than an open eye so that it still holds the eye, lids and lashes when the eye centre is off
+by a fifth of the eye span (YuNet's points sit up to 0.16 eye spans above or below the 106-point
+eye centres, depending on the person). (The 106-point eye aspect ratio was measured too: on
+rendered eyelids it dips only 0.15-0.35 and jitters as much on open eyes, so it is not used.) The
+eye centres come from the 106-point model (insightface backend) or YuNet's five points (opencv
+backend, smoothed over time first: a running median drops their one- or two-frame jumps, as when
+the lids shut, then a Savitzky-Golay filter their jitter of a few pixels), so the opencv backend
+never touches the non-commercial 106-point weights.
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side
 # Canonical eye strip: the eyes 40 px apart on a horizontal line, a window around each eye.
 STRIP = (120, 60)
 EYES = np.array([[40.0, 30.0], [80.0, 30.0]])
-EYE_WINDOW = (20, 12)  # (w, h) px around an eye centre at 40 px between the eyes
+EYE_WINDOW = (20, 18)  # (w, h) px around an eye centre at 40 px between the eyes: eye, lids, lashes
 EYE_SEARCH = 6  # px of search around it in the other frame (landmark jitter)
 BLINK_GAP_S = 0.2  # seconds between the frame examined and its neighbours (2 frames at 10 fps)
-SMOOTH_WINDOW = 7  # Savitzky-Golay window (frames) for jittery eye centres (opencv backend)
+MEDIAN_WINDOW = 5  # running median (frames) over jittery eye centres: drops jumps of 1-2 frames
+SMOOTH_WINDOW = 7  # then a Savitzky-Golay window (frames) over them (opencv backend)
 
 
 def yaw_index(landmarks5: np.ndarray) -> float:
@@ -78,13 +86,16 @@ def head_turn(track: FaceTrack) -> Turn:
                 frames=len(yaw))
 
 
-def _savgol(values: np.ndarray, window: int) -> np.ndarray:
-    """Savitzky-Golay smoothing (quadratic) along axis 0; short series are returned as they are."""
-    if len(values) < window:
+def _smoothed(values: np.ndarray) -> np.ndarray:
+    """Running median then Savitzky-Golay (quadratic) along axis 0; short series are returned as they
+    are. The median first: a least-squares filter spreads a landmark's jump over its whole window."""
+    if len(values) < SMOOTH_WINDOW:
         return values
+    from scipy.ndimage import median_filter
     from scipy.signal import savgol_filter
 
-    return savgol_filter(values, window, 2, axis=0, mode="interp")
+    steady = median_filter(values, size=(MEDIAN_WINDOW, *(1,) * (values.ndim - 1)), mode="nearest")
+    return savgol_filter(steady, SMOOTH_WINDOW, 2, axis=0, mode="interp")
 
 
 def _strip(grey: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -110,6 +121,13 @@ def _similarity(a: np.ndarray, b: np.ndarray, eye: int) -> float:
     return float(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max())
 
 
+def _detour(before: np.ndarray, strip: np.ndarray, after: np.ndarray, eye: int) -> float:
+    """(d(before, strip) + d(strip, after) - d(before, after)) / 2 for `eye`'s window, d = 1 - NCC:
+    how far the eye's look strays between its neighbours and comes back (see the module's description)."""
+    apart = _similarity(before, after, eye)
+    return (1 + apart - _similarity(strip, before, eye) - _similarity(strip, after, eye)) / 2
+
+
 @dataclass(frozen=True)
 class Blink:
     """The strongest eye transient and the frame (position in the video) it was seen at."""
@@ -128,7 +146,7 @@ def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) 
         return Blink(0.0, -1, 0)
     eyes = np.array([crops.to_work(s.landmarks5[:2]) for s in found], np.float64)
     if smooth:
-        eyes = _savgol(eyes, SMOOTH_WINDOW)
+        eyes = _smoothed(eyes)
     strips = {s.position: _strip(crops.images[s.position], e[0], e[1]) for s, e in zip(found, eyes)}
     best, where, examined = 0.0, -1, 0
     for position, strip in strips.items():
@@ -136,9 +154,7 @@ def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) 
         if before is None or after is None:
             continue
         examined += 1
-        score = float(np.mean([_similarity(before, after, eye)
-                               - (_similarity(strip, before, eye) + _similarity(strip, after, eye)) / 2
-                               for eye in (0, 1)]))
+        score = float(np.mean([_detour(before, strip, after, eye) for eye in (0, 1)]))
         if score > best:
             best, where = score, position
     return Blink(best, where, examined)
