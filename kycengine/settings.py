@@ -83,24 +83,59 @@ class Settings(Record):
     # The same with YuNet's five points (opencv backend), which follow yaw less closely: turning
     # 0.067-0.67 (5th percentile 0.12), not_turned 0.007-0.083; so some live turns fail (retry).
     liveness_turn_min_yunet: float = 0.09
-    # Blink transient (eye-window NCC drop at t vs t +- 0.2 s, both eyes averaged) at or above which the
-    # eyes shut, insightface backend. Blinking videos 0.062-0.72 (720p: 0.17-0.45); no_blink, print,
-    # still 0-0.035. team_c's far eye is hidden: its blinks read 0.028-0.54 either way.
-    liveness_blink_min: float = 0.045
-    # The same with YuNet's eye points (smoothed): blinking 0.060-0.70; no_blink, print, still 0-0.040.
-    liveness_blink_min_yunet: float = 0.05
+    # Blink transient at or above which the eyes shut, insightface backend: the detour an eye window's
+    # look takes through frame t between t - 0.2 s and t + 0.2 s, (d(t-, t) + d(t, t+) - d(t-, t+)) / 2
+    # with d = 1 - NCC, both eyes averaged (liveness.pose). Measured on seeds 200-205 (7 people x
+    # clean/hard, 480x360, 10 fps, 4 s): blinking 0.144-0.53; no_blink 0.007-0.034, print (all people)
+    # 0.008-0.034, still 0.001-0.006. The threshold is the geometric mean of 0.144 and 0.034. 1280x720
+    # at 30 fps, seed 200 (astronaut, yaoming, team_b x clean/hard): blinking 0.16-0.42, no_blink
+    # 0.016-0.024. team_c's far eye is hidden: its blinks read 0.058-0.90, its no_blink up to 0.21.
+    liveness_blink_min: float = 0.07
+    # The same with YuNet's eye points (median then Savitzky-Golay smoothed), same videos: blinking
+    # 0.112-0.58; no_blink 0.007-0.035, print (all people) 0.006-0.042, still 0.001-0.019; geometric
+    # mean of 0.112 and 0.042. 720p: blinking 0.15-0.46, no_blink 0.012-0.018. team_c: blinks
+    # 0.066-0.27, no_blink up to 0.13.
+    liveness_blink_min_yunet: float = 0.07
     # Spectral peak (log10 over its neighbourhood) of the face region at or above which a screen's
-    # pixel grid is seen (moire). Clean screens 1.91-3.0; live, print, still 1.06-1.27; hard screens
-    # (finer pixels, softer lens) 1.1-1.3: those are left to the bezel.
+    # pixel grid is seen (moire). Clean screens 1.74-3.2; live, still 1.05-1.27; prints 1.09-1.26, but
+    # 2.9 for a coarse laser dot screen filmed at 1280x720 (its white border makes it a print); hard
+    # screens (finer pixels, softer lens) 1.11-1.22: those are left to the bezel.
     liveness_moire_min: float = 1.6
     # Share of the three sides around the face (left, right, top) with a long straight thin dark line
     # (a device's bezel) at or above which the face is on a screen. Screens 0.67-1.0; every live,
     # print, still and not_turned video 0.
     liveness_bezel_min: float = 0.6
     # The same for a thin bright line (a photo's white border): two sides, or one side of a face that
-    # never blinked (half this value), make a print. Prints 0.33-1.0 (0.33: hard prints, thin border);
+    # never blinked (half this value), make a print. Prints 0-1.0 (0-0.33: hard prints, thin border);
     # live 0; not_turned and still 0-0.33 (one side, one video each: both blink or are still).
     liveness_border_min: float = 0.6
+    # New screen and print cues: the same 480x360 videos and 7 people x clean/hard at 1280x720, 30 fps,
+    # 2 s (seed 100; prints 100-101); both backends, team_c included.
+    # Flicker (log grey): mean deviation (the largest left out) of the face centre's light, less the
+    # room's, from its smooth trend over the 6 frames around each sampled frame, at or above which the
+    # face's light jumps as a screen's does (pulsing, reflections sliding on its glass). Live 0.0005-
+    # 0.0030 (720p: 0.0007-0.0035); print 0.0004-0.0020; screens 0.0014-0.024 (clean 0.0024-0.024).
+    # With the panels' pulsing switched off, as many screens still reach it: mostly the glass.
+    liveness_flicker_min: float = 0.0045
+    # Banding (log grey): row structure shared by the left and right halves of those light changes
+    # around the face, at or above which a screen's rolling bands are seen. Live 0-0.0031 (720p:
+    # 0-0.0027; held-out 2 s clips up to 0.0049, team_c turning fast); print 0-0.0025; screens 0-0.026
+    # (strong PWM bands only; none with pulsing off).
+    liveness_banding_min: float = 0.007
+    # Gamut: median blue over median red of the face's centre at or above which its light is a screen's
+    # (bluer than the room light a face is lit by). Live 0.38-0.87 (yaoming's bluish photo the top);
+    # print 0.54-0.92; screens 0.58-1.01.
+    liveness_gamut_min: float = 0.93
+    # Halftone: diagonal spectral peak (log10 over its neighbourhood) of the face region at or above
+    # which a printer's dot lattice is seen. Live 1.04-1.23; prints 1.03-1.23 at 480x360 (the dots are
+    # finer than a pixel), 1.05-2.9 at 720p (2.9: a 37 lines-per-inch laser print); screens 1.03-1.48
+    # at 480x360 and 2.2-3.1 at 720p (an aliased pixel grid lands on the diagonal too).
+    liveness_halftone_min: float = 1.45
+    # Flat: the face's 1st over its 99th grey-level percentile at or above which its tones are a print's
+    # (ink black well above a camera's black, no highlight above the paper's white). Live 0.047-0.244
+    # (group_d's low-contrast photo the top; 0.257 on held-out seeds); prints 0.154-0.368 (low:
+    # photo-lab prints' deep black); screens 0.084-0.348.
+    liveness_flat_min: float = 0.29
     # Share of frames that repeat an earlier frame (mean grey difference < 0.15 at 160x120) above which
     # frames were duplicated or looped. Every generated video 0 (consecutive frames differ by >= 0.47
     # even in still injections, whose sensor noise changes).

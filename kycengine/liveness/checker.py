@@ -65,22 +65,29 @@ class LivenessChecker:
         notes: list[str] = []
 
         samples = sample_frames(frames, track)
-        screen = screen_cues(samples)
+        screen = screen_cues(samples, frames)
         printed = print_cues(samples)
         capture = capture_cues(frames, samples)
         used.update(samples.positions)
         used.update(capture.frames)
-        scores.update(screen_moire=screen.moire, screen_bezel=screen.bezel, print_border=printed.border,
+        scores.update(screen_moire=screen.moire, screen_bezel=screen.bezel, screen_flicker=screen.flicker,
+                      screen_banding=screen.banding, screen_gamut=screen.gamut, print_border=printed.border,
+                      print_halftone=printed.halftone, print_flat=printed.flat,
                       capture_duplicates=capture.duplicates, capture_non_increasing=float(capture.non_increasing),
                       capture_max_gap_s=capture.max_gap_s, capture_noise=capture.noise,
                       faces_found=float(len(track.found)), frames=float(len(frames)))
         thresholds.update(screen_moire=s.liveness_moire_min, screen_bezel=s.liveness_bezel_min,
-                          print_border=s.liveness_border_min, capture_duplicates=s.liveness_duplicates_max,
+                          screen_flicker=s.liveness_flicker_min, screen_banding=s.liveness_banding_min,
+                          screen_gamut=s.liveness_gamut_min, print_border=s.liveness_border_min,
+                          print_halftone=s.liveness_halftone_min, print_flat=s.liveness_flat_min,
+                          capture_duplicates=s.liveness_duplicates_max,
                           capture_non_increasing=0.0, capture_max_gap_s=s.liveness_gap_max_s,
                           capture_noise=s.liveness_noise_min)
 
-        screen_seen = screen.bezel >= s.liveness_bezel_min or (
-            screen.moire >= s.liveness_moire_min and printed.border < s.liveness_border_min)
+        # A bezel, or another screen cue on a picture without a photo's white border.
+        screen_seen = screen.bezel >= s.liveness_bezel_min or (printed.border < s.liveness_border_min and (
+            screen.moire >= s.liveness_moire_min or screen.flicker >= s.liveness_flicker_min
+            or screen.banding >= s.liveness_banding_min or screen.gamut >= s.liveness_gamut_min))
         gap_bad = capture.max_gap_s > s.liveness_gap_max_s and capture.gap_steps > GAP_FACTOR
         suspicious = (capture.duplicates > s.liveness_duplicates_max or capture.non_increasing > 0 or gap_bad
                       or capture.noise < s.liveness_noise_min)
@@ -139,9 +146,11 @@ class LivenessChecker:
         still = motion < s.liveness_still_motion_max and not np.isnan(residual)
         flat = not np.isnan(residual) and residual < s.liveness_parallax_min
         no_blink = not blinked or blinked.score < blink_min
-        # A photo's border on two sides, or on one side of a face that never blinked.
-        print_seen = not screen_seen and (printed.border >= s.liveness_border_min or (
-            printed.border >= s.liveness_border_min / 2 and no_blink))
+        # A photo's border on two sides (or on one side of a face that never blinked), a halftone or a
+        # print's flat tones.
+        print_seen = not screen_seen and (
+            printed.border >= s.liveness_border_min or printed.halftone >= s.liveness_halftone_min
+            or printed.flat >= s.liveness_flat_min or (printed.border >= s.liveness_border_min / 2 and no_blink))
         scores["turned"] = float(turned)
         if still:
             attack += [Reason.FACE_NOT_LIVE, Reason.SUSPICIOUS_CAPTURE]

@@ -1,6 +1,6 @@
 """Screen replay: a phone or tablet held up to the camera, showing a photo or a video of the holder.
 
-Two measured cues, each from SAMPLE_FRAMES frames spread over the video:
+Five measured cues, each from SAMPLE_FRAMES frames spread over the video:
 - moire: a screen's pixel grid, sampled again by the camera, leaves sharp periodic peaks in the
   spectrum of the face region (native resolution). Score: the strongest peak over the mean log power
   of its spectral neighbourhood, log10 (see `periodic_peak`), median over the frames.
@@ -8,15 +8,27 @@ Two measured cues, each from SAMPLE_FRAMES frames spread over the video:
   blobs wider than BEZEL_MAX_PX are removed: hair, clothes) are searched for long straight lines
   (Hough) to the left of, to the right of and above the face; score: median number of those three
   sides found, divided by 3. Hands or the frame's bottom often hide the fourth side.
+- flicker and banding: a screen's light pulses (refresh, PWM dimming), a rolling-shutter camera
+  records the pulses as horizontal bands drifting from frame to frame, and the reflections on its
+  glass slide as the hand tilts it; a face lit by the room changes smoothly. Each sampled frame's
+  log-grey is compared with its neighbours' at STEPS, the face's shift taken out (`light_change`).
+  Flicker: how far the face centre's change, less the room's, strays from its smooth trend over the
+  steps (`flicker_banding`); banding: the row structure the left and right halves of the region
+  around the face share (bands cross the whole screen, motion residue and noise do not). Medians
+  over the frames, natural-log units.
+- gamut: a screen's white is bluer than the room light a face is lit by. Score: median blue over
+  median red of the face's centre, median over the frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from ..video import Frame
 from .frames import Samples, grey_patch
 
 PATCH = 128  # native-resolution patch (px) whose spectrum is examined, centred on the face
@@ -29,11 +41,22 @@ LINE_MIN = 0.4  # a bezel side is at least this fraction of the proxy's height l
 SIDE_REACH = 3.0  # and lies within this many face widths of the face box
 VERTICAL_DEG = 65  # lines steeper than this are sides; flatter than 90 - this the top
 BRIGHT_CONTRAST = 25  # grey levels a thin bright line stands above its surroundings (photo border)
+DIAGONAL_SPREAD = 20  # degrees: a diagonal peak (a halftone's) lies within this of 45 or 135 degrees
+FACE_CORE = 0.2  # the face's centre is its box less this fraction of its size on each side
+LIGHT_FACE_PX = 80  # the face's light is compared on copies where the face is at most this wide
+BAND_REACH = 0.6  # face widths the flicker and banding region reaches beyond the face box, left and right
+ROOM_REACH = 1.6  # the room is read beyond this many face widths from the face's centre, left and right
+ROOM_STEP = 4  # the room's change is read on every 4th pixel of every 4th row: a median needs no more
+ROOM_MIN_PX = 100  # fewer room pixels than this: the room is taken as unchanged
+BAND_SMOOTH = 2.0  # rows: a row profile is smoothed this much (moire and sensor noise are finer than bands)
+STEPS = (-3, -2, -1, 1, 2, 3)  # neighbours (kept frames) whose light each sampled frame is compared with
+LOG_OFFSET = 8.0  # grey levels added before the log, so that noise in the darks does not dominate changes
 
 
-def periodic_peak(image: np.ndarray, centre: tuple[float, float]) -> float:
+def periodic_peak(image: np.ndarray, centre: tuple[float, float], diagonal: bool = False) -> float:
     """log10 of the strongest spectral peak over its neighbourhood's (geometric) mean power, in BAND, for a
-    high-passed Hann-windowed PATCH of `image` (BGR, native resolution) around `centre`."""
+    high-passed Hann-windowed PATCH of `image` (BGR, native resolution) around `centre`; `diagonal`: only
+    peaks within DIAGONAL_SPREAD degrees of a diagonal (the angle a printer's dot lattice is laid at)."""
     patch = grey_patch(image, centre, PATCH)
     size = patch.shape[0]
     if size < 32:
@@ -45,9 +68,129 @@ def periodic_peak(image: np.ndarray, centre: tuple[float, float]) -> float:
     background = cv2.blur(log_power.astype(np.float32), (PEAK_NEIGHBOURHOOD, PEAK_NEIGHBOURHOOD),
                           borderType=cv2.BORDER_REFLECT)
     freq = np.fft.fftshift(np.fft.fftfreq(size))
-    radius = np.hypot(*np.meshgrid(freq, freq))
+    fx, fy = np.meshgrid(freq, freq)
+    radius = np.hypot(fx, fy)
     inside = (radius >= BAND[0]) & (radius <= BAND[1])
+    if diagonal:
+        inside &= np.abs(np.degrees(np.arctan2(np.abs(fy), np.abs(fx))) - 45) <= DIAGONAL_SPREAD
     return float((log_power - background)[inside].max())
+
+
+def _core(box: np.ndarray) -> np.ndarray:
+    """The face's centre: `box` (x1, y1, x2, y2) less FACE_CORE of its size on each side, integer px."""
+    box = np.asarray(box, np.float64)
+    inset = FACE_CORE * (box[2:] - box[:2])
+    return np.r_[box[:2] + inset, box[2:] - inset].astype(int)
+
+
+def _row_profile(change: np.ndarray) -> np.ndarray:
+    """Median of each row of `change`, smoothed by BAND_SMOOTH rows, its linear trend removed."""
+    reach = 2 * int(3 * BAND_SMOOTH) + 1
+    rows = cv2.GaussianBlur(np.median(change, axis=1).astype(np.float32)[:, None], (1, reach), 0,
+                            sigmaY=BAND_SMOOTH, borderType=cv2.BORDER_REFLECT)[:, 0]
+    place = np.arange(len(rows), dtype=np.float32)
+    return rows - np.polyval(np.polyfit(place, rows, 1), place)
+
+
+@dataclass(frozen=True, eq=False)
+class Light:
+    """A frame's light around a face: log grey (plus LOG_OFFSET) of the region around it, shrunk so
+    that the face is at most LIGHT_FACE_PX wide (bands and a face's light are coarser than that), the
+    region's top-left corner (frame px) and shrink, and log grey of the room's pixels."""
+
+    region: np.ndarray
+    corner: tuple[int, int]
+    scale: float
+    room: np.ndarray
+
+    @classmethod
+    def read(cls, image: np.ndarray, box: np.ndarray) -> Light:
+        """The light around the face `box` (x1, y1, x2, y2) in `image` (BGR): the region spans the face's
+        rows and BAND_REACH face widths beyond it left and right; the room is every ROOM_STEP-th pixel
+        beyond ROOM_REACH face widths from the face's centre."""
+        height, width = image.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        face_w = max(x2 - x1, 1.0)
+        left, right = int(max(0, x1 - BAND_REACH * face_w)), int(min(width, x2 + BAND_REACH * face_w))
+        top, bottom = int(max(0, y1)), int(min(height, y2))
+        scale = min(1.0, LIGHT_FACE_PX / face_w)
+        centre, reach = (x1 + x2) / 2, ROOM_REACH * face_w
+        room = np.concatenate([image[::ROOM_STEP, columns].reshape(-1, 1, 3)
+                               for columns in (slice(0, int(max(0, centre - reach)), ROOM_STEP),
+                                               slice(int(min(width, centre + reach)), None, ROOM_STEP))])
+        room_grey = cv2.cvtColor(room, cv2.COLOR_BGR2GRAY).ravel() if room.size else np.zeros(0, np.uint8)
+        size = (round((right - left) * scale), round((bottom - top) * scale))
+        if min(size) < 1:
+            region = np.zeros((0, 0), np.float32)
+        else:
+            grey = cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_BGR2GRAY)
+            region = np.log(cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) + LOG_OFFSET)
+        return cls(region, (left, top), scale, np.log(room_grey.astype(np.float32) + LOG_OFFSET))
+
+
+def light_change(before: Light, after: Light, box: np.ndarray) -> tuple[float, float]:
+    """How the light around the face `box` changed between two frames.
+
+    The region's change once the face's shift between the frames is taken out (phase correlation).
+    Returns its median over the face's centre less the room's median change, and the row structure
+    the region's left and right halves share (root of the mean product of their row profiles): bands
+    cross the whole screen, while motion residue and noise differ between the halves.
+    """
+    a, b = before.region, after.region
+    if min(a.shape) < 32:
+        return 0.0, 0.0
+    size = a.shape[::-1]
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(size, cv2.CV_32F))
+    back = cv2.warpAffine(b, np.float32([[1, 0, -dx], [0, 1, -dy]]), size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+    edge = int(np.ceil(max(abs(dx), abs(dy)))) + 1  # rows and columns the shift filled in
+    change = (back - a)[edge:-edge, edge:-edge]
+    if min(change.shape) < 16:
+        return 0.0, 0.0
+    left, top = before.corner
+    cx1, cy1, cx2, cy2 = ((_core(box) - (left, top, left, top)) * before.scale).astype(int) - edge
+    core = change[max(0, cy1):max(0, cy2), max(0, cx1):max(0, cx2)]
+    level = float(np.median(core)) if core.size else 0.0
+    if before.room.size >= ROOM_MIN_PX:
+        level -= float(np.median(after.room - before.room))
+    half = change.shape[1] // 2
+    shared = float(np.mean(_row_profile(change[:, :half]) * _row_profile(change[:, half:])))
+    return level, float(np.sqrt(max(0.0, shared)))
+
+
+def flicker_banding(frames: Sequence[Frame], position: int, box: np.ndarray) -> tuple[float, float] | None:
+    """Flicker and banding of the frames around `position`, whose light is compared with its own at STEPS
+    (`light_change`); None where the video is too short around it.
+
+    Flicker: mean absolute deviation of the face's light changes (0 for the frame itself) from their
+    trend over the steps (Theil-Sen line), the largest deviation left out. A face lit by the room
+    brightens or darkens smoothly (exposure, turning towards a lamp), a pulsing screen's light and the
+    reflections sliding on its glass jump from frame to frame; the robust trend and the deviation left
+    out keep one step whose face shift was misread (a fast turn) from counting. Banding: median
+    shared row structure of the changes.
+    """
+    steps = [k for k in STEPS if 0 <= position + k < len(frames)]
+    if len(steps) < 2:
+        return None
+    here = Light.read(frames[position].image, box)
+    changes = [light_change(here, Light.read(frames[position + k].image, box), box) for k in steps]
+    offsets = np.array([0, *steps], np.float64)
+    levels = np.array([0.0, *(level for level, _ in changes)])
+    first, second = np.triu_indices(len(offsets), 1)
+    slope = np.median((levels[second] - levels[first]) / (offsets[second] - offsets[first]))
+    residual = levels - slope * offsets
+    deviations = np.sort(np.abs(residual - np.median(residual)))[:-1]
+    return float(np.mean(deviations)), float(np.median([bands for _, bands in changes]))
+
+
+def blue_cast(image: np.ndarray, box: np.ndarray) -> float:
+    """Median blue over median red of the face's centre."""
+    x1, y1, x2, y2 = np.maximum(_core(box), 0)
+    core = image[y1:y2, x1:x2].reshape(-1, 3)
+    if not core.size:
+        return 0.0
+    blue, _, red = np.median(core, axis=0)
+    return float(blue / max(float(red), 1.0))
 
 
 def thin_lines_around(mask: np.ndarray, face: np.ndarray) -> set[str]:
@@ -88,19 +231,33 @@ def bright_thin(grey: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ScreenCues:
-    """Median moire peak and bezel sides (0-1) over the sampled frames (positions in the video)."""
+    """Medians over the sampled frames (positions in the video): moire peak, bezel sides (0-1), flicker
+    and banding (log grey, against the neighbouring frames), gamut (blue over red of the face)."""
 
     moire: float
     bezel: float
+    flicker: float
+    banding: float
+    gamut: float
     frames: tuple[int, ...]
 
 
-def screen_cues(samples: Samples) -> ScreenCues:
-    """Moire and bezel scores over the sampled frames."""
+def screen_cues(samples: Samples, frames: Sequence[Frame]) -> ScreenCues:
+    """Moire, bezel, flicker, banding and gamut scores over the sampled frames (`frames`: the whole video,
+    for the frames around each sample)."""
     if not samples.positions:
-        return ScreenCues(0.0, 0.0, ())
-    moire, bezel = [], []
-    for image, box, grey, scale in zip(samples.images, samples.boxes, samples.proxies, samples.scales):
+        return ScreenCues(0.0, 0.0, 0.0, 0.0, 0.0, ())
+    moire, bezel, gamut, flicker, banding = [], [], [], [], []
+    for position, image, box, grey, scale in zip(samples.positions, samples.images, samples.boxes, samples.proxies,
+                                                 samples.scales):
         moire.append(periodic_peak(image, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)))
         bezel.append(len(thin_lines_around(dark_thin(grey), box * scale)) / 3)
-    return ScreenCues(float(np.median(moire)), float(np.median(bezel)), samples.positions)
+        if samples.faces_seen:  # a face's colour: without one, the frame's middle is anything
+            gamut.append(blue_cast(image, box))
+        light = flicker_banding(frames, position, box)
+        if light is not None:
+            flicker.append(light[0])
+            banding.append(light[1])
+    return ScreenCues(float(np.median(moire)), float(np.median(bezel)),
+                      float(np.median(flicker)) if flicker else 0.0, float(np.median(banding)) if banding else 0.0,
+                      float(np.median(gamut)) if gamut else 0.0, samples.positions)

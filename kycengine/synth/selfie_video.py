@@ -2,8 +2,9 @@
 
 A real face photo is cut out and animated as a 3D head (see `head`), put in front of a procedural room
 and filmed by a simulated phone: hand-held shake with depth parallax, exposure drift, lens softness,
-sensor noise and H.264. Attacks film a printed photo or a screen as a moving plane instead, or inject
-a still image. Everything follows from the seed.
+sensor noise and H.264. Attacks film a printed photo or a screen as a moving plane instead (`media`
+says how ink on paper or a panel reproduces the photo), or inject a still image. Everything follows
+from the seed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from ..records import Record
 from .documents import rounded_mask
 from .faces import PEOPLE
 from .head import Head, HeadFrame, HeadPose, make_head
+from .media import Printer, Screen
 
 GENERATOR = "selfie-synth/1"
 _FOCAL = 0.7  # focal length of a phone's front camera, in frame widths (about 70 degrees across)
@@ -430,6 +433,12 @@ def _still(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
         yield moved, _move_box(box, matrix), 0.0
 
 
+def _media_rng(rng: np.random.Generator, spec: _Spec) -> np.random.Generator:
+    """The stream a print's or a screen's properties are drawn from: it also depends on who is shown, so
+    that people rendered with the same seed are not all shown on the same kind of print or screen."""
+    return np.random.default_rng([int(rng.integers(2 ** 31)), zlib.crc32(spec.person.encode())])
+
+
 def _print(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     """A printed photo of the person held up to the camera and moved by hand: a plane."""
     width, height = spec.size
@@ -438,8 +447,10 @@ def _print(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     content_size = (int(round(content_h * 0.72)), content_h)
     stage = _Stage.make(rng, spec.person, content_size)
     photo, box = stage.shot(HeadPose(yaw=float(rng.uniform(-4, 4))), 0.0, np.zeros(3))
-    card = _Card.make(rng, _printed(rng, photo, spec.hard), border=0.03 if spec.hard else 0.05,
-                      border_colour=(228, 234, 238), fingers=1 if spec.hard else int(rng.integers(1, 3)))
+    printer = Printer.make(_media_rng(rng, spec), spec.hard)
+    printed = printer.render(rng, photo, rng.uniform(85, 140) / content_h)  # a picture 85-140 mm tall
+    card = _Card.make(rng, printed, border=0.03 if spec.hard else 0.05, border_colour=printer.paper,
+                      fingers=1 if spec.hard else int(rng.integers(1, 3)))
     scale = paper_h / card.paper_size[1]
     motion = _PlaneMotion.make(rng, spec, tilt_deg=6 if spec.hard else 10, height=paper_h)
     room = _room(rng, width, height)
@@ -447,7 +458,7 @@ def _print(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
         homography = motion.homography(index, card.image.shape[1::-1], scale, plan.shake[index])
         frame = _shake_room(room, plan.shake[index], spec.size)
         layer, alpha = card.warp(homography, spec.size)
-        layer = _reflect(layer, alpha, _sheen(motion.tilt(index), 15 if spec.hard else 30), spec.size)
+        layer = _reflect(layer, alpha, _sheen(motion.tilt(index), printer.gloss), spec.size)
         yield _over(frame, layer, alpha), _project_box(box, card.offset, 1.0, homography), 0.0
 
 
@@ -460,9 +471,12 @@ def _screen(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     panel = (int(round(panel_h * 0.75)), panel_h)
     stage = _Stage.make(rng, spec.person, panel)
     replay = spec.hard or rng.random() < 0.5
-    screen = _Screen.make(rng, panel, pitch, spec.hard)
+    screen = Screen.make(_media_rng(rng, spec), panel, pitch, spec.hard)
     card = _Card.make(rng, np.zeros((3 * panel[1], 3 * panel[0], 3), np.uint8), border=0.05,
                       border_colour=(22, 22, 24), fingers=int(rng.integers(0, 3)))
+    panel_area = np.zeros(card.alpha.shape, np.uint8)  # where the panel's own light comes from
+    x, y = card.offset
+    panel_area[y:y + 3 * panel[1], x:x + 3 * panel[0]] = 255
     scale = device_h / card.paper_size[1]
     motion = _PlaneMotion.make(rng, spec, tilt_deg=7, height=device_h)
     room = _room(rng, width, height)
@@ -470,9 +484,11 @@ def _screen(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     for index in range(spec.count):
         closure = float(plan.closure[index]) if replay else 0.0
         content, box = photo or stage.shot(plan.pose(index), closure, 0.3 * plan.shake[index])
-        card.fill(screen.show(content, index / spec.fps))
+        card.fill(screen.show(content))
         homography = motion.homography(index, card.image.shape[1::-1], scale, plan.shake[index])
         layer, alpha = card.warp(homography, spec.size)
+        lit = cv2.warpPerspective(panel_area, homography, spec.size, flags=cv2.INTER_LINEAR)
+        layer = screen.pulse(layer, lit.astype(np.float32) * (1 / 255), index / spec.fps)
         layer = _reflect(layer, alpha, _window_glare(motion.tilt(index), 25 if spec.hard else 50), spec.size)
         yield (_over(_shake_room(room, plan.shake[index], spec.size), layer, alpha),
                _project_box(box, card.offset, 3.0, homography), closure)
@@ -633,21 +649,6 @@ def _thumb(rng: np.random.Generator, image: np.ndarray, alpha: np.ndarray, box: 
     held[:] = np.maximum(held, cover * 255)
 
 
-def _printed(rng: np.random.Generator, photo: np.ndarray, hard: bool) -> np.ndarray:
-    """A photo as printed on paper: duller, less saturated, a halftone screen and paper grain."""
-    image = photo.astype(np.float32)
-    grey = image.mean(axis=2, keepdims=True)
-    image = grey + (image - grey) * (0.88 if hard else 0.72)
-    image = image * (0.88 if hard else 0.8) + (14 if hard else 26)
-    h, w = image.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    period = rng.uniform(2.6, 3.4)
-    dots = np.cos(2 * np.pi * (xs + ys) / (period * 1.414)) * np.cos(2 * np.pi * (xs - ys) / (period * 1.414))
-    grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.2)
-    image *= (1 - (0.04 if hard else 0.1) * (0.5 + 0.5 * dots) + 0.05 * grain)[..., None]
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 _Light = Callable[[np.ndarray, np.ndarray], np.ndarray]  # grey levels over frame (x, y) in [0, 1]
 
 
@@ -675,45 +676,6 @@ def _window_glare(tilt: tuple[float, float], strength: float) -> _Light:
         along = 0.8 * x + 0.6 * y - shift
         return strength * (np.exp(-(along / 0.07) ** 2) + 0.25 * np.exp(-(along / 0.3) ** 2))
     return band
-
-
-@dataclass(frozen=True, eq=False)
-class _Screen:
-    """How a tablet shows a picture: its colours, its refresh, its RGB stripe subpixels (3x3 px each)."""
-
-    colours: np.ndarray = field(repr=False)  # 3x4 affine on BGR
-    subpixels: np.ndarray = field(repr=False)  # (3h, 3w, 3) uint8 mask
-    banding: float
-    bands: float
-    speed: float
-    softness: float  # the camera lens's blur, in subpixel-canvas px (it tames, not removes, the moire)
-
-    @classmethod
-    def make(cls, rng: np.random.Generator, panel: tuple[int, int], pitch: float, hard: bool) -> _Screen:
-        """A panel of `panel` (width, height) pixels, each `pitch` frame px wide, with its own colour cast."""
-        saturation = rng.uniform(0.8, 0.92)
-        grey = np.full((3, 3), 1 / 3) * (1 - saturation)
-        cast = np.diag(rng.uniform((1.02, 0.97, 0.9), (1.1, 1.02, 0.97)))  # cooler: more blue, less red
-        colours = np.c_[cast @ (np.eye(3) * saturation + grey), np.full(3, rng.uniform(8, 16))]
-        stripe = np.full((3, 3, 3), 0.35 if hard else 0.2)
-        for channel, column in ((2, 0), (1, 1), (0, 2)):  # R, G, B stripes left to right
-            stripe[:, column, channel] = 1.0
-        stripe[2] *= 0.8 if hard else 0.6  # the black matrix between pixel rows
-        gain = 2 / (stripe.mean(axis=(0, 1)) + 1)  # between keeping the brightness and never clipping
-        cell = np.clip(stripe * gain * 255 / 2.2, 0, 255).astype(np.uint8)
-        subpixels = np.tile(cell, (panel[1], panel[0], 1))
-        lens = rng.uniform(0.45, 0.55) if hard else rng.uniform(0.12, 0.2)  # frame px
-        return cls(colours, subpixels, 0.03 if hard else 0.07, rng.uniform(1.5, 3.0), rng.uniform(0.5, 1.5),
-                   3 * lens / pitch)
-
-    def show(self, content: np.ndarray, t: float) -> np.ndarray:
-        """The panel displaying `content` at time `t`: colour cast, rolling refresh bands, subpixels."""
-        rows = np.linspace(0, 1, content.shape[0], dtype=np.float32)
-        band = 1 - self.banding * (0.5 + 0.5 * np.sin(2 * np.pi * (rows * self.bands + t * self.speed)))
-        shown = cv2.transform(content, self.colours)
-        shown = (shown * band[:, None, None]).astype(np.uint8)
-        big = cv2.resize(shown, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
-        return cv2.GaussianBlur(cv2.multiply(big, self.subpixels, scale=2.2 / 255), (0, 0), self.softness)
 
 
 # ---- the phone's camera ---------------------------------------------------------------------------
