@@ -1,9 +1,10 @@
 """Liveness and presentation-attack detection from the selfie video.
 
-`LivenessChecker(registry, settings).assess(video)` is the stage; one module per cue:
-`track` (face box + landmarks per frame), `parallax` (one plane or a 3D head), `pose` (head turn,
-blink), `screen` (moire, bezel), `print_cues` (photo border), `capture` (duplicates, timestamps,
-noise floor, stillness via parallax motion), `antispoof` (optional operator-supplied MiniFASNet).
+`LivenessChecker(registry, settings).assess(video, track)` is the stage; it reads the face track
+(`kycengine.face.track`, shared with the face stage) and one module per cue: `parallax` (one plane
+or a 3D head), `pose` (head turn, blink), `screen` (moire, bezel, flicker, banding, gamut),
+`print_cues` (photo border, halftone, flat tones), `capture` (duplicates, timestamps, noise floor,
+stillness via parallax motion), `antispoof` (optional operator-supplied MiniFASNet).
 `assess_video(path)` decodes a file as the pipeline does and runs a checker built once per process.
 """
 

@@ -7,8 +7,10 @@ model (`antispoof`). Each cue is a score compared with a threshold from Settings
 threshold and the frames it came from go into the evidence. The stage says `live` only when the
 face moved in 3D (parallax), turned both ways, blinked, and no attack cue fired.
 
-Reasons: a still picture -> face_not_live + suspicious_capture; screen cues -> face_screen +
-face_not_live; print cues on a flat or unturned face -> face_print + face_not_live; a face that turned well
+Reasons: a still picture -> face_not_live + suspicious_capture; a bezel or moire -> face_screen +
+face_not_live; the screen's light or colour cues (flicker, banding, gamut) on a flat or unturned
+face -> face_screen + face_not_live; print cues (border, halftone, flat tones) on a flat or unturned
+face -> face_print + face_not_live; a face that turned well
 (2 x the turn threshold) yet moved as one plane -> face_not_live; stream anomalies ->
 suspicious_capture. A head that does not turn shows no parallax either, so flatness alone never
 condemns a face that did not turn: only when no attack is seen are the customer's own actions
@@ -84,10 +86,15 @@ class LivenessChecker:
                           capture_non_increasing=0.0, capture_max_gap_s=s.liveness_gap_max_s,
                           capture_noise=s.liveness_noise_min)
 
-        # A bezel, or another screen cue on a picture without a photo's white border.
-        screen_seen = screen.bezel >= s.liveness_bezel_min or (printed.border < s.liveness_border_min and (
-            screen.moire >= s.liveness_moire_min or screen.flicker >= s.liveness_flicker_min
-            or screen.banding >= s.liveness_banding_min or screen.gamut >= s.liveness_gamut_min))
+        # A bezel, or a pixel grid (moire) on a picture without a photo's white border: enough alone.
+        no_border = printed.border < s.liveness_border_min
+        screen_seen = screen.bezel >= s.liveness_bezel_min or (no_border and screen.moire >= s.liveness_moire_min)
+        # The light and colour cues stand closer to live faces (a face lit by its own monitor is blue,
+        # a flickering lamp pulses): like the print cues, they only condemn a face that moved as a
+        # plane or never turned (below).
+        screen_hint = not screen_seen and no_border and (
+            screen.flicker >= s.liveness_flicker_min or screen.banding >= s.liveness_banding_min
+            or screen.gamut >= s.liveness_gamut_min)
         gap_bad = capture.max_gap_s > s.liveness_gap_max_s and capture.gap_steps > GAP_FACTOR
         suspicious = (capture.duplicates > s.liveness_duplicates_max or capture.non_increasing > 0 or gap_bad
                       or capture.noise < s.liveness_noise_min)
@@ -152,11 +159,14 @@ class LivenessChecker:
             printed.border >= s.liveness_border_min or printed.halftone >= s.liveness_halftone_min
             or printed.flat >= s.liveness_flat_min or (printed.border >= s.liveness_border_min / 2 and no_blink))
         scores["turned"] = float(turned)
+        # A face that moved as a plane, or that never turned (whose parallax says nothing either
+        # way): appearance cues condemn it; a face that turned in 3D overrules them.
+        planar = flat or np.isnan(residual) or not turned
         if still:
             attack += [Reason.FACE_NOT_LIVE, Reason.SUSPICIOUS_CAPTURE]
-        elif print_seen and (flat or np.isnan(residual) or not turned):
-            # Print cues on a face that moved as a plane, or that never turned (whose parallax says
-            # nothing either way); a face that turned in 3D overrules them.
+        elif screen_hint and planar:
+            attack += [Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE]
+        elif print_seen and planar:
             attack += [Reason.FACE_PRINT, Reason.FACE_NOT_LIVE]
         elif flat and turned_far:
             # A head that did not turn shows no parallax either: flatness alone only condemns a face
