@@ -1,20 +1,18 @@
-"""Presentation-attack detection of the liveness stage, ISO/IEC 30107-3 style, and its cost.
+"""Presentation-attack detection of the liveness stage, ISO/IEC 30107-3 style.
 
 Selfie videos are rendered by the project's generator (480x360, 10 fps, 4 s) for every person of
 `synth.faces.PEOPLE`, clean and hard capture, seeds 0..N-1 (attacks) and 0..2N-1 (bona fide: more of
-them, so that one error is not a 3 % step); the thresholds were calibrated on seeds 100-102, so
-these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings.
+them, so that one error is not a 3 % step); the thresholds were calibrated on seeds 100-102 (the
+blink thresholds on 200-205), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings.
 
     APCER(kind) = attack presentations of that kind classified bona fide (live=True) / attacks of it
     BPCER       = bona fide presentations not classified bona fide (live is not True) / bona fide
 
 The operating point is the Settings defaults (printed with the table). BPCER is also given without
 `team_c`, whose source photo is a near-profile face (its rest pose is ~60 degrees of yaw): no
-customer is filmed so, and the blink cue cannot see the far eye. The cost part renders one 5 s
-1280x720 30 fps live selfie and times, pinned to one CPU core, its decoding at the pipeline's
-settings (10 fps kept, max side 1280) and the liveness stage on the decoded frames (median of 3).
-Prints a table; writes benchmarks/results/liveness.json (liveness_opencv.json for that backend; the
-insightface run is part of `python -m benchmarks`).
+customer is filmed so, and the blink cue cannot see the far eye. The cost of the selfie analysis
+is measured by `benchmarks/selfie_cost.py`. Prints a table; writes benchmarks/results/liveness.json
+(liveness_opencv.json for that backend; the insightface run is part of `python -m benchmarks`).
 
     PYTHONPATH=. python benchmarks/liveness.py [--seeds 3] [--backend insightface|opencv] [--jobs 2]
 """
@@ -23,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -91,33 +87,6 @@ def accuracy(seeds: int, backend: str, jobs: int) -> dict[str, object]:
     return {"table": table, "rows": rows, "seconds": round(elapsed, 1), "videos": len(rows)}
 
 
-def cost(backend: str) -> dict[str, object]:
-    """Decode and liveness time of a 5 s 1280x720 30 fps selfie on one core (median of 3 runs)."""
-    from kycengine.liveness import default_checker
-    from kycengine.synth.selfie_video import make_selfie_video
-    from kycengine.video import decode
-
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    checker = default_checker(backend)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "selfie-720p.mp4"
-        make_selfie_video(path, person="astronaut", variant="live", seed=11, size=(1280, 720), fps=30, seconds=5.0)
-        settings = checker.settings
-        decode_s, liveness_s = [], []
-        for _ in range(4):
-            start = time.perf_counter()
-            clip = decode(path, max_side=settings.max_side, target_fps=settings.selfie_fps)
-            decode_s.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            evidence = checker.assess(clip)
-            liveness_s.append(time.perf_counter() - start)
-    decode_t, liveness_t = statistics.median(decode_s[1:]), statistics.median(liveness_s[1:])
-    return {"video": "1280x720, 30 fps, 5 s (150 frames); 50 kept at 10 fps", "decode_s": round(decode_t, 3),
-            "liveness_s": round(liveness_t, 3), "ratio": round(liveness_t / decode_t, 2),
-            "live": evidence.live, "frames": len(clip.frames)}
-
-
 def _settings_used(backend: str) -> dict[str, object]:
     from kycengine.settings import Settings
 
@@ -126,8 +95,8 @@ def _settings_used(backend: str) -> dict[str, object]:
                                                                                      "face_backend")}
 
 
-def run(seeds: int = 3, backend: str = "insightface", jobs: int = 2, with_cost: bool = True) -> Any:
-    """The benchmark as a report Section (table: APCER per attack kind, BPCER; notes: operating point, cost)."""
+def run(seeds: int = 3, backend: str = "insightface", jobs: int = 2) -> Any:
+    """The benchmark as a report Section (table: APCER per attack kind, BPCER; notes: operating point)."""
     from benchmarks.report import Section
 
     result = accuracy(seeds, backend, jobs)
@@ -144,11 +113,6 @@ def run(seeds: int = 3, backend: str = "insightface", jobs: int = 2, with_cost: 
              "operating point: Settings() defaults " + json.dumps(_settings_used(backend)),
              f"attacks refused with their own reason: {json.dumps(table['attack_named'])}"]  # type: ignore[index]
     raw: list[dict[str, Any]] = list(result["rows"])  # type: ignore[arg-type]
-    if with_cost:
-        timing = cost(backend)
-        notes.append(f"cost on one core, {timing['video']}: decode {timing['decode_s']:.2f} s, liveness "
-                     f"{timing['liveness_s']:.2f} s = {timing['ratio']:.2f} x decode")
-        raw.append({"cost": timing})
     key = "liveness" if backend == "insightface" else f"liveness_{backend}"
     return Section(key, f"Liveness: presentation-attack detection ({backend})", rows, raw, tuple(notes))
 
@@ -165,9 +129,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per person and capture (x2 for bona fide)")
     parser.add_argument("--backend", default="insightface", choices=("insightface", "opencv"))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--no-cost", action="store_true", help="skip the 720p timing")
     args = parser.parse_args()
-    result = run(args.seeds, args.backend, args.jobs, not args.no_cost)
+    result = run(args.seeds, args.backend, args.jobs)
     print(markdown(result))
     print(f"saved {save(result)}")
 

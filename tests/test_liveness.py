@@ -1,7 +1,7 @@
 """Liveness stage: every attack variant of the selfie generator gets its reason, live selfies pass.
 
 Videos are small (480x360, 10 fps, 4 s), rendered once per module from seeds the thresholds were
-not calibrated on (calibration: seeds 100-102), and each is assessed once.
+not calibrated on (calibration: seeds 100-102, blink 200-205), and each is assessed once.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def _working_copies(image: np.ndarray, side: int) -> Iterator[tuple[np.ndarray, 
     """(copy, scale, pad): the image at native scale (shrunk to `side`), then padded + enlarged."""
     long_side = max(image.shape[:2])
     scale = min(1.0, side / long_side)
-    yield (image if scale == 1.0 else shrink(image, scale)), scale, 0
+    yield shrink(image, scale), scale, 0
     pad = int(round(PAD_FRACTION * long_side))
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     scale = side / max(padded.shape[:2])

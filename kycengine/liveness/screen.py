@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..image import shrink
 from ..video import Frame
 from .frames import Samples, grey_patch
 
@@ -124,7 +125,7 @@ class Light:
             region = np.zeros((0, 0), np.float32)
         else:
             grey = cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_BGR2GRAY)
-            region = np.log(cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) + LOG_OFFSET)
+            region = np.log(shrink(grey, scale).astype(np.float32) + LOG_OFFSET)
         return cls(region, (left, top), scale, np.log(room_grey.astype(np.float32) + LOG_OFFSET))
 
 
