@@ -4,9 +4,10 @@ A 5 s 1280x720 30 fps selfie from the project's generator is decoded as the pipe
 frame decoded, selfie_fps kept), then analysed: the face track (computed once, shared), the face
 stage (embeddings against a document portrait) and the liveness stage. For comparison, in the same
 rounds, each stage also runs on its own, tracking the face itself (the cost before the track was
-shared). The process is pinned to one core with one onnxruntime thread per session; the median of
-ROUNDS rounds after a warm-up is reported, in CPU seconds (what the analysis costs whatever else runs
-on the machine) and in wall seconds. Target: analysis < 2 x decode.
+shared). Each backend is measured in a fresh process pinned to one core before anything is loaded
+(so that every thread OpenCV, PyAV or onnxruntime starts stays on it), with one onnxruntime thread
+per session; the median of ROUNDS rounds after a warm-up is reported, in CPU seconds (what the
+analysis costs whatever else runs on the machine) and in wall seconds. Target: analysis < 2 x decode.
 
     PYTHONPATH=. python -m benchmarks.selfie_cost [--rounds 5]
 """
@@ -14,12 +15,13 @@ on the machine) and in wall seconds. Target: analysis < 2 x decode.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,20 +32,6 @@ VIDEO = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 72
 PORTRAIT_SIZE = (120, 150)  # about the portrait the document stage crops from a 720p card video
 
 
-@contextmanager
-def one_core() -> Iterator[None]:
-    """Pin this process to one core for the block, then give it back every core it had."""
-    if not hasattr(os, "sched_setaffinity"):
-        yield
-        return
-    cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cores)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cores)
-
-
 def _clock(run: Callable[[], Any]) -> tuple[float, float, Any]:
     """(CPU seconds, wall seconds, result) of one call."""
     cpu, wall = time.process_time(), time.perf_counter()
@@ -52,7 +40,10 @@ def _clock(run: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
-    """Median CPU and wall seconds of each step for one backend, and the ratios to decode."""
+    """Median CPU and wall seconds of each step for one backend, and the ratios to decode; run it in a
+    fresh process (see `_isolated`): it pins the whole process to one core."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     from kycengine.face import FaceMatcher
     from kycengine.liveness import LivenessChecker
     from kycengine.models import Registry
@@ -93,15 +84,21 @@ def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
             "separate_ratio_cpu": round(median["separate"][0] / decode_cpu, 2), **outcome}
 
 
+def _isolated(backend: str, path: Path, rounds: int) -> dict[str, Any]:
+    """`measure` in a freshly spawned process (no thread pool of this one comes along)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure, backend, path, rounds).result()
+
+
 def run(rounds: int = ROUNDS) -> Any:
     """The benchmark as a report Section: one row per backend."""
     from benchmarks.report import Section
     from kycengine.synth.selfie_video import make_selfie_video
 
-    with tempfile.TemporaryDirectory() as folder, one_core():
+    with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "selfie-720p.mp4"
         make_selfie_video(path, **VIDEO)
-        rows = [measure(backend, path, rounds) for backend in BACKENDS]
+        rows = [_isolated(backend, path, rounds) for backend in BACKENDS]
     table = [{"backend": r["backend"], "decode s": r["decode_cpu_s"], "face track s": r["track_cpu_s"],
               "face s": r["face_cpu_s"], "liveness s": r["liveness_cpu_s"],
               "analysis / decode": r["ratio_cpu"], "(wall)": r["ratio_wall"],

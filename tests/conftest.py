@@ -1,4 +1,5 @@
-"""Shared fixtures: a `kyc` runner, paths to shipped data, and a real Redis for worker tests."""
+"""Shared fixtures: a `kyc` runner, paths to shipped data, the generator's frames before encoding, and a
+real Redis for worker tests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from kycengine import video
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECIMENS = ROOT.parent / "shared" / "data" / "specimens"
@@ -31,6 +35,21 @@ def specimens() -> Path:
     if not SPECIMENS.is_dir():
         pytest.skip("../shared/data/specimens is absent")
     return SPECIMENS
+
+
+@pytest.fixture
+def written_frames(monkeypatch: pytest.MonkeyPatch) -> list[list[np.ndarray]]:
+    """The frames of every video written in the test, one list per video, kept before encoding
+    (libx264's rate control does not repeat bit for bit, so encoded files cannot be compared)."""
+    encode = video.write
+    runs: list[list[np.ndarray]] = []
+
+    def keep(path, frames, fps, **options):  # type: ignore[no-untyped-def]
+        runs.append(list(frames))
+        return encode(path, runs[-1], fps, **options)
+
+    monkeypatch.setattr(video, "write", keep)
+    return runs
 
 
 def _answers(port: int) -> bool:

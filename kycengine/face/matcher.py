@@ -46,6 +46,9 @@ FRONTAL_MIN = 0.65
 # median is taken over (robust to one outlier either way). Each embedding costs ~12 ms on one core.
 BEST_FRAMES = 4
 TOP_K = 3
+# Only the most frontal sightings, this many, are scored for sharpness (a crop resize and a
+# Laplacian each): beyond them frontality falls faster than sharpness can make up for.
+SHARPNESS_POOL = 12
 # Sightings for the identity-consistency check: up to this many, evenly spaced, from the first and
 # from the last third of the sightings, every first one compared with every last one. They
 # need only be roughly frontal (about |yaw| <= 40 degrees, where ArcFace still scores the same
@@ -164,7 +167,7 @@ class FaceMatcher:
 
         pose = {s.position: frontality(s.landmarks5) for s in found}
         by_pose = sorted(found, key=lambda s: pose[s.position], reverse=True)
-        frontal = [s for s in by_pose if pose[s.position] >= FRONTAL_MIN] or by_pose[:BEST_FRAMES]
+        frontal = ([s for s in by_pose if pose[s.position] >= FRONTAL_MIN] or by_pose)[:SHARPNESS_POOL]
         candidates = [Candidate(s, pose[s.position], face_sharpness(frames[s.position].image, s.box))
                       for s in frontal]
         best = sorted(candidates, key=lambda c: c.frontality * c.sharpness, reverse=True)[:BEST_FRAMES]
