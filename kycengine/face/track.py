@@ -133,7 +133,9 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
     score = 0.0
     offset = np.zeros(2)  # detector box centre - landmark centroid, from the last detection
     ratio = np.ones(2)  # detector box size / landmark spread, from the last detection
-    for position in sorted({*range(0, len(frames), LANDMARK_EVERY), *keyframes, len(frames) - 1} - {-1}):
+    # Every LANDMARK_EVERY-th frame counted from each keyframe (so keyframes add no extra runs), and the last.
+    runs = [p for p in range(len(frames)) if p % DETECT_EVERY % LANDMARK_EVERY == 0 or p == len(frames) - 1]
+    for position in runs:
         run = detections.get(position)
         if run is not None:
             box = None if run.face is None else np.array(run.face.box, np.float64)
