@@ -72,7 +72,8 @@ def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
         if round_:  # the first round warms caches and onnxruntime's allocators
             for name, value in timed.items():
                 steps.setdefault(name, []).append(value)
-        outcome = {"frames": len(clip.frames), "similarity": face.similarity, "decision": str(face.decision),
+        outcome = {"frames": len(clip.frames), "detector_runs": track.detector_runs,
+                   "landmark_runs": track.landmark_runs, "similarity": face.similarity, "decision": str(face.decision),
                    "live": live.live, "reasons": [r.value for r in (*face.reasons, *live.reasons)]}
     median = {name: (statistics.median(c for c, _ in values), statistics.median(w for _, w in values))
               for name, values in steps.items()}
@@ -106,6 +107,8 @@ def run(rounds: int = ROUNDS) -> Any:
     notes = (f"{VIDEO['size'][0]}x{VIDEO['size'][1]}, {VIDEO['fps']} fps, {VIDEO['seconds']:.0f} s selfie "
              f"({rows[0]['frames']} frames kept at selfie_fps); one core, one onnxruntime thread; CPU seconds, "
              f"median of {rounds} rounds; target: analysis (track + face + liveness) < 2 x decode",
+             "model runs of the face track per selfie: " + "; ".join(
+                 f"{r['backend']} {r['detector_runs']} detector, {r['landmark_runs']} landmark" for r in rows),
              "'stages tracking separately': the face and liveness stages each finding the face themselves, "
              "as when called one by one (kyc liveness, FaceMatcher.match without a track)")
     return Section("selfie_cost", "Selfie analysis cost on one core", table, rows, notes)
