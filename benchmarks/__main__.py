@@ -101,9 +101,9 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.md").write_text(body, encoding="utf-8")
     (RESULTS / "bench.json").write_text(json.dumps([asdict(s) for s in sections], indent=1, default=str))
-    CHART.parent.mkdir(exist_ok=True)
-    _chart(sections, CHART)
-    if not args.no_readme and not args.only:
+    if not args.no_readme and not args.only:  # a partial run leaves the committed chart and README alone
+        CHART.parent.mkdir(exist_ok=True)
+        _chart(sections, CHART)
         _update_readme(body)
     print(header)
     if failed:
