@@ -6,7 +6,8 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
@@ -42,17 +43,25 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     ENGINE_VERSION = "0+unknown"
 
 
-def _timed(timings: dict[str, float], name: str, run: Callable[[], E], failed: Callable[..., E]) -> E:
-    """Run one stage, record its wall time, and turn an unexpected crash into a FAILED evidence."""
+@contextmanager
+def _stopwatch(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record the block's wall time in milliseconds as `timings[name]`, however it ends."""
     start = time.perf_counter()
     try:
-        return run()
-    except Exception as exc:  # a stage bug must become a reviewable verdict, not a lost case
-        log.exception("stage %s crashed", name)
-        return failed(state=StageState.FAILED, reasons=(Reason.INTERNAL_ERROR,),
-                      note=f"{name} stage error: {exc.__class__.__name__}")
+        yield
     finally:
         timings[name] = round((time.perf_counter() - start) * 1000, 1)
+
+
+def _timed(timings: dict[str, float], name: str, run: Callable[[], E], failed: Callable[..., E]) -> E:
+    """Run one stage, record its wall time, and turn an unexpected crash into a FAILED evidence."""
+    with _stopwatch(timings, name):
+        try:
+            return run()
+        except Exception as exc:  # a stage bug must become a reviewable verdict, not a lost case
+            log.exception("stage %s crashed", name)
+            return failed(state=StageState.FAILED, reasons=(Reason.INTERNAL_ERROR,),
+                          note=f"{name} stage error: {exc.__class__.__name__}")
 
 
 class Verifier:
@@ -83,24 +92,20 @@ class Verifier:
     def _track(self, selfie: Video, timings: dict[str, float]) -> FaceTrack | None:
         """The selfie's face track, computed once for both stages (None if it crashed: each stage
         then tracks for itself and reports its own failure)."""
-        start = time.perf_counter()
-        try:
-            return self.face.tracker.track(selfie.frames)
-        except Exception:  # the stages below turn the same crash into FAILED evidence
-            log.exception("face tracking crashed")
-            return None
-        finally:
-            timings["face_track"] = round((time.perf_counter() - start) * 1000, 1)
+        with _stopwatch(timings, "face_track"):
+            try:
+                return self.face.tracker.track(selfie.frames)
+            except Exception:  # the stages below turn the same crash into FAILED evidence
+                log.exception("face tracking crashed")
+                return None
 
     def _decode(self, path: str | os.PathLike[str], fps: float,
                 timings: dict[str, float], name: str) -> Video | InvalidMedia:
-        start = time.perf_counter()
-        try:
-            return decode(path, max_side=self.settings.max_side, target_fps=fps)
-        except InvalidMedia as exc:
-            return exc
-        finally:
-            timings[name] = round((time.perf_counter() - start) * 1000, 1)
+        with _stopwatch(timings, name):
+            try:
+                return decode(path, max_side=self.settings.max_side, target_fps=fps)
+            except InvalidMedia as exc:
+                return exc
 
     def verify(self, document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,
                declared: DeclaredIdentity | None = None, case_id: str = "local", attempt: int = 1,

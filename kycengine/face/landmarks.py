@@ -7,7 +7,9 @@ input. The weights are InsightFace's: non-commercial research use only (the open
 load them).
 
 Points used here (as seen in the image, "left" = the subject's right): eye corners 35, 39 (left)
-and 89, 93 (right), nose tip 86, mouth corners 52 and 61.
+and 89, 93 (right), nose tip 86, mouth corners 52 and 61. `yaw_index` reads the head's turn from
+any five points (these or a detector's); the face stage's frontality and the liveness stage's turn
+both derive from it.
 """
 
 from __future__ import annotations
@@ -82,3 +84,13 @@ def five_points(points: np.ndarray) -> np.ndarray:
     left_eye = points[list(LEFT_EYE_CORNERS)].mean(axis=0)
     right_eye = points[list(RIGHT_EYE_CORNERS)].mean(axis=0)
     return np.stack([left_eye, right_eye, points[NOSE_TIP], *points[list(MOUTH_CORNERS)]]).astype(np.float32)
+
+
+def yaw_index(landmarks5: np.ndarray) -> float:
+    """Signed nose offset from the eyes' midpoint along the eye axis, in half eye spans."""
+    left, right, nose = (landmarks5[i].astype(np.float64) for i in range(3))
+    axis = right - left
+    span = float(np.linalg.norm(axis))
+    if span < 1e-6:
+        return float("nan")
+    return float(np.dot(nose - (left + right) / 2, axis / span) / (span / 2))

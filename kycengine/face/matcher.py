@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..video import Video
 from .backends import l2_normalise
 from .compare import largest_face, require_bgr
+from .landmarks import yaw_index
 from .thresholds import threshold_for
 from .track import FaceTrack, FaceTracker, Sighting
 
@@ -74,14 +75,10 @@ class Candidate:
 
 
 def frontality(landmarks5: np.ndarray) -> float:
-    """1 for a frontal face, falling towards 0 as the head turns: how centred the nose is between the eyes."""
-    left_eye, right_eye, nose = (landmarks5[i].astype(np.float64) for i in range(3))
-    axis = right_eye - left_eye
-    span = float(np.linalg.norm(axis))
-    if span < 1e-6:
-        return 0.0
-    offset = abs(float((nose - (left_eye + right_eye) / 2) @ axis)) / span
-    return max(0.0, 1.0 - offset / (span / 2))
+    """1 for a frontal face, falling towards 0 as the head turns: how centred the nose is between the
+    eyes (1 - |yaw index|; 0 for degenerate landmarks)."""
+    yaw = yaw_index(landmarks5)
+    return 0.0 if np.isnan(yaw) else max(0.0, 1.0 - abs(yaw))
 
 
 def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:

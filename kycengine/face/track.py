@@ -47,16 +47,14 @@ class Sighting:
     """The subject's face in one frame: box (x1, y1, x2, y2) and landmarks in frame pixels.
 
     `landmarks5`: left eye, right eye, nose tip, left and right mouth corner (as seen in the image);
-    `faces` is how many faces the detector found
-    when it ran on this frame (0 when it did not run) and `crowded` whether one of them, besides
-    the subject, was at least SECOND_FACE_AREA of the subject's size.
+    `crowded`: where the detector ran on this frame, whether another face was at least
+    SECOND_FACE_AREA of the subject's size.
     """
 
     position: int  # index into video.frames
     box: np.ndarray = field(repr=False)
     landmarks5: np.ndarray = field(repr=False)
     detected: bool = False
-    faces: int = 0
     crowded: bool = False
     score: float = 1.0  # detector confidence of the last detection this sighting follows
 
@@ -98,19 +96,18 @@ class FaceTrack:
 
 @dataclass(frozen=True, eq=False)
 class _Detection:
-    """The subject (largest face big enough) of one detector run, with the run's face counts."""
+    """The subject (largest face big enough) of one detector run, and whether a second person is in it."""
 
     face: DetectedFace | None
-    faces: int
     crowded: bool
 
 
 def _detection(faces: Sequence[DetectedFace], min_px: float = MIN_FACE_PX) -> _Detection:
     big = sorted((f for f in faces if min(f.width, f.height) >= min_px), key=lambda f: f.area, reverse=True)
     if not big:
-        return _Detection(None, len(faces), False)
+        return _Detection(None, False)
     subject = big[0]
-    return _Detection(subject, len(faces), any(f.area >= SECOND_FACE_AREA * subject.area for f in big[1:]))
+    return _Detection(subject, any(f.area >= SECOND_FACE_AREA * subject.area for f in big[1:]))
 
 
 def _spread(points: np.ndarray) -> float:
@@ -149,9 +146,8 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
             offset = (box[:2] + box[2:]) / 2 - centre
             ratio = (box[2:] - box[:2]) / max(_spread(points), 1e-6)
         measured[position] = Sighting(position=position, box=box.copy(), landmarks5=five_points(points),
-                                      detected=run is not None, faces=run.faces if run else 0,
-                                      crowded=bool(run and run.crowded), score=score)
-        # The next crop follows the landmarks (the head moves little in 0.2 s); a face that left
+                                      detected=run is not None, crowded=bool(run and run.crowded), score=score)
+        # The next crop follows the landmarks (the head moves little in 0.3 s); a face that left
         # the frame or shrank to nothing is lost until the next detection.
         half = ratio * _spread(points) / 2
         box = np.r_[centre + offset - half, centre + offset + half]
@@ -159,21 +155,24 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
         inside = 0 <= centre[0] + offset[0] < width and 0 <= centre[1] + offset[1] < height
         if not inside or min(half) * 2 < MIN_FACE_PX:
             box = None
-    sightings = tuple(measured.get(position) or _between(measured, position) for position in range(len(frames)))
-    return FaceTrack(sightings, len(detections), len(measured))
+    return FaceTrack(_fill_between(measured, len(frames)), len(detections), len(measured))
 
 
-def _between(measured: dict[int, Sighting], position: int) -> Sighting | None:
-    """A sighting linearly interpolated from the measured ones on either side (None at a gap or an end)."""
-    before = max((p for p in measured if p < position), default=None)
-    after = min((p for p in measured if p > position), default=None)
-    if before is None or after is None or after - before > LANDMARK_EVERY:
-        return None
-    weight = (position - before) / (after - before)
-    a, b = measured[before], measured[after]
-    return Sighting(position=position, box=(1 - weight) * a.box + weight * b.box,
-                    landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32),
-                    score=a.score)
+def _fill_between(measured: dict[int, Sighting], count: int) -> tuple[Sighting | None, ...]:
+    """One entry per frame: the measured sightings, and between two measured ones at most
+    LANDMARK_EVERY frames apart, sightings interpolated linearly (None at a gap or an end)."""
+    sightings: list[Sighting | None] = [measured.get(position) for position in range(count)]
+    ordered = sorted(measured)
+    for before, after in zip(ordered, ordered[1:]):
+        if after - before > LANDMARK_EVERY:
+            continue
+        a, b = measured[before], measured[after]
+        for position in range(before + 1, after):
+            weight = (position - before) / (after - before)
+            sightings[position] = Sighting(
+                position=position, box=(1 - weight) * a.box + weight * b.box,
+                landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32), score=a.score)
+    return tuple(sightings)
 
 
 def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTrack:
@@ -185,8 +184,7 @@ def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTr
             sightings.append(None)
             continue
         sightings.append(Sighting(position=position, box=np.array(run.face.box, np.float64),
-                                  landmarks5=run.face.landmarks5, detected=True, faces=run.faces,
-                                  crowded=run.crowded, score=run.face.score))
+                                  landmarks5=run.face.landmarks5, detected=True, crowded=run.crowded, score=run.face.score))
     return FaceTrack(tuple(sightings), len(frames), 0)
 
 

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from ..face.landmarks import yaw_index
 from ..face.track import FaceTrack, FaceTracker
 from ..models import Registry
 from ..reasons import Reason
@@ -35,7 +36,7 @@ from .antispoof import get_antispoof
 from .capture import GAP_FACTOR, capture_cues
 from .frames import sample_frames
 from .parallax import face_crops, parallax
-from .pose import blink, head_turn, yaw_index
+from .pose import blink, head_turn
 from .print_cues import print_cues
 from .screen import screen_cues
 

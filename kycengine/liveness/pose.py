@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face.landmarks import yaw_index
 from ..face.track import FaceTrack
 from .parallax import Crops
 
@@ -46,16 +47,6 @@ EYE_SEARCH = 6  # px of search around it in the other frame (landmark jitter)
 BLINK_GAP_S = 0.2  # seconds between the frame examined and its neighbours (2 frames at 10 fps)
 MEDIAN_WINDOW = 5  # running median (frames) over jittery eye centres: drops jumps of 1-2 frames
 SMOOTH_WINDOW = 7  # then a Savitzky-Golay window (frames) over them (opencv backend)
-
-
-def yaw_index(landmarks5: np.ndarray) -> float:
-    """Signed nose offset from the eyes' midpoint along the eye axis, in half eye spans."""
-    left, right, nose = (landmarks5[i].astype(np.float64) for i in range(3))
-    axis = right - left
-    span = float(np.linalg.norm(axis))
-    if span < 1e-6:
-        return float("nan")
-    return float(np.dot(nose - (left + right) / 2, axis / span) / (span / 2))
 
 
 @dataclass(frozen=True)

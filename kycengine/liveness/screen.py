@@ -177,11 +177,11 @@ def flicker_banding(frames: Sequence[Frame], position: int, box: np.ndarray) -> 
         return None
     here = Light.read(frames[position].image, box)
     changes = [light_change(here, Light.read(frames[position + k].image, box), box) for k in steps]
+    from scipy.stats import theilslopes
+
     offsets = np.array([0, *steps], np.float64)
     levels = np.array([0.0, *(level for level, _ in changes)])
-    first, second = np.triu_indices(len(offsets), 1)
-    slope = np.median((levels[second] - levels[first]) / (offsets[second] - offsets[first]))
-    residual = levels - slope * offsets
+    residual = levels - theilslopes(levels, offsets).slope * offsets
     deviations = np.sort(np.abs(residual - np.median(residual)))[:-1]
     return float(np.mean(deviations)), float(np.median([bands for _, bands in changes]))
 
