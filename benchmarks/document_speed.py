@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kycengine.decision import decide
 from kycengine.document.analyser import DocumentAnalyser
 from kycengine.document.card_mrz import CardMRZReader, mrz_zone
 from kycengine.document.card import rectify, refine_corners
@@ -116,7 +117,7 @@ def run(repeat: int = 3, kinds: tuple[DocumentType, ...] = tuple(DocumentType)) 
             "document": kind.value, "frames decoded": len(clip.frames),
             "decode ms": round(decode_ms), "decode+analyse ms": round(decode_ms + analyse_ms),
             "ratio": round((decode_ms + analyse_ms) / decode_ms, 2),
-            "reasons": ",".join(r.value for r in evidence.reasons) or "-",
+            "reasons": ",".join(r.value for r in decide(evidence).reasons) or "-",
             "mrz read": evidence.mrz_lines == case.labels.mrz_lines,
             "ocrb first ms": round(first_ms, 1), "ocrb settled ms": round(settled_ms, 1),
             "ocrb valid": _valid(settled.lines if settled else None, today),

@@ -36,6 +36,7 @@ NEAR_PROFILE = "team_c"
 def _one(job: tuple[str, str, str, int, bool, str]) -> dict[str, object]:
     """Render one video, assess it; runs in a worker process (models load once per worker)."""
     folder, person, variant, seed, hard, backend = job
+    from kycengine.decision import decide
     from kycengine.liveness import default_checker
     from kycengine.synth.selfie_video import make_selfie_video
     from kycengine.video import decode
@@ -49,7 +50,7 @@ def _one(job: tuple[str, str, str, int, bool, str]) -> dict[str, object]:
     path.unlink()
     path.with_suffix(".json").unlink()
     return {"person": person, "variant": variant, "seed": seed, "hard": hard, "live": evidence.live,
-            "state": evidence.state.value, "reasons": [r.value for r in evidence.reasons],
+            "state": evidence.state.value, "reasons": [r.value for r in decide(evidence).reasons],
             "scores": evidence.scores}
 
 

@@ -44,6 +44,7 @@ def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
     fresh process (see `_isolated`): it pins the whole process to one core."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from kycengine.decision import decide
     from kycengine.face import FaceMatcher
     from kycengine.liveness import LivenessChecker
     from kycengine.models import Registry
@@ -74,7 +75,7 @@ def measure(backend: str, path: Path, rounds: int = ROUNDS) -> dict[str, Any]:
                 steps.setdefault(name, []).append(value)
         outcome = {"frames": len(clip.frames), "detector_runs": track.detector_runs,
                    "landmark_runs": track.landmark_runs, "similarity": face.similarity, "decision": str(face.decision),
-                   "live": live.live, "reasons": [r.value for r in (*face.reasons, *live.reasons)]}
+                   "live": live.live, "reasons": [r.value for r in decide(face, live).reasons]}
     median = {name: (statistics.median(c for c, _ in values), statistics.median(w for _, w in values))
               for name, values in steps.items()}
     shared = [sum(median[n][i] for n in ("track", "face", "liveness")) for i in (0, 1)]

@@ -1,6 +1,7 @@
-"""The `kyc` command: verify, mrz, compare-faces, models, synth, worker, review.
+"""The `kyc` command: verify, mrz, compare-faces, liveness, models, reasons, synth, worker, review.
 
-Errors print one line and exit non-zero."""
+Errors print one line and exit non-zero: 2 for bad input (a missing or unreadable file, a bad
+option), 3 for an internal error. Output cut short by a closed pipe (`kyc ... | head`) ends quietly."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .errors import KycError
 
 EXIT_USAGE = 2  # argparse's own code for bad usage, reused for bad input
 EXIT_INTERNAL = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -43,13 +45,22 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Verify a document video and a selfie video; print the verdict."""
+    from .errors import InvalidMedia
+    from .findings import FindingCode
     from .pipeline import Verifier
     from .settings import Settings
+    from .video import check_media_file
 
+    for path in (args.document, args.selfie):  # an operator's typo is not the customer's fault
+        check_media_file(Path(path))
     verifier = Verifier(Settings(face_backend=args.backend))
     verdict = verifier.verify(args.document, args.selfie, today=args.today)
+    for evidence in (verdict.document, verdict.face):
+        unreadable = [f for f in evidence.findings if f.code is FindingCode.VIDEO_UNREADABLE]
+        if unreadable:
+            raise InvalidMedia(unreadable[0].detail)
     lines = [f"status: {verdict.status.value}"]
-    lines += [f"reason: {r.value}: {r.message_en}" for r in verdict.reasons]
+    lines += [f"reason: {r.value} ({verdict.effects[r].value}): {r.message_en}" for r in verdict.reasons]
     for name, evidence in (("document", verdict.document), ("face", verdict.face),
                            ("liveness", verdict.liveness)):
         lines.append(f"{name}: {evidence.state.value}" + (f" ({evidence.note})" if evidence.note else ""))
@@ -86,13 +97,16 @@ def cmd_compare_faces(args: argparse.Namespace) -> int:
 
 def cmd_liveness(args: argparse.Namespace) -> int:
     """Liveness cues of a selfie video."""
+    from .decision import decide
     from .liveness import assess_video
 
     evidence = assess_video(args.video, backend=args.backend)
     live = "live" if evidence.live else "not live" if evidence.live is False else "undetermined"
-    _print({"live": evidence.live, "reasons": [r.value for r in evidence.reasons],
+    reasons = decide(evidence).reasons
+    _print({"live": evidence.live, "reasons": [r.value for r in reasons],
+            "findings": [f.to_dict() for f in evidence.findings],
             "scores": evidence.scores, "thresholds": evidence.thresholds, "state": evidence.state.value},
-           args.json, "\n".join([live, *(f"reason: {r.value}" for r in evidence.reasons)]))
+           args.json, "\n".join([live, *(f"reason: {r.value}" for r in reasons)]))
     return 0
 
 
@@ -109,6 +123,19 @@ def cmd_models(args: argparse.Namespace) -> int:
     _print([r.to_dict() for r in rows], args.json, "\n".join(lines))
     required_ok = all(r.verified or r.optional for r in rows)
     return 0 if required_ok else 1
+
+
+def cmd_reasons(args: argparse.Namespace) -> int:
+    """List every reason code: default effect, customer texts (en, fr) and meaning for the bank."""
+    from .reasons import TEXTS, Reason, markdown_table
+
+    rows = [{"code": r.value, "effect": TEXTS[r].effect.value, "policy": TEXTS[r].policy,
+             "customer_en": TEXTS[r].customer_en, "customer_fr": TEXTS[r].customer_fr,
+             "meaning": TEXTS[r].meaning} for r in Reason]
+    text = markdown_table() if args.markdown else "\n".join(f"{r['code']:30} {r['effect']:7} {r['customer_en']}"
+                                                            for r in rows)
+    _print(rows, args.json, text)
+    return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -175,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_models)
 
+    p = sub.add_parser("reasons", help=cmd_reasons.__doc__)
+    p.add_argument("--markdown", action="store_true", help="the table of docs/reasons.md")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_reasons)
+
     p = sub.add_parser("synth", help=cmd_synth.__doc__)
     p.add_argument("what", choices=("document", "selfie", "sample"))
     p.add_argument("out", help="output .mp4 (document, selfie) or folder (sample)")
@@ -213,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that flushing stdout at exit does not fail again
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # one line for the user; the traceback only on request
         if os.environ.get("KYC_DEBUG"):
             raise

@@ -56,3 +56,14 @@ class ModelUnavailable(ModelError):
     """A listed model's file is missing or fails its checksum; the message says what to install."""
 
     code = "model_unavailable"
+
+
+class TimeLimitExceeded(BaseException):
+    """A time limit ran out. A BaseException, like KeyboardInterrupt, so that no `except Exception`
+    on the way (a stage's own error handling) can swallow it; hosts that put a time limit on a whole
+    verification (the workers' job timeout) raise a subclass of it."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(f"{what}: over its {seconds:g} s time limit")
+        self.what = what
+        self.seconds = seconds

@@ -18,11 +18,11 @@ from .decision import decide
 from .document.analyser import DocumentAnalyser
 from .errors import InvalidMedia
 from .face import FaceMatcher
-from .face.track import FaceTrack
 from .face.cross_check import cross_check
+from .face.track import FaceTrack
+from .findings import Finding, FindingCode
 from .liveness import LivenessChecker
 from .models import Registry, default_registry
-from .reasons import Reason
 from .schema import (
     DeclaredIdentity,
     DocumentEvidence,
@@ -32,10 +32,12 @@ from .schema import (
     Verdict,
 )
 from .settings import Settings
+from .timelimit import StageTimedOut, time_limit
 from .video import Video, decode
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", DocumentEvidence, FaceEvidence, LivenessEvidence)
+T = TypeVar("T")
 
 try:
     ENGINE_VERSION = version("kycengine")
@@ -53,15 +55,32 @@ def _stopwatch(timings: dict[str, float], name: str) -> Iterator[None]:
         timings[name] = round((time.perf_counter() - start) * 1000, 1)
 
 
-def _timed(timings: dict[str, float], name: str, run: Callable[[], E], failed: Callable[..., E]) -> E:
-    """Run one stage, record its wall time, and turn an unexpected crash into a FAILED evidence."""
+def _limited(timings: dict[str, float], name: str, limit: float, run: Callable[[], T]) -> T | Finding:
+    """Run one step under its time limit, recording its wall time; a timeout becomes a finding."""
     with _stopwatch(timings, name):
         try:
-            return run()
-        except Exception as exc:  # a stage bug must become a reviewable verdict, not a lost case
-            log.exception("stage %s crashed", name)
-            return failed(state=StageState.FAILED, reasons=(Reason.INTERNAL_ERROR,),
-                          note=f"{name} stage error: {exc.__class__.__name__}")
+            with time_limit(name, limit):
+                return run()
+        except StageTimedOut as exc:
+            if exc.what != name:
+                raise
+            log.warning("%s", exc)
+            return Finding(FindingCode.STAGE_TIMED_OUT, str(exc), limit=limit)
+
+
+def _timed(timings: dict[str, float], name: str, limit: float, run: Callable[[], E],
+           failed: Callable[..., E]) -> E:
+    """Run one stage under its time limit; a timeout or an unexpected crash becomes FAILED evidence
+    (a reviewable verdict, never a lost case). An outer time limit (the host's job timeout) is a
+    TimeLimitExceeded, a BaseException: it is never caught here and ends the verification."""
+    try:
+        result = _limited(timings, name, limit, run)
+    except Exception as exc:  # a stage bug must become a reviewable verdict, not a lost case
+        log.exception("stage %s crashed", name)
+        result = Finding(FindingCode.STAGE_CRASHED, f"{name} stage error: {exc.__class__.__name__}")
+    if isinstance(result, Finding):
+        return failed(state=StageState.FAILED, findings=(result,), note=result.detail)
+    return result
 
 
 class Verifier:
@@ -89,53 +108,58 @@ class Verifier:
         return evidence if self.face_check is None else cross_check(
             evidence, self.face_check.match(selfie, portrait, track))
 
-    def _track(self, selfie: Video, timings: dict[str, float]) -> FaceTrack | None:
-        """The selfie's face track, computed once for both stages (None if it crashed: each stage
-        then tracks for itself and reports its own failure)."""
-        with _stopwatch(timings, "face_track"):
-            try:
-                return self.face.tracker.track(selfie.frames)
-            except Exception:  # the stages below turn the same crash into FAILED evidence
-                log.exception("face tracking crashed")
-                return None
+    def _track(self, selfie: Video, timings: dict[str, float]) -> FaceTrack | Finding | None:
+        """The selfie's face track, computed once for both stages: a Finding when it ran out of time
+        (both stages then fail with it), None if it crashed (each stage then tracks for itself and
+        reports its own failure)."""
+        try:
+            return _limited(timings, "face_track", self.settings.stage_time_limit_s,
+                            lambda: self.face.tracker.track(selfie.frames))
+        except Exception:  # the stages below turn the same crash into FAILED evidence
+            log.exception("face tracking crashed")
+            return None
 
-    def _decode(self, path: str | os.PathLike[str], fps: float,
-                timings: dict[str, float], name: str) -> Video | InvalidMedia:
-        with _stopwatch(timings, name):
-            try:
-                return decode(path, max_side=self.settings.max_side, target_fps=fps)
-            except InvalidMedia as exc:
-                return exc
+    def _decode(self, path: str | os.PathLike[str], fps: float, timings: dict[str, float],
+                name: str) -> Video | Finding:
+        """The decoded video, or the finding that says why there is none."""
+        try:
+            return _limited(timings, name, self.settings.stage_time_limit_s,
+                            lambda: decode(path, max_side=self.settings.max_side, target_fps=fps))
+        except InvalidMedia as exc:
+            return Finding(FindingCode.VIDEO_UNREADABLE, exc.message)
 
     def verify(self, document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,
                declared: DeclaredIdentity | None = None, case_id: str = "local", attempt: int = 1,
                today: dt.date | None = None) -> Verdict:
-        """Verify one attempt. Unreadable videos and stage errors become reasons, never exceptions."""
+        """Verify one attempt. Unreadable videos, stage errors and stage timeouts become findings
+        (and reasons), never exceptions; a host's own time limit (TimeLimitExceeded) ends it."""
         timings: dict[str, float] = {}
         today = today or dt.date.today()
+        limit = self.settings.stage_time_limit_s
         doc_video = self._decode(document_video, self.settings.document_fps, timings, "decode_document")
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
 
-        if isinstance(doc_video, InvalidMedia):
-            document = DocumentEvidence(state=StageState.FAILED, reasons=(Reason.VIDEO_UNREADABLE,),
-                                        note=doc_video.message)
+        if isinstance(doc_video, Finding):
+            document = DocumentEvidence(state=StageState.FAILED, findings=(doc_video,), note=doc_video.detail)
         else:
             video = doc_video
-            document = _timed(timings, "document", lambda: self.document.analyse(video, today=today),
+            document = _timed(timings, "document", limit, lambda: self.document.analyse(video, today=today),
                               DocumentEvidence)
-        if isinstance(selfie, InvalidMedia):
-            unreadable = (Reason.VIDEO_UNREADABLE,)
-            face = FaceEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
-            liveness = LivenessEvidence(state=StageState.FAILED, reasons=unreadable, note=selfie.message)
+        track = None if isinstance(selfie, Finding) else self._track(selfie, timings)
+        if isinstance(selfie, Finding) or isinstance(track, Finding):
+            missing = selfie if isinstance(selfie, Finding) else track
+            face = FaceEvidence(state=StageState.FAILED, findings=(missing,), note=missing.detail)
+            liveness = LivenessEvidence(state=StageState.FAILED, findings=(missing,), note=missing.detail)
         else:
-            frames = selfie
-            track = self._track(frames, timings)
-            face = _timed(timings, "face", lambda: self._match(frames, document.portrait, track), FaceEvidence)
-            liveness = _timed(timings, "liveness", lambda: self.liveness.assess(frames, track), LivenessEvidence)
+            frames, shared = selfie, track
+            face = _timed(timings, "face", limit, lambda: self._match(frames, document.portrait, shared),
+                          FaceEvidence)
+            liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared),
+                              LivenessEvidence)
 
-        status, reasons = decide(document, face, liveness)
-        return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=reasons,
-                       document=document, face=face, liveness=liveness,
+        decision = decide(document, face, liveness, settings=self.settings)
+        return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
+                       effects=decision.effects, document=document, face=face, liveness=liveness,
                        scores={**document.scores, **face.scores, **liveness.scores},
                        models=self.models,
                        timings_ms={**timings, "total": round(sum(timings.values()), 1)},

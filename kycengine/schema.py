@@ -16,7 +16,8 @@ import numpy as np
 
 from .document.types import DocumentType
 from .errors import InvalidRequest
-from .reasons import Reason, Status
+from .findings import Finding
+from .reasons import Effect, Reason, Status
 from .records import Record, transient
 
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -39,6 +40,7 @@ class DeclaredIdentity(Record):
     given_names: str
     birth_date: dt.date | None = None
     document_number: str | None = None
+    birth_place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class DocumentEvidence(Record):
     """What the document stage found: kind, fields, checks, signals and crops."""
 
     state: StageState
-    reasons: tuple[Reason, ...] = ()
+    findings: tuple[Finding, ...] = ()
     document_type: DocumentType | None = None
     fields: dict[str, str] = field(default_factory=dict)
     mrz_lines: tuple[str, ...] = ()
@@ -112,7 +114,7 @@ class FaceEvidence(Record):
     """Selfie faces against the document portrait."""
 
     state: StageState
-    reasons: tuple[Reason, ...] = ()
+    findings: tuple[Finding, ...] = ()
     backend: str = ""
     similarity: float | None = None
     decision: MatchDecision | None = None
@@ -128,7 +130,7 @@ class LivenessEvidence(Record):
     """Whether the selfie video shows a live person, cue by cue."""
 
     state: StageState
-    reasons: tuple[Reason, ...] = ()
+    findings: tuple[Finding, ...] = ()
     live: bool | None = None
     scores: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -138,7 +140,8 @@ class LivenessEvidence(Record):
 
 @dataclass(frozen=True)
 class Verdict(Record):
-    """The answer for one attempt: status, reasons, scores, the evidence behind them and timings."""
+    """The answer for one attempt: status, every reason with its own effect (the strongest effect
+    first: it gave the status), scores, the evidence behind them and timings."""
 
     case_id: str
     attempt: int
@@ -147,6 +150,7 @@ class Verdict(Record):
     document: DocumentEvidence
     face: FaceEvidence
     liveness: LivenessEvidence
+    effects: dict[Reason, Effect] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     models: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -154,5 +158,5 @@ class Verdict(Record):
     created_at: dt.datetime | None = None
 
     def messages(self, language: str = "en") -> tuple[str, ...]:
-        """User-facing messages for the reasons, in 'en' or 'fr'."""
-        return tuple(r.message_fr if language == "fr" else r.message_en for r in self.reasons)
+        """The customer's texts for the reasons, in 'en' or 'fr', each text once."""
+        return tuple(dict.fromkeys(r.message(language) for r in self.reasons))

@@ -4,13 +4,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .document.types import DocumentType
+from .errors import InvalidInput
+from .reasons import Effect
 from .records import Record
+
+
+FACE_BACKENDS = ("insightface", "opencv")
 
 
 @dataclass(frozen=True)
 class Settings(Record):
     """Engine settings; `Settings()` is the production default, `strict()` the manual-review re-run."""
 
+    # ---- document policy: what the bank accepts, as data (kycengine.decision applies it) ----
+    # Document kinds accepted. The three French documents by default (the design card's onboarding).
+    accepted_documents: tuple[DocumentType, ...] = (DocumentType.FR_CNI_1988, DocumentType.FR_CNI_2021,
+                                                    DocumentType.PASSPORT)
+    # Issuing states (ICAO three-letter codes) whose passports are accepted; ("*",) accepts any ICAO
+    # passport. French cards are French by definition.
+    accepted_passport_states: tuple[str, ...] = ("FRA",)
+    # Age the holder must have reached on the day of the verification (French majority).
+    minimum_age: int = 18
+    # What an MRZ inconsistency does when the MRZ was read clearly and the same way frame after frame
+    # (ICAO 9303 check digits, document codes, dates): refuse, or review (a person decides). Never
+    # retry: filming again reads the same characters.
+    mrz_check_digit_effect: Effect = Effect.REFUSE
+    mrz_document_code_effect: Effect = Effect.REFUSE  # TD3 not P, TD1/TD2 not A/C/I, visa not V
+    mrz_issue_date_effect: Effect = Effect.REFUSE  # issue date impossible for the document model
+    mrz_date_effect: Effect = Effect.REFUSE  # not a date, birth after today, expiry before birth
+    # A damaged card (torn, cut, creased across the MRZ or portrait, corner missing): refuse, or
+    # retry (the customer films another document).
+    document_damaged_effect: Effect = Effect.REFUSE
+    # Time limit of each step of a verification (decoding each video, the document stage, the face
+    # track, the face and liveness stages), in seconds; 0 = none. A step runs 0.2-1 s on a 720p
+    # capture on one core: the limit only stops a pathological input or a hang, and a step that hits
+    # it sends the case to manual review (stage_timed_out). Enforced with SIGALRM in the main thread.
+    stage_time_limit_s: float = 60.0
     # Video decoding. 1280 px keeps a 105 mm card at >= 8 px/mm when it fills 70 % of a 720p frame,
     # enough for OCR-B at 2.54 mm pitch; larger frames (4K) are downscaled on decode.
     max_side: int = 1280
@@ -151,6 +181,26 @@ class Settings(Record):
     # Operator-supplied MiniFASNet: mean 'real' probability below which the face is not live (the
     # model's own decision boundary; not calibrated here: no such weights ship with the project).
     liveness_antispoof_min_real: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("mrz_check_digit_effect", "mrz_document_code_effect", "mrz_issue_date_effect",
+                     "mrz_date_effect"):
+            if getattr(self, name) not in (Effect.REFUSE, Effect.REVIEW):
+                raise InvalidInput(f"{name}: refuse or review (filming again reads the same MRZ)")
+        if self.document_damaged_effect not in (Effect.REFUSE, Effect.RETRY):
+            raise InvalidInput("document_damaged_effect: refuse or retry")
+        if not self.accepted_documents:
+            raise InvalidInput("accepted_documents: at least one document type")
+        if not 0 <= self.minimum_age <= 120:
+            raise InvalidInput(f"minimum_age: 0-120, got {self.minimum_age}")
+        if self.face_backend not in FACE_BACKENDS:
+            raise InvalidInput(f"face_backend: one of {', '.join(FACE_BACKENDS)}, got {self.face_backend!r}")
+        if self.face_cross_check not in ("", *FACE_BACKENDS):
+            raise InvalidInput(f"face_cross_check: '' or one of {', '.join(FACE_BACKENDS)}")
+
+    def accepts_passport_of(self, state: str) -> bool:
+        """True when passports issued by `state` are accepted."""
+        return "*" in self.accepted_passport_states or state in self.accepted_passport_states
 
     def strict(self) -> Settings:
         """Slower, more thorough variant for batch re-verification of manual-review cases."""

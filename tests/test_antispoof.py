@@ -29,6 +29,8 @@ from kycengine.schema import LivenessEvidence, StageState
 from kycengine.settings import Settings
 from kycengine.synth.selfie_video import make_selfie_video
 
+from tests.support import reasons_of
+
 SIZE, FPS, SECONDS = (480, 360), 10, 4.0
 WIDTH, HEIGHT = SIZE
 CLASSES, REAL = 3, 1  # the MiniFASNet interface: three logits, class 1 is the live face
@@ -202,7 +204,7 @@ def _assess(folder: Path, model: bytes, selfie: video.Video) -> tuple[LivenessCh
 
 
 def test_without_the_model_the_selfie_is_live_and_the_cue_skipped(without_model: LivenessEvidence) -> None:
-    assert without_model.live is True, (without_model.reasons, without_model.scores)
+    assert without_model.live is True, (reasons_of(without_model), without_model.scores)
     assert "antispoof_real" not in without_model.scores
     assert "cue skipped: antispoof" in without_model.note
 
@@ -211,7 +213,7 @@ def test_real_model_keeps_a_live_selfie_live(tmp_path: Path, live_selfie: video.
     checker, evidence = _assess(tmp_path / "models", toy_model(bias=SURE), live_selfie)
     assert MODEL_ID in checker.model_ids
     assert evidence.state is StageState.COMPLETE
-    assert evidence.live is True and evidence.reasons == (), (evidence.reasons, evidence.scores)
+    assert evidence.live is True and reasons_of(evidence) == (), (reasons_of(evidence), evidence.scores)
     assert evidence.thresholds["antispoof_real"] == Settings().liveness_antispoof_min_real
     assert evidence.scores["antispoof_real"] >= round(expected_real([-1.0] * 3, GREY, SURE), 4)
     assert "antispoof" not in evidence.note
@@ -222,7 +224,7 @@ def test_spoof_model_refuses_an_otherwise_live_selfie(tmp_path: Path, live_selfi
     checker, evidence = _assess(tmp_path / "models", toy_model(bias=-SURE), live_selfie)
     assert MODEL_ID in checker.model_ids
     assert evidence.live is False
-    assert Reason.FACE_NOT_LIVE in evidence.reasons, evidence.reasons
+    assert Reason.FACE_NOT_LIVE in reasons_of(evidence), reasons_of(evidence)
     assert evidence.scores["antispoof_real"] <= round(expected_real([1.0] * 3, GREY, -SURE), 4)
     assert evidence.scores["antispoof_real"] < evidence.thresholds["antispoof_real"]
     # Every other cue reads as without the model: the refusal is the model's.

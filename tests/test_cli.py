@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from .conftest import run_kyc
+from .conftest import ROOT, run_kyc
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +55,38 @@ def test_mrz_json_on_specimen(specimens: Path) -> None:
     ("missing", "no such file"), ("empty", "empty file"), ("text", "not a readable video"),
     ("image", "still image, not a video"),
 ])
-def test_verify_with_unusable_video_retries_with_reason(bad_inputs: dict[str, Path], which: str,
-                                                        fragment: str) -> None:
-    done = run_kyc("verify", "--document", str(bad_inputs[which]), "--selfie",
-                   str(bad_inputs[which]), "--json")
+def test_verify_with_unusable_video_is_an_operator_error(bad_inputs: dict[str, Path], which: str,
+                                                         fragment: str, tmp_path: Path) -> None:
+    """A file the operator named that is missing or no video: exit 2 and one line, not a verdict
+    blaming the customer's capture."""
+    _one_line_error(run_kyc("verify", "--document", str(bad_inputs[which]), "--selfie",
+                            str(bad_inputs[which]), "--json"), fragment)
+
+
+def test_verify_names_the_unusable_one_of_two_files(bad_inputs: dict[str, Path], tmp_path: Path) -> None:
+    from kycengine.synth import make_selfie_video
+
+    selfie = tmp_path / "selfie.mp4"
+    make_selfie_video(selfie, person="astronaut", variant="live", seed=1, size=(320, 240), fps=10, seconds=1.0)
+    _one_line_error(run_kyc("verify", "--document", str(bad_inputs["text"]), "--selfie", str(selfie)),
+                    "notes.mp4: not a readable video")
+
+
+def test_output_into_a_closed_pipe_ends_quietly(specimens: Path) -> None:
+    done = subprocess.run(f"{sys.executable} -m kycengine mrz {specimens / 'icao-passport-td3.jpg'} --json | head -c 10",
+                          shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout == "{\n  \"found\""[:10] and done.stderr == "", done.stderr
+    listing = subprocess.run(f"{sys.executable} -m kycengine reasons --json | head -n 2", shell=True, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert listing.stdout.splitlines() == ["[", "  {"] and listing.stderr == "", listing.stderr
+
+
+def test_reasons_lists_every_code_with_effect_and_texts() -> None:
+    done = run_kyc("reasons", "--json")
     assert done.returncode == 0, done.stderr
-    verdict = json.loads(done.stdout)
-    assert verdict["status"] == "retry_required"
-    assert verdict["reasons"] == ["video_unreadable"]
-    assert fragment in verdict["document"]["note"]
+    rows = {r["code"]: r for r in json.loads(done.stdout)}
+    assert rows["document_blurry"]["effect"] == "retry" and rows["face_print"]["effect"] == "refuse"
+    assert rows["mrz_inconsistent"]["policy"] and rows["document_damaged"]["customer_fr"]
 
 
 def test_bad_arguments_exit_non_zero() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kycengine.decision import decide
 from kycengine.face.cross_check import cross_check
+from kycengine.face.matcher import decision_finding
+from kycengine.findings import FindingCode
 from kycengine.reasons import Reason, Status
 from kycengine.schema import (DocumentEvidence, FaceEvidence, LivenessEvidence, MatchDecision,
                               StageState)
@@ -11,9 +13,9 @@ from kycengine.settings import Settings
 
 
 def _face(backend: str, decision: MatchDecision, score: float) -> FaceEvidence:
-    reasons = (Reason.FACE_MISMATCH,) if decision is MatchDecision.NO_MATCH else ()
+    findings = () if decision is MatchDecision.MATCH else (decision_finding(decision, score, 0.4),)
     return FaceEvidence(state=StageState.COMPLETE, backend=backend, decision=decision, similarity=score,
-                        reasons=reasons, scores={"face_similarity": score})
+                        findings=findings, scores={"face_similarity": score})
 
 
 def test_agreement_keeps_the_decision_and_both_scores() -> None:
@@ -26,10 +28,12 @@ def test_agreement_keeps_the_decision_and_both_scores() -> None:
 def test_disagreement_becomes_a_manual_review_not_a_refusal() -> None:
     combined = cross_check(_face("insightface", MatchDecision.NO_MATCH, 0.2),
                            _face("opencv", MatchDecision.MATCH, 0.6))
-    assert combined.decision is MatchDecision.UNCERTAIN and Reason.FACE_MISMATCH not in combined.reasons
+    assert combined.decision is MatchDecision.UNCERTAIN
+    assert [f.code for f in combined.findings] == [FindingCode.FACE_UNCERTAIN]
     document = DocumentEvidence(state=StageState.COMPLETE)
     liveness = LivenessEvidence(state=StageState.COMPLETE, live=True)
-    assert decide(document, combined, liveness)[0] is Status.MANUAL_REVIEW
+    decision = decide(document, combined, liveness)
+    assert (decision.status, decision.reasons) == (Status.MANUAL_REVIEW, (Reason.FACE_MATCH_UNCERTAIN,))
 
 
 def test_both_agreeing_on_a_mismatch_still_refuse() -> None:
@@ -37,7 +41,8 @@ def test_both_agreeing_on_a_mismatch_still_refuse() -> None:
                            _face("opencv", MatchDecision.NO_MATCH, 0.05))
     document = DocumentEvidence(state=StageState.COMPLETE)
     liveness = LivenessEvidence(state=StageState.COMPLETE, live=True)
-    assert decide(document, combined, liveness) == (Status.REFUSED, (Reason.FACE_MISMATCH,))
+    decision = decide(document, combined, liveness)
+    assert (decision.status, decision.reasons) == (Status.REFUSED, (Reason.FACE_MISMATCH,))
 
 
 def test_strict_settings_cross_check_with_the_other_backend() -> None:

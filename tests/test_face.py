@@ -26,6 +26,8 @@ from kycengine.settings import Settings
 from kycengine.synth import faces
 from kycengine.video import Frame, Video
 
+from tests.support import reasons_of
+
 YAO_IN_PLAYERS = (slice(100, 240), slice(680, 800))  # Yao Ming's head in players.jpg (rows, cols)
 
 
@@ -174,7 +176,7 @@ def test_threshold_band() -> None:
 
 def test_matcher_same_person_matches(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: ["astronaut"]), faces.portrait("astronaut", (120, 150)))
-    assert evidence.state is StageState.COMPLETE and evidence.reasons == ()
+    assert evidence.state is StageState.COMPLETE and reasons_of(evidence) == ()
     assert evidence.decision is MatchDecision.MATCH and evidence.similarity is not None
     assert evidence.scores["face_frames"] == 1.0 and evidence.scores["identity_consistency"] > 0.8
     assert evidence.frames_used and evidence.embeddings is not None
@@ -185,23 +187,23 @@ def test_matcher_same_person_matches(matcher: FaceMatcher) -> None:
 def test_matcher_other_person_is_a_mismatch(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: ["group_d"]), faces.portrait("yaoming", (120, 150)))
     assert evidence.decision is MatchDecision.NO_MATCH
-    assert evidence.reasons == (Reason.FACE_MISMATCH,)
+    assert reasons_of(evidence) == (Reason.FACE_MISMATCH,)
 
 
 def test_matcher_two_faces_in_frame(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: ["group_a", "group_c"]), faces.portrait("group_a", (120, 150)))
-    assert Reason.MULTIPLE_FACES in evidence.reasons
+    assert Reason.MULTIPLE_FACES in reasons_of(evidence)
 
 
 def test_matcher_face_swapped_mid_video(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: ["astronaut"] if i < 3 else ["group_d"]),
                              faces.portrait("astronaut", (120, 150)))
-    assert Reason.FACE_SWAPPED_DURING_CAPTURE in evidence.reasons
+    assert Reason.FACE_SWAPPED_DURING_CAPTURE in reasons_of(evidence)
 
 
 def test_matcher_blank_video_has_no_face(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: []), faces.portrait("astronaut", (120, 150)))
-    assert evidence.state is StageState.FAILED and evidence.reasons == (Reason.NO_FACE_DETECTED,)
+    assert evidence.state is StageState.FAILED and reasons_of(evidence) == (Reason.NO_FACE_DETECTED,)
     assert evidence.similarity is None and evidence.decision is None
 
 
@@ -229,6 +231,6 @@ def test_shared_track_gives_the_same_match_without_running_the_detector_on_the_s
     monkeypatch.setattr(matcher.backend, "detect", lambda image: seen.append(image.shape) or detect(image))
     shared = matcher.match(video, portrait, track)
     checker.assess(video, track)
-    assert (shared.similarity, shared.frames_used, shared.reasons) == (own.similarity, own.frames_used, own.reasons)
-    assert Reason.FACE_SWAPPED_DURING_CAPTURE in shared.reasons
+    assert (shared.similarity, shared.frames_used, reasons_of(shared)) == (own.similarity, own.frames_used, reasons_of(own))
+    assert Reason.FACE_SWAPPED_DURING_CAPTURE in reasons_of(shared)
     assert seen and all(shape[:2] != (480, 640) for shape in seen)  # the portrait only, never a selfie frame

@@ -72,7 +72,7 @@ def test_mrz_corrupted_fails_exactly_one_check(make, kind):
     mrz = parse("\n".join(labels.mrz_lines), today=TODAY)
     assert [c.valid for c in mrz.checks].count(False) == 1
     assert not labels.mrz_valid
-    assert labels.expected_reasons == (Reason.MRZ_CHECK_DIGIT_FAILED,)
+    assert labels.expected_reasons == (Reason.MRZ_INCONSISTENT,)
 
 
 @pytest.mark.parametrize("kind", list(DocumentType))

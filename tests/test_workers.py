@@ -34,6 +34,7 @@ from rq.serializers import JSONSerializer
 
 from kycengine.decision import decide as decide_status
 from kycengine.errors import InvalidMedia, InvalidRequest, PathNotAllowed
+from kycengine.findings import Finding, FindingCode
 from kycengine.reasons import Reason, Status
 from kycengine.schema import DocumentEvidence, FaceEvidence, LivenessEvidence, StageState, Verdict
 from workers import delivery, jobs, media, retention, review
@@ -44,11 +45,11 @@ from workers.worker import recover_abandoned, run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-0123456789abcdef"
-STATUS_REASONS = {
+STATUS_FINDINGS = {
     "approved": (),
-    "refused": (Reason.DOCUMENT_EXPIRED,),
-    "retry_required": (Reason.DOCUMENT_BLURRY,),
-    "manual_review": (Reason.VERIFICATION_INCOMPLETE,),
+    "refused": (Finding(FindingCode.DOCUMENT_EXPIRED),),
+    "retry_required": (Finding(FindingCode.DOCUMENT_BLURRY),),
+    "manual_review": (Finding(FindingCode.CHECK_NOT_RUN),),
 }
 
 
@@ -72,12 +73,13 @@ class ScriptedVerifier:
             os.kill(os.getpid(), signal.SIGKILL)
         if script.get("sleep"):
             time.sleep(float(script["sleep"]))
-        reasons = STATUS_REASONS[script.get("status", "approved")]
-        document = DocumentEvidence(state=StageState.COMPLETE, reasons=reasons, fields={"surname": "MARTIN"})
+        findings = STATUS_FINDINGS[script.get("status", "approved")]
+        document = DocumentEvidence(state=StageState.COMPLETE, findings=findings, fields={"surname": "MARTIN"})
         face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8)
         liveness = LivenessEvidence(state=StageState.COMPLETE, live=True)
-        status, found = decide_status(document, face, liveness)
-        return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=found, document=document,
+        decision = decide_status(document, face, liveness)
+        return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
+                       effects=decision.effects, document=document,
                        face=face, liveness=liveness, scores={"face_similarity": 0.8},
                        created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 

@@ -39,7 +39,8 @@ from rq.timeouts import JobTimeoutException
 
 from kycengine.decision import decide
 from kycengine.errors import InvalidInput, InvalidRequest
-from kycengine.reasons import Reason, Status
+from kycengine.findings import Finding, FindingCode
+from kycengine.reasons import Status
 from kycengine.schema import (DeclaredIdentity, DocumentEvidence, FaceEvidence, LivenessEvidence,
                               StageState, Verdict, VerificationRequest)
 
@@ -246,13 +247,14 @@ def internal_error_verdict(case_id: str, attempt: int, note: str) -> Verdict:
     """A `manual_review` verdict for a case the engine could not verify (crash, timeout)."""
     from kycengine.pipeline import ENGINE_VERSION
 
-    reasons = (Reason.INTERNAL_ERROR,)
-    document = DocumentEvidence(state=StageState.FAILED, reasons=reasons, note=note)
-    face = FaceEvidence(state=StageState.FAILED, reasons=reasons, note=note)
-    liveness = LivenessEvidence(state=StageState.FAILED, reasons=reasons, note=note)
-    status, found = decide(document, face, liveness)
-    return Verdict(case_id=case_id, attempt=attempt, status=status, reasons=found, document=document,
-                   face=face, liveness=liveness, engine_version=ENGINE_VERSION,
+    findings = (Finding(FindingCode.STAGE_CRASHED, note),)
+    document = DocumentEvidence(state=StageState.FAILED, findings=findings, note=note)
+    face = FaceEvidence(state=StageState.FAILED, findings=findings, note=note)
+    liveness = LivenessEvidence(state=StageState.FAILED, findings=findings, note=note)
+    decision = decide(document, face, liveness)
+    return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
+                   effects=decision.effects, document=document, face=face, liveness=liveness,
+                   engine_version=ENGINE_VERSION,
                    created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 

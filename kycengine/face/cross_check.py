@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..reasons import Reason
+from ..findings import Finding, FindingCode
 from ..schema import FaceEvidence, MatchDecision, StageState
+
+_DECISION_FINDINGS = frozenset({FindingCode.FACE_MISMATCH, FindingCode.FACE_UNCERTAIN})
 
 
 def cross_check(primary: FaceEvidence, second: FaceEvidence) -> FaceEvidence:
@@ -16,7 +18,9 @@ def cross_check(primary: FaceEvidence, second: FaceEvidence) -> FaceEvidence:
         return replace(primary, scores=scores)
     if primary.decision is second.decision:
         return replace(primary, scores=scores)
-    reasons = tuple(r for r in primary.reasons if r is not Reason.FACE_MISMATCH)
     note = (f"{primary.backend}: {primary.decision.value if primary.decision else '-'}, "
             f"{second.backend}: {second.decision.value if second.decision else '-'}")
-    return replace(primary, decision=MatchDecision.UNCERTAIN, reasons=reasons, scores=scores, note=note)
+    findings = (*(f for f in primary.findings if f.code not in _DECISION_FINDINGS),
+                Finding(FindingCode.FACE_UNCERTAIN, f"the face backends disagree: {note}", primary.similarity,
+                        primary.threshold))
+    return replace(primary, decision=MatchDecision.UNCERTAIN, findings=findings, scores=scores, note=note)

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from ..errors import InvalidInput
+from ..findings import Finding, FindingCode
 from ..models import Registry
-from ..reasons import Reason
 from ..schema import FaceEvidence, MatchDecision, StageState
 from ..settings import Settings
 from ..video import Video
@@ -93,6 +93,13 @@ def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
 
+def decision_finding(decision: MatchDecision, similarity: float, threshold: float) -> Finding:
+    """The finding of a comparison that is not a match: a mismatch, or the uncertain band."""
+    code = FindingCode.FACE_MISMATCH if decision is MatchDecision.NO_MATCH else FindingCode.FACE_UNCERTAIN
+    return Finding(code, f"similarity {similarity:.3f} against threshold {threshold:.2f}", round(similarity, 4),
+                   threshold)
+
+
 def evenly(items: Sequence[T], count: int) -> list[T]:
     """Up to `count` items evenly spaced over the sequence (first and last included), in order."""
     if len(items) <= count:
@@ -152,15 +159,17 @@ class FaceMatcher:
         presence = len(found) / max(1, len(frames))
         scores = {"face_frames": round(presence, 3)}
         if not found or presence < FACE_PRESENCE_MIN:
-            return self._failed([Reason.NO_FACE_DETECTED], scores,
-                                f"a face in {len(found)} of {len(frames)} selfie frames")
+            seen = f"a face in {len(found)} of {len(frames)} selfie frames"
+            return self._failed([Finding(FindingCode.NO_FACE, seen, round(presence, 3), FACE_PRESENCE_MIN)],
+                                scores, seen)
 
-        reasons: list[Reason] = []
+        findings: list[Finding] = []
         detected = track.detected
         crowded = sum(s.crowded for s in detected) / max(1, len(detected))
         scores["face_multiple"] = round(crowded, 3)
         if crowded >= MULTIPLE_FACES_MIN:
-            reasons.append(Reason.MULTIPLE_FACES)
+            findings.append(Finding(FindingCode.MULTIPLE_FACES, "two similar-sized faces in the detector runs",
+                                    round(crowded, 3), MULTIPLE_FACES_MIN))
 
         pose = {s.position: frontality(s.landmarks5) for s in found}
         by_pose = sorted(found, key=lambda s: pose[s.position], reverse=True)
@@ -177,29 +186,31 @@ class FaceMatcher:
         if consistency is not None:
             scores["identity_consistency"] = round(consistency, 4)
             if self.threshold.decide(consistency) is MatchDecision.NO_MATCH:
-                reasons.append(Reason.FACE_SWAPPED_DURING_CAPTURE)
+                findings.append(Finding(FindingCode.FACE_SWAPPED, "the first and last faces differ",
+                                        round(consistency, 4), self.threshold.cosine))
 
         if portrait is None:
-            return self._failed([*reasons, Reason.VERIFICATION_INCOMPLETE], scores, "no document portrait")
+            return self._failed([*findings, Finding(FindingCode.NO_PORTRAIT, "no document portrait")], scores,
+                                "no document portrait")
         try:
             template = self._portrait_template(portrait)
         except InvalidInput as exc:
-            return self._failed([*reasons, Reason.VERIFICATION_INCOMPLETE], scores, exc.message)
+            return self._failed([*findings, Finding(FindingCode.NO_PORTRAIT, exc.message)], scores, exc.message)
 
         ranked = sorted(((float(embeddings[c.sighting.position] @ template), c.sighting.position) for c in best),
                         reverse=True)[:TOP_K]
         similarity = float(np.median([score for score, _ in ranked]))
         decision = self.threshold.decide(similarity)
-        if decision is MatchDecision.NO_MATCH:
-            reasons.append(Reason.FACE_MISMATCH)
+        if decision is not MatchDecision.MATCH:
+            findings.append(decision_finding(decision, similarity, self.threshold.cosine))
         used = sorted(position for _, position in ranked)
         scores["face_similarity"] = round(similarity, 4)
-        return FaceEvidence(state=StageState.COMPLETE, reasons=tuple(reasons), backend=self.backend.name,
+        return FaceEvidence(state=StageState.COMPLETE, findings=tuple(findings), backend=self.backend.name,
                             similarity=similarity, decision=decision, threshold=self.threshold.cosine,
                             frames_used=tuple(frames[p].index for p in used), scores=scores,
                             embeddings=np.stack([embeddings[p] for p in used]))
 
-    def _failed(self, reasons: list[Reason], scores: dict[str, float], note: str) -> FaceEvidence:
+    def _failed(self, findings: list[Finding], scores: dict[str, float], note: str) -> FaceEvidence:
         """Evidence for a comparison that could not be made: no similarity, no decision."""
-        return FaceEvidence(state=StageState.FAILED, reasons=tuple(reasons), backend=self.backend.name,
+        return FaceEvidence(state=StageState.FAILED, findings=tuple(findings), backend=self.backend.name,
                             threshold=self.threshold.cosine, scores=scores, note=note)

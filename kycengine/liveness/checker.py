@@ -7,15 +7,14 @@ model (`antispoof`). Each cue is a score compared with a threshold from Settings
 threshold and the frames it came from go into the evidence. The stage says `live` only when the
 face moved in 3D (parallax), turned both ways, blinked, and no attack cue fired.
 
-Reasons: a still picture -> face_not_live + suspicious_capture; a bezel or moire -> face_screen +
-face_not_live; the screen's light or colour cues (flicker, banding, gamut) on a flat or unturned
-face -> face_screen + face_not_live; print cues (border, halftone, flat tones) on a flat or unturned
-face -> face_print + face_not_live; a face that turned well
-(2 x the turn threshold) yet moved as one plane -> face_not_live; stream anomalies ->
-suspicious_capture. A head that does not turn shows no parallax either, so flatness alone never
-condemns a face that did not turn: only when no attack is seen are the customer's own actions
-judged, face_not_turned (no turn, or too little for parallax to show 3D) and no_blink, both
-retryable. A turning face whose parallax could not be measured (too few trackable points) is
+Findings (kycengine.decision maps them to reasons): a still picture -> still_picture; a bezel or
+moire -> screen_replay; the screen's light or colour cues (flicker, banding, gamut) on a flat or
+unturned face -> screen_replay; print cues (border, halftone, flat tones) on a flat or unturned
+face -> printed_photo; a face that turned well (2 x the turn threshold) yet moved as one plane ->
+flat_face; stream anomalies -> stream_anomaly. A head that does not turn shows no parallax either,
+so flatness alone never condemns a face that did not turn: only when no attack is seen are the
+customer's own actions judged, head_not_turned (no turn, or too little for parallax to show 3D) and
+no_blink, both retryable. A turning face whose parallax could not be measured (too few trackable points) is
 PARTIAL: never a pass.
 """
 
@@ -27,8 +26,8 @@ import numpy as np
 
 from ..face.landmarks import yaw_index
 from ..face.track import FaceTrack, FaceTracker
+from ..findings import Finding, FindingCode
 from ..models import Registry
-from ..reasons import Reason
 from ..schema import LivenessEvidence, StageState
 from ..settings import Settings
 from ..video import Video
@@ -109,21 +108,25 @@ class LivenessChecker:
             notes.append("cue skipped: antispoof (model antispoof_minifasnet not installed)")
         spoof_model = bool(antispoof_real < s.liveness_antispoof_min_real)  # nan compares False
 
-        attack: list[Reason] = []
+        attack: list[Finding] = []
         if screen_seen:
-            attack += [Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE]
+            attack.append(Finding(FindingCode.SCREEN_REPLAY, "a device's bezel or a pixel grid around the face",
+                                  max(screen.bezel, screen.moire)))
         if suspicious:
-            attack.append(Reason.SUSPICIOUS_CAPTURE)
+            attack.append(Finding(FindingCode.STREAM_ANOMALY, "repeated frames, time going backwards, a splice "
+                                  "or no sensor noise"))
         if spoof_model:
-            attack.append(Reason.FACE_NOT_LIVE)
+            attack.append(Finding(FindingCode.ANTISPOOF_REJECTED, "the anti-spoofing model's real score",
+                                  antispoof_real, s.liveness_antispoof_min_real))
 
         if len(track.found) < MIN_FACE_FRAMES:
             # No face: say so; a face in too few frames (a video too short) cannot show a turn or a blink.
-            missing = (Reason.NO_FACE_DETECTED,) if not track.found else (Reason.FACE_NOT_TURNED, Reason.NO_BLINK)
-            reasons = tuple(dict.fromkeys(attack)) or missing
-            notes.append(f"a face in {len(track.found)} of {len(frames)} frames: nothing to judge liveness on")
-            return self._evidence(StageState.COMPLETE, reasons, False, scores, thresholds, used, selfie, notes,
-                                  started)
+            seen = f"a face in {len(track.found)} of {len(frames)} frames"
+            missing = Finding(FindingCode.NO_FACE if not track.found else FindingCode.TOO_FEW_FACE_FRAMES, seen,
+                              float(len(track.found)), float(MIN_FACE_FRAMES))
+            notes.append(f"{seen}: nothing to judge liveness on")
+            return self._evidence(StageState.COMPLETE, tuple(attack) or (missing,), False, scores, thresholds,
+                                  used, selfie, notes, started)
 
         crops = face_crops(frames, track)
         yaw = np.array([yaw_index(x.landmarks5) if x is not None else np.nan for x in track.sightings])
@@ -164,25 +167,29 @@ class LivenessChecker:
         # way): appearance cues condemn it; a face that turned in 3D overrules them.
         planar = flat or np.isnan(residual) or not turned
         if still:
-            attack += [Reason.FACE_NOT_LIVE, Reason.SUSPICIOUS_CAPTURE]
+            attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
+                                  s.liveness_still_motion_max))
         elif screen_hint and planar:
-            attack += [Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE]
+            attack.append(Finding(FindingCode.SCREEN_REPLAY, "a screen's light or colour on a flat or unturned face"))
         elif print_seen and planar:
-            attack += [Reason.FACE_PRINT, Reason.FACE_NOT_LIVE]
+            attack.append(Finding(FindingCode.PRINTED_PHOTO, "a print's border, halftone or flat tones on a flat "
+                                  "or unturned face"))
         elif flat and turned_far:
             # A head that did not turn shows no parallax either: flatness alone only condemns a face
             # the landmarks saw turning well (a tilted or bent photo, a 2D puppet).
-            attack.append(Reason.FACE_NOT_LIVE)
+            attack.append(Finding(FindingCode.FLAT_FACE, "turned well yet moved as one plane", residual,
+                                  s.liveness_parallax_min))
         if attack:
-            reasons = tuple(dict.fromkeys(attack))
-            return self._evidence(StageState.COMPLETE, reasons, False, scores, thresholds, used, selfie, notes,
-                                  started)
+            return self._evidence(StageState.COMPLETE, tuple(attack), False, scores, thresholds, used, selfie,
+                                  notes, started)
 
-        asked: list[Reason] = []
+        asked: list[Finding] = []
         if not turned or flat:  # flat here: turned a little, too little for parallax to show: turn more
-            asked.append(Reason.FACE_NOT_TURNED)
+            asked.append(Finding(FindingCode.HEAD_NOT_TURNED, "the head did not turn enough each way",
+                                 min(turn.left, turn.right), turn_min))
         if no_blink:
-            asked.append(Reason.NO_BLINK)
+            asked.append(Finding(FindingCode.NO_BLINK, "no blink was seen",
+                                 blinked.score if blinked else 0.0, blink_min))
         if turned and np.isnan(residual):
             notes.append("parallax could not be measured (too few trackable points on the face)")
             return self._evidence(StageState.PARTIAL, tuple(asked), False if asked else None, scores, thresholds,
@@ -191,7 +198,7 @@ class LivenessChecker:
                               notes, started)
 
     @staticmethod
-    def _evidence(state: StageState, reasons: tuple[Reason, ...], live: bool | None, scores: dict[str, float],
+    def _evidence(state: StageState, findings: tuple[Finding, ...], live: bool | None, scores: dict[str, float],
                   thresholds: dict[str, float], used: set[int], selfie: Video, notes: list[str],
                   started: float) -> LivenessEvidence:
         """The evidence record: scores rounded (unmeasured ones left out), frames as stream indices."""
@@ -199,5 +206,5 @@ class LivenessChecker:
         indices = tuple(sorted({frames[p].index for p in used if 0 <= p < len(frames)}))
         scores["liveness_ms"] = (time.perf_counter() - started) * 1000
         clean = {k: round(float(v), 4) for k, v in scores.items() if np.isfinite(v)}
-        return LivenessEvidence(state=state, reasons=reasons, live=live, scores=clean, thresholds=thresholds,
+        return LivenessEvidence(state=state, findings=findings, live=live, scores=clean, thresholds=thresholds,
                                 frames_used=indices, note="; ".join(notes))

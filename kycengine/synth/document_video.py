@@ -54,7 +54,7 @@ class DocumentVariant(str, enum.Enum):
 EXPECTED_REASONS: dict[DocumentVariant, tuple[Reason, ...]] = {
     DocumentVariant.GENUINE: (),
     DocumentVariant.EXPIRED: (Reason.DOCUMENT_EXPIRED,),
-    DocumentVariant.MRZ_CORRUPTED: (Reason.MRZ_CHECK_DIGIT_FAILED,),
+    DocumentVariant.MRZ_CORRUPTED: (Reason.MRZ_INCONSISTENT,),
     DocumentVariant.PHOTOCOPY: (Reason.DOCUMENT_PHOTOCOPY,),
     DocumentVariant.SCREEN: (Reason.DOCUMENT_SCREEN,),
     DocumentVariant.CUT_OFF: (Reason.DOCUMENT_CUT_OFF,),
