@@ -25,7 +25,8 @@ from kycengine.document.types import DocumentType
 from kycengine.document.viz import fold, substring_distance
 from kycengine.face.backends import get_backend
 from kycengine.models import default_registry
-from kycengine.reasons import Reason
+from kycengine.decision import decide
+from kycengine.reasons import Reason, Status
 from kycengine.schema import DocumentEvidence, StageState
 from kycengine.settings import Settings
 from kycengine.synth import documents
@@ -117,6 +118,20 @@ def test_corners_match_the_labels(make) -> None:
         truth = np.array(labels.corners[scan.frame.index])
         errors.append(float(np.linalg.norm(corners - truth, axis=1).mean()))
     assert np.mean(errors) < 1.5, errors  # pixels of a 1280x720 frame
+
+
+@pytest.mark.parametrize(("kind", "seed", "hard"), [(DocumentType.FR_CNI_1988, 3, False),
+                                                  (DocumentType.PASSPORT, 2, False),
+                                                  (DocumentType.FR_CNI_2021, 4, True)])
+def test_an_altered_digit_read_the_same_way_is_refused_never_corrected(make, analyser, kind, seed, hard) -> None:
+    """One MRZ character changed after printing: read clearly on every frame, the failing check is
+    the document's (mrz_inconsistent, refused). A second reader that "repairs" the character into a
+    valid MRZ (Tesseract read the old card's office 5 as S, seed 3) must not replace the reading."""
+    clip, labels = make(kind, DocumentVariant.MRZ_CORRUPTED, seed=seed, hard=hard, big=True)
+    evidence = analyser.analyse(clip, today=labels.today)
+    assert evidence.mrz_lines == labels.mrz_lines, evidence.note
+    assert reasons_of(evidence) == (Reason.MRZ_INCONSISTENT,), (reasons_of(evidence), evidence.note)
+    assert decide(evidence).status is Status.REFUSED
 
 
 # ---- one reason per variant ----------------------------------------------------------------------
