@@ -93,6 +93,8 @@ def test_bad_arguments_exit_non_zero() -> None:
     assert run_kyc("verify", "--document", "x.mp4").returncode == 2
     assert run_kyc("synth", "document", "/tmp/x.mp4", "--size", "huge").returncode == 2
     _one_line_error(run_kyc("synth", "document", "/tmp/kyc-x.mp4", "--variant", "nope"), "nope")
+    _one_line_error(run_kyc("synth", "document", "/tmp/kyc-x.mp4", "--fps", "5", "--seconds", "0.2"),
+                    "fewer than 2 frames")
 
 
 @pytest.mark.slow

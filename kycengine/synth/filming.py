@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import skimage.data
 
+from ..errors import InvalidInput
 from .documents import CardRender, rounded_mask
 
 Quad = tuple[tuple[float, float], ...]  # four (x, y) frame pixels: top-left, top-right, bottom-right, bottom-left
@@ -114,6 +115,9 @@ def screen_subject(render: CardRender, rng: np.random.Generator, pitch_mm: float
     return Subject(device, alpha, ppm, box, Surface.SCREEN)
 
 
+MIN_FRAMES = 2  # a trajectory (the document moving and tilting) needs two poses at least
+
+
 @dataclass(frozen=True)
 class Shot:
     """How the video is taken: frame size and rate, length, difficulty and what goes wrong."""
@@ -128,10 +132,15 @@ class Shot:
     # x, y, width, height (millimetres on the document) that a strong glare hides in every frame
     glare_box_mm: tuple[float, float, float, float] | None = None
 
+    def __post_init__(self) -> None:
+        if not (self.fps > 0 and self.seconds > 0) or round(self.fps * self.seconds) < MIN_FRAMES:
+            raise InvalidInput(f"a document video of {self.seconds:g} s at {self.fps:g} fps has fewer than "
+                               f"{MIN_FRAMES} frames: film at least {MIN_FRAMES / max(self.fps, 1e-9):.2g} s")
+
     @property
     def frame_count(self) -> int:
         """Frames in the video."""
-        return max(1, round(self.fps * self.seconds))
+        return round(self.fps * self.seconds)
 
 
 @dataclass(frozen=True, eq=False)
