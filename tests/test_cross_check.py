@@ -5,8 +5,7 @@ from __future__ import annotations
 from kycengine.decision import decide
 from kycengine.face.cross_check import cross_check
 from kycengine.reasons import Reason, Status
-from kycengine.schema import (DocumentEvidence, FaceEvidence, LivenessEvidence, MatchDecision,
-                              StageState)
+from kycengine.schema import DocumentEvidence, FaceEvidence, LivenessEvidence, MatchDecision, StageState
 from kycengine.settings import Settings
 
 

@@ -11,8 +11,16 @@ import pytest
 from kycengine.decision import decide, status_of
 from kycengine.errors import InvalidRequest
 from kycengine.reasons import Reason, Status
-from kycengine.schema import (Check, DocumentEvidence, FaceEvidence, LivenessEvidence,
-                              MatchDecision, StageState, Verdict, VerificationRequest)
+from kycengine.schema import (
+    Check,
+    DocumentEvidence,
+    FaceEvidence,
+    LivenessEvidence,
+    MatchDecision,
+    StageState,
+    Verdict,
+    VerificationRequest,
+)
 
 REQUEST = {"case_id": "case-42", "attempt": 2, "document_video": "doc.mp4",
            "selfie_video": "selfie.mp4", "callback_url": "https://bank.example/hook",
