@@ -178,7 +178,7 @@ def test_failed_job_sweep_gives_every_dead_job_an_outcome(env: Env, monkeypatch:
     queue = queues.verify_queue(env.config, env.redis)
     # enqueued without the failure callback, as an older release or a hand-made entry would be
     lost = queue.enqueue_call(VERIFY_JOB, args=[json.dumps(env.request("lost", "approved"))], job_id=f"{env.token}-l")
-    broken = queue.enqueue_call(VERIFY_JOB, args=[json.dumps(env.request("broken", "manual_review"))],
+    queue.enqueue_call(VERIFY_JOB, args=[json.dumps(env.request("broken", "manual_review"))],
                                 job_id=f"{env.token}-b")
     garbage = queue.enqueue_call(VERIFY_JOB, args=["{not json"], job_id=f"{env.token}-g")
     env.work(factory=_Raising)
