@@ -14,6 +14,7 @@ from workers import retention, review
 from workers.config import ConfigError
 from workers.context import install
 from workers.enqueue import result, submit
+from workers.media import MediaNotOwned
 
 
 def test_review_queue_decide_escalate_reverify(env: Env, monkeypatch: pytest.MonkeyPatch,
@@ -117,3 +118,43 @@ def test_cli_registers_worker_and_review(env: Env, monkeypatch: pytest.MonkeyPat
     with pytest.raises(ConfigError, match="KYC_WEBHOOK_SECRET"):  # refuses to start unsigned
         args.run(args)
     assert cli(env, monkeypatch, "worker", "--housekeeping", "--json") == 0
+
+
+def test_a_case_cannot_purge_another_cases_media(env: Env) -> None:
+    env.config = env.config.with_(retention_s=3600)
+    install(env.config, ScriptedVerifier, preload=False)
+    owner = env.request("owner", "manual_review")  # waits for a reviewer: needs its media
+    submit(owner, env.config, connection=env.redis)
+    env.work()
+    (env.root / "alias.mp4").symlink_to(owner["document_video"])  # another name for the same file
+    for name, document in (("thief", owner["document_video"]), ("alias", str(env.root / "alias.mp4"))):
+        thief = env.request(name, "approved") | {"document_video": document}
+        with pytest.raises(MediaNotOwned):
+            submit(thief, env.config, connection=env.redis)
+        submit(thief, env.config, connection=env.redis, validate_request=False)  # the worker refuses it too
+    env.work()
+    for name in ("thief", "alias"):
+        out = result(env.cid(name), 1, env.config, env.redis)
+        assert out["status"] == "failed" and out["reason"] == "media_not_owned", name
+    later = time.time() + 3601
+    assert retention.purge_due(env.config, env.redis, now=later) == 2  # both thieves' attempts purged
+    assert Path(owner["document_video"]).exists() and Path(owner["selfie_video"]).exists()
+    assert not Path(env.root / "thief-1-selfie.mp4").exists()  # a thief's own file goes
+    purged = [h for h in env.store.history(env.cid("thief")) if h["event"] == "media_purged"]
+    assert purged[0]["files"] == 1 and purged[0]["kept"] == 1
+    out = review.reverify(env.config, env.redis, [env.cid("owner")], verifier_factory=ScriptedVerifier)
+    assert out[0]["status"] == "manual_review"  # the owner's media are all there
+    review.decide(env.config, env.redis, env.cid("owner"), "approve", reason="ok", reviewer="dan")
+    assert retention.purge_due(env.config, env.redis, now=later + 3601) == 1
+    assert not Path(owner["document_video"]).exists()  # now its owner's retention deletes it
+
+
+def test_reverify_shows_progress(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("p1", "p2", "p3"):
+        submit(env.request(name, "manual_review"), env.config, connection=env.redis)
+    env.work()
+    capsys.readouterr()
+    out = review.reverify(env.config, env.redis, None, verifier_factory=ScriptedVerifier, progress=True)
+    assert len(out) == 3
+    bar = capsys.readouterr().err
+    assert "reverify" in bar and "3/3" in bar and "00:0" in bar  # case n/N and the time elapsed

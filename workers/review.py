@@ -24,9 +24,10 @@ from kycengine.errors import InvalidInput, InvalidRequest
 from kycengine.reasons import Reason, Status
 from kycengine.schema import DeclaredIdentity
 
-from . import media, memory
+from . import media
 from .config import WorkerConfig
 from .context import VerifierLike
+from .isolation import call_in_child
 from .queues import delivery_enqueuer
 from .states import DeliveryKind, MediaState, ReviewState
 from .store import AlreadyDecided, Store, iso, new_delivery_id
@@ -130,11 +131,21 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
 
 
 def strict_verifier() -> VerifierLike:
-    """The re-verification engine: `Verifier(Settings().strict())`."""
+    """The re-verification engine: `Verifier(Settings().strict())`, with single-threaded model sessions
+    (each case runs in a forked child: onnxruntime's thread pool would not survive the fork)."""
+    from kycengine.models.registry import Registry
     from kycengine.pipeline import Verifier
     from kycengine.settings import Settings
 
-    return Verifier(Settings().strict())
+    return Verifier(Settings().strict(), registry=Registry.load(threads=1))
+
+
+def _strict_verdict(verifier: VerifierLike, config: WorkerConfig, request: dict[str, Any], case_id: str,
+                    attempt: int) -> dict[str, Any]:
+    declared = request.get("declared")
+    with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
+        return verifier.verify(paths[0], paths[1], declared=DeclaredIdentity.from_dict(declared) if declared else None,
+                               case_id=case_id, attempt=attempt).to_dict()
 
 
 def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | None = None, *,
@@ -142,13 +153,13 @@ def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | 
              progress: bool = False) -> list[dict[str, Any]]:
     """Re-run the strict engine on queued cases (all when `case_ids` is None); evidence, not decisions.
 
-    With `progress`, a bar on stderr shows case n/N and the time elapsed. Memory stays at one
-    case's: each case's frames are handed back to the system before the next (`memory`).
+    The models load once, here; each case runs in a forked child (`isolation`), so memory stays at
+    one case's whatever the number of cases. With `progress`, a bar on stderr shows case n/N and
+    the time elapsed.
     """
     store = Store(connection, config.key_prefix)
     queued = [case_id for case_id, _ in store.review_queue()]
     targets = queued if case_ids is None else list(case_ids)
-    memory.large_blocks_on_mmap()
     verifier: VerifierLike | None = None
     results = []
     for case_id in tqdm(targets, desc="reverify", unit="case", disable=not progress, file=sys.stderr):
@@ -162,19 +173,18 @@ def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | 
         if record.get("media_state") == MediaState.PURGED:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": "media purged"})
             continue
-        declared = request.get("declared")
         try:
-            with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
-                if verifier is None:
-                    verifier = verifier_factory()
-                data = verifier.verify(paths[0], paths[1],
-                                       declared=DeclaredIdentity.from_dict(declared) if declared else None,
-                                       case_id=case_id, attempt=attempt).to_dict()
+            media.check_uri(request["document_video"], config)
+            media.check_uri(request["selfie_video"], config)
+            verifier = verifier or verifier_factory()
+            loaded = verifier
+            data = call_in_child(lambda: _strict_verdict(loaded, config, request, case_id, attempt))
         except (InvalidInput, KeyError) as exc:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": f"media unusable: {exc}"})
             continue
-        finally:
-            memory.release_free_memory()
+        except ChildProcessError as exc:
+            results.append({"case_id": case_id, "attempt": attempt, "skipped": str(exc)})
+            continue
         store.record_reverification(case_id, attempt, data, now=time.time() if now is None else now)
         results.append({"case_id": case_id, "attempt": attempt, "status": data["status"],
                         "reasons": data["reasons"], "scores": data.get("scores", {})})
