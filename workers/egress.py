@@ -219,4 +219,4 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 def connection(to: Target, address: str, timeout_s: float) -> http.client.HTTPConnection:
     """An unopened connection to one of the target's checked addresses."""
     cls: Any = _PinnedHTTPS if to.scheme == "https" else _PinnedHTTP
-    return cls(to.host, to.port, address, timeout_s)  # type: ignore[no-any-return]
+    return cls(to.host, to.port, address, timeout_s)

@@ -53,9 +53,9 @@ def _arguments_fit(name: str, args: Any, kwargs: Any) -> bool:
             and all(isinstance(a, str) for a in args[2:]))
 
 
-def screen(job: GuardedJob) -> tuple[FailureCode, str] | None:
+def screen(job: Job) -> tuple[FailureCode, str] | None:
     """Why this entry may not run (code, detail), or None when it is one of ours, called as ours."""
-    if job.undecodable:
+    if getattr(job, "undecodable", False):
         return FailureCode.JOB_UNDECODABLE, "the job's payload is not rq JSON (pickled or corrupt): not decoded"
     name = job.func_name
     if not isinstance(name, str) or name not in ALLOWED_FUNCTIONS:
@@ -95,7 +95,7 @@ class GuardedJob(Job):
             super()._deserialize_data()
         except DeserializationError:  # kept as a job that names nothing, refused by `screen`
             self.undecodable = True
-            self._func_name, self._instance, self._args, self._kwargs = None, None, (), {}
+            self._func_name, self._instance, self._args, self._kwargs = None, None, (), {}  # type: ignore[assignment]
 
     def perform(self) -> Any:
         problem = screen(self)

@@ -50,4 +50,4 @@ def call_in_child(func: Callable[[], T]) -> T:
     process.join()
     if not ok:
         raise value
-    return value  # type: ignore[no-any-return]
+    return value

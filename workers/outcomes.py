@@ -40,7 +40,7 @@ def request_identity(data: Any) -> tuple[str, int] | None:
     if not isinstance(data, dict):
         return None
     case_id, attempt = data.get("case_id"), data.get("attempt")
-    if not isinstance(attempt, int) or isinstance(attempt, bool):
+    if not isinstance(case_id, str) or not isinstance(attempt, int) or isinstance(attempt, bool):
         return None
     try:
         VerificationRequest(case_id=case_id, attempt=attempt, document_video="-", selfie_video="-")
@@ -51,9 +51,11 @@ def request_identity(data: Any) -> tuple[str, int] | None:
 
 def _valid_case_id(data: Any) -> str | None:
     case_id = data.get("case_id") if isinstance(data, dict) else None
+    if not isinstance(case_id, str):
+        return None
     try:
-        VerificationRequest(case_id=case_id, attempt=1, document_video="-", selfie_video="-")  # type: ignore[arg-type]
-    except (InvalidInput, TypeError):
+        VerificationRequest(case_id=case_id, attempt=1, document_video="-", selfie_video="-")
+    except InvalidInput:
         return None
     return case_id
 
@@ -144,7 +146,7 @@ def commit(config: WorkerConfig, connection: Redis, request: VerificationRequest
         log.info("case %s attempt %s already has a verdict: kept it", request.case_id, request.attempt)
     elif replaced is not None:
         store.append_history(request.case_id, "submitted_at_replaced", now=now, attempt=request.attempt,
-                             **replaced)
+                             given=replaced["given"], used=replaced["used"], reason=replaced["reason"])
     return summary(kept, duplicate=not stored)
 
 

@@ -11,6 +11,7 @@ the reviewer; it does not decide the case.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -177,8 +178,7 @@ def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | 
             media.check_uri(request["document_video"], config)
             media.check_uri(request["selfie_video"], config)
             verifier = verifier or verifier_factory()
-            loaded = verifier
-            data = call_in_child(lambda: _strict_verdict(loaded, config, request, case_id, attempt))
+            data = call_in_child(functools.partial(_strict_verdict, verifier, config, request, case_id, attempt))
         except (InvalidInput, KeyError) as exc:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": f"media unusable: {exc}"})
             continue

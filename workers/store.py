@@ -282,11 +282,11 @@ class Store:
                                 **notes)
             pipe.execute()
 
-    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | None:
+    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | str | None:
         """Run `write` as one MULTI/EXEC unless `key` already exists; returns the value found, or None
         when this call wrote. `write` may read first and must call `pipe.multi()` before writing;
         redis-py's `transaction` watches `key` and retries when another client changes it."""
-        found: bytes | None = None
+        found: bytes | str | None = None
 
         def attempt(pipe: Pipeline) -> None:
             nonlocal found
@@ -319,7 +319,7 @@ class Store:
 
         def write(pipe: Pipeline) -> None:
             pipe.multi()
-            fields = {"state": AttemptState.FAILED.value, "failed_reason": code, "failed_detail": detail[:1000],
+            fields: dict[Any, Any] = {"state": AttemptState.FAILED.value, "failed_reason": code, "failed_detail": detail[:1000],
                       "failed_at": iso(now)}
             if request is not None:
                 fields["request"] = json.dumps(request, sort_keys=True, default=str)
@@ -327,7 +327,7 @@ class Store:
                 fields["media_state"] = MediaState.PRESENT.value
             pipe.hset(self._k_attempt(case_id, attempt), mapping=fields)
             pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
-            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            case_fields: dict[Any, Any] = {"case_id": case_id, "updated_at": iso(now)}
             if touch_case:
                 case_fields.update(latest_attempt=attempt, status=OutcomeStatus.FAILED.value)
             pipe.hset(self._k_case(case_id), mapping=case_fields)
@@ -363,7 +363,7 @@ class Store:
                 "submitted_at": iso(submitted_at)})
             pipe.hdel(self._k_attempt(case_id, attempt), "failed_reason", "failed_detail")
             pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
-            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            case_fields: dict[Any, Any] = {"case_id": case_id, "updated_at": iso(now)}
             if latest is None or int(latest) <= attempt:
                 case_fields.update(latest_attempt=attempt, status=status)
             if request.get("callback_url"):
@@ -447,7 +447,8 @@ class Store:
 
     def quarantined(self) -> list[tuple[str, float]]:
         """(job id, unix time) of the queue entries refused in the last 30 days, oldest first."""
-        return [(_text(m), s) for m, s in self._r.zrange(self._k_quarantine, 0, -1, withscores=True)]
+        rows: Any = self._r.zrange(self._k_quarantine, 0, -1, withscores=True)
+        return [(_text(m), float(s)) for m, s in rows]
 
     def mark_swept(self, job_id: str, now: float | None = None) -> None:
         """Remember that the failed-job sweep gave this job its outcome."""
@@ -481,6 +482,7 @@ class Store:
     # ---- review queue ---------------------------------------------------------------------------
     def review_queue(self, until: float | None = None) -> list[tuple[str, float]]:
         """(case id, deadline) of queued cases, earliest deadline first; only those due by `until`."""
+        rows: Any
         if until is None:
             rows = self._r.zrange(self._k_review_queue, 0, -1, withscores=True)
         else:

@@ -15,6 +15,7 @@ import time
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from . import outcomes
@@ -28,14 +29,14 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
-def _exception_line(job: GuardedJob) -> str:
+def _exception_line(job: Job) -> str:
     latest = job.latest_result()
     text = (latest.exc_string if latest is not None else None) or ""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else "no exception recorded"
 
 
-def _settle_job(config: WorkerConfig, connection: Redis, job: GuardedJob) -> None:
+def _settle_job(config: WorkerConfig, connection: Redis, job: Job) -> None:
     problem = screen(job)
     if problem is not None:
         quarantine(job, *problem, prefix=config.key_prefix)
