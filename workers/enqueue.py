@@ -1,12 +1,16 @@
 """The bank side: `submit(request, config) -> job id`, and reading outcomes back.
 
-`submit` reads the request within the size and depth limits, range-checks or adds `submitted_at`,
-checks what can be checked at once (the request schema, the callback URL with its DNS answer, the
+`submit` reads the request within the size and depth limits, adds `submitted_at` when missing (the
+worker range-checks it), checks what can be checked at once (the request schema, the callback URL with its DNS answer, the
 media URIs' confinement and ownership, the attempt rules) and raises InvalidRequest (or a subclass:
 `AttemptNotAllowed`, `CallbackNotAllowed`, `RequestTooLarge`, `RequestTooDeep`) or PathNotAllowed
 (`MediaNotOwned`) for the caller to fix; with `validate_request=False` it enqueues the request as
 given and the worker stores any problem as a `failed` result. Submitting the very same request twice
 returns the same job id and enqueues it once.
+
+The bank side only reads the store and pushes to the intake queue: the worker records the submission
+and claims the media when it takes the job (so the bank's Redis user needs no write access to the
+store; see docs/workers.md, "Redis users").
 """
 
 from __future__ import annotations
@@ -74,25 +78,17 @@ def submit(request: dict[str, Any] | str, config: WorkerConfig, *, connection: R
         data = request  # as given: the worker stores why it cannot be verified
     identity_json = data if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str)
     job_id = job_id_for("verify", config.key_prefix, identity_json)
-    notes: dict[str, Any] = {}
-    if isinstance(data, dict):
-        data, notes = intake.stamp(data, time.time(), config)
-    store = Store(connection, config.key_prefix)
-    checked = validate(data, config, connection) if validate_request else None
+    if isinstance(data, dict) and not data.get("submitted_at"):
+        data = {**data, "submitted_at": intake.server_time(time.time()).isoformat()}
+    if validate_request:
+        validate(data, config, connection)
     body = data if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str)
-    ident = request_identity(data)
     if Job.exists(job_id, connection=connection):
-        previous = store.get_attempt(*ident) if ident else None
+        ident = request_identity(data)
+        previous = Store(connection, config.key_prefix).get_attempt(*ident) if ident else None
         if not previous or previous.get("state") != AttemptState.FAILED:
             return job_id  # the same request is already queued, running or answered
         job_id = f"{job_id}-{uuid.uuid4().hex[:8]}"  # it failed (e.g. its media were missing): try again
-    if checked is not None:
-        uris = [media.check_uri(checked.document_video, config), media.check_uri(checked.selfie_video, config)]
-        taken = store.claim_media(checked.case_id, checked.attempt, uris)
-        if taken:
-            raise media.MediaNotOwned(f"{', '.join(taken)}: named by another case first")
-    if ident is not None and isinstance(data, dict):
-        store.record_submission(data, job_id, **notes)
     try:
         enqueue_verification(config, connection, body, job_id=job_id, unique=True)
     except DuplicateJobError:

@@ -125,24 +125,3 @@ def check_submitted_at(given: dt.datetime | None, now: float,
     except (OverflowError, ValueError):
         reason = "out of range"
     return server, {"given": given.isoformat(), "used": server.isoformat(), "reason": reason}
-
-
-def stamp(data: dict[str, Any], now: float, config: WorkerConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The request with a `submitted_at` the store can use, and audit notes when it was replaced.
-
-    Adds the server's time when the client gave none; a value that is not a time is left for the
-    schema to refuse.
-    """
-    given = data.get("submitted_at")
-    if not given:
-        return {**data, "submitted_at": server_time(now).isoformat()}, {}
-    if not isinstance(given, str):
-        return data, {}
-    try:
-        parsed = dt.datetime.fromisoformat(given)
-    except ValueError:
-        return data, {}
-    used, note = check_submitted_at(parsed, now, config)
-    if note is None:
-        return data, {}
-    return {**data, "submitted_at": used.isoformat()}, {"submitted_at_replaced": note}

@@ -264,22 +264,20 @@ class Store:
                 "retry_required or refused")
 
     # ---- submissions, verdicts, failures, decisions ---------------------------------------------
-    def record_submission(self, request: dict[str, Any], job_id: str, now: float | None = None,
-                          **notes: Any) -> None:
-        """Note an enqueued attempt (no effect on an attempt that already has a verdict).
-
-        `notes` go into the `submitted` audit entry (e.g. a client timestamp that was replaced).
-        """
+    def record_submission(self, request: dict[str, Any], job_id: str, now: float | None = None) -> None:
+        """Note the attempt of a job the worker takes, once per job id (a re-run adds nothing); no
+        effect on the state of an attempt that already has an outcome."""
         now = time.time() if now is None else now
         case_id, attempt = request["case_id"], int(request["attempt"])
         key = self._k_attempt(case_id, attempt)
+        if _text(self._r.hget(key, "job_id")) == job_id:
+            return
         with self._r.pipeline() as pipe:
             pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
             pipe.hset(self._k_case(case_id), mapping={"case_id": case_id, "updated_at": iso(now)})
             pipe.hsetnx(key, "state", AttemptState.QUEUED.value)
             pipe.hset(key, mapping={"job_id": job_id, "submitted_at": request.get("submitted_at") or iso(now)})
-            self.append_history(case_id, "submitted", pipe=pipe, now=now, attempt=attempt, job_id=job_id,
-                                **notes)
+            self.append_history(case_id, "submitted", pipe=pipe, now=now, attempt=attempt, job_id=job_id)
             pipe.execute()
 
     def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | str | None:

@@ -59,6 +59,7 @@ def verify_job(request_json: Any) -> dict[str, Any]:
         return outcomes.fail(config, connection, job_id, data, exc.code, exc.message)
 
     store = Store(connection, config.key_prefix)
+    store.record_submission(data, job_id)
     existing = store.get_verdict(request.case_id, request.attempt)
     if existing is not None:
         return outcomes.summary(existing, duplicate=True)
