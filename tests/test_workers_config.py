@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from kycengine.errors import InvalidMedia, InvalidRequest, PathNotAllowed
 from tests.workers_support import SECRET, ScriptedVerifier
 from workers import delivery, egress, media
 from workers.config import ConfigError, WorkerConfig
+from workers.intake import check_submitted_at
+from workers.store import iso
 from workers.worker import run_worker
 
 
@@ -120,3 +123,44 @@ def test_remote_media_through_fsspec(tmp_path: Path) -> None:
                 pass
     assert media.delete_media("memory://kyc-uploads/a.mp4", config)
     assert not fs.exists("/kyc-uploads/a.mp4")
+
+
+def test_new_settings_from_env_and_refusals() -> None:
+    config = WorkerConfig.from_env({"KYC_CALLBACK_HOSTS": "Bank.example, *.bank.example",
+                                    "KYC_CALLBACK_ALLOW_NETWORKS": "10.0.0.0/8,fd00::/8",
+                                    "KYC_MAX_REQUEST_BYTES": "4096", "KYC_MAX_REQUEST_DEPTH": "4",
+                                    "KYC_CLOCK_SKEW": "60", "KYC_MAX_REQUEST_AGE_HOURS": "24"})
+    assert config.callback_hosts == ("bank.example", "*.bank.example")
+    assert config.callback_allow_networks == ("10.0.0.0/8", "fd00::/8")
+    assert (config.max_request_bytes, config.max_request_depth) == (4096, 4)
+    assert config.clock_skew_s == 60 and config.max_request_age_s == 24 * 3600
+    defaults = WorkerConfig()
+    assert (defaults.max_request_bytes, defaults.max_request_depth, defaults.clock_skew_s) == (65536, 16, 300)
+    assert defaults.callback_hosts == () and defaults.callback_allow_networks == ()
+    for env in ({"KYC_CALLBACK_ALLOW_NETWORKS": "localhost"}, {"KYC_CALLBACK_HOSTS": "bank.*"},
+                {"KYC_MAX_REQUEST_DEPTH": "0"}, {"KYC_MAX_REQUEST_BYTES": "-1"}):
+        with pytest.raises(ConfigError):
+            WorkerConfig.from_env(env)
+
+
+def test_store_times_never_overflow() -> None:
+    last = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp()
+    assert iso(last + 72 * 3600) == "9999-12-31T23:59:59+00:00"  # a deadline past year 9999
+    assert iso(float("inf")) == "9999-12-31T23:59:59+00:00" and iso(float("nan")).startswith("9999")
+    assert iso(-1e18).startswith("0001-01-0")
+    assert iso(0) == "1970-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    (None, False), (dt.datetime(9999, 12, 31, 23, 59, 59), False), (dt.datetime.min, False),
+    (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), False), (dt.datetime(2024, 5, 1, 9, 59, 0), True),
+    (dt.datetime(2024, 5, 1, 12, 4, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))), True),
+    (dt.datetime(2024, 5, 1, 10, 10, 0, tzinfo=dt.timezone.utc), False)])
+def test_client_clock_is_range_checked(given: dt.datetime | None, kept: bool) -> None:
+    now = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=dt.timezone.utc).timestamp()
+    used, note = check_submitted_at(given, now, WorkerConfig())
+    if kept:
+        assert note is None and used.timestamp() < now + 300
+    else:
+        assert used.timestamp() == now and used.tzinfo is not None
+        assert (note is None) == (given is None)

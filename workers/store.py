@@ -46,7 +46,7 @@ from redis.client import Pipeline
 
 from kycengine.reasons import Status
 
-from .states import AttemptState, DeliveryKind, DeliveryState, MediaState, OutcomeStatus, ReviewState
+from .states import AttemptState, DeliveryKind, DeliveryState, FailureCode, MediaState, OutcomeStatus, ReviewState
 
 RETRYABLE_STATUSES = frozenset({Status.REFUSED.value, Status.RETRY_REQUIRED.value})
 REJECTED_TTL_S = 30 * 86400  # outcomes of jobs without a usable case attempt, and their quarantine entries
@@ -252,14 +252,15 @@ class Store:
         (its verdict, or the reviewer's decision), and never beyond `max_attempts`.
         """
         if attempt > max_attempts:
-            return ("too_many_attempts", f"attempt {attempt}: at most {max_attempts} attempts per case")
+            return (FailureCode.TOO_MANY_ATTEMPTS.value,
+                    f"attempt {attempt}: at most {max_attempts} attempts per case")
         if attempt == 1:
             return None
         previous = self.outcome(case_id, attempt - 1)
         if previous in RETRYABLE_STATUSES:
             return None
         state = "no verdict yet" if previous in (None, OutcomeStatus.FAILED) else f"ended {previous}"
-        return ("attempt_not_allowed",
+        return (FailureCode.ATTEMPT_NOT_ALLOWED.value,
                 f"attempt {attempt}: attempt {attempt - 1} {state}; a new attempt may follow only "
                 "retry_required or refused")
 
