@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -360,9 +361,13 @@ def test_real_verifier_end_to_end(env: Env) -> None:
         return worker_verifier_factory()
 
     document, selfie = _real_videos(env.root / "sample", seed=3)
-    for attempt_case in ("real-1", "real-2"):
-        submit({"case_id": env.cid(attempt_case), "attempt": 1, "document_video": str(document),
-                "selfie_video": str(selfie), "callback_url": receiver.url,
+    for attempt_case in ("real-1", "real-2"):  # each case has its own upload (a case owns its media)
+        own = env.root / attempt_case
+        own.mkdir()
+        shutil.copy(document, own / document.name)
+        shutil.copy(selfie, own / selfie.name)
+        submit({"case_id": env.cid(attempt_case), "attempt": 1, "document_video": str(own / document.name),
+                "selfie_video": str(own / selfie.name), "callback_url": receiver.url,
                 "declared": {"surname": "MARTIN", "given_names": "ALICE"}}, env.config, connection=env.redis)
     import cv2
 
