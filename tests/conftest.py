@@ -1,5 +1,5 @@
-"""Shared fixtures: a `kyc` runner, paths to shipped data, the generator's frames before encoding, and a
-real Redis for worker tests."""
+"""Shared fixtures: a `kyc` runner, paths to shipped data, the generator's frames before encoding, a
+real Redis for worker tests, a per-test worker environment on it, and a private AOF Redis."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from redis import Redis
 
 from kycengine import video
+from tests.workers_support import Env, ScriptedVerifier, cleanup, free_port, make_config
+from workers.context import install
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECIMENS = ROOT.parent / "shared" / "data" / "specimens"
@@ -86,3 +90,60 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/15"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def env(redis_url: str, tmp_path: Path) -> Iterator[Env]:
+    """A worker environment: private key prefix, queues and media root; everything deleted after."""
+    token = f"w{uuid.uuid4().hex[:10]}"
+    root = tmp_path / "media"
+    root.mkdir()
+    config = make_config(redis_url, token, root)
+    redis = Redis.from_url(redis_url)
+    e = Env(config, redis, root, token, tmp_path)
+    install(config, ScriptedVerifier, preload=False)
+    try:
+        yield e
+    finally:
+        for receiver in e.receivers:
+            receiver.stop()
+        cleanup(redis, e.config, token)
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[Callable[[], None]]:
+    """A private redis-server with AOF (fsync always); calling the fixture's value restarts it."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path / "redis-aof"
+    folder.mkdir()
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        procs.append(subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                                       "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                Redis(port=port, socket_timeout=1).ping()
+                return
+            except Exception:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def restart() -> None:
+        procs[-1].kill()  # SIGKILL: no shutdown save, only the AOF
+        procs[-1].wait(timeout=10)
+        start()
+
+    start()
+    restart.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]
+    try:
+        yield restart
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)

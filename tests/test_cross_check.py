@@ -7,8 +7,7 @@ from kycengine.face.cross_check import cross_check
 from kycengine.face.matcher import decision_finding
 from kycengine.findings import FindingCode
 from kycengine.reasons import Reason, Status
-from kycengine.schema import (DocumentEvidence, FaceEvidence, LivenessEvidence, MatchDecision,
-                              StageState)
+from kycengine.schema import DocumentEvidence, FaceEvidence, LivenessEvidence, MatchDecision, StageState
 from kycengine.settings import Settings
 
 

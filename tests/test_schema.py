@@ -11,8 +11,16 @@ import pytest
 from kycengine.errors import InvalidRequest
 from kycengine.findings import Finding, FindingCode
 from kycengine.reasons import Effect, Reason, Status
-from kycengine.schema import (Check, DocumentEvidence, FaceEvidence, LivenessEvidence,
-                              MatchDecision, StageState, Verdict, VerificationRequest)
+from kycengine.schema import (
+    Check,
+    DocumentEvidence,
+    FaceEvidence,
+    LivenessEvidence,
+    MatchDecision,
+    StageState,
+    Verdict,
+    VerificationRequest,
+)
 
 REQUEST = {"case_id": "case-42", "attempt": 2, "document_video": "doc.mp4",
            "selfie_video": "selfie.mp4", "callback_url": "https://bank.example/hook",

@@ -13,8 +13,14 @@ from kycengine.document.mrz import parse, transliterate
 from kycengine.document.types import DocumentType
 from kycengine.errors import InvalidInput
 from kycengine.reasons import Reason
-from kycengine.synth.document_video import (DocumentLabels, DocumentVariant, document_video_frames,
-                                            load_labels, make_document_video, sidecar_path)
+from kycengine.synth.document_video import (
+    DocumentLabels,
+    DocumentVariant,
+    document_video_frames,
+    load_labels,
+    make_document_video,
+    sidecar_path,
+)
 
 SMALL = {"size": (480, 270), "fps": 10, "seconds": 1.0}
 TODAY = date(2026, 11, 1)

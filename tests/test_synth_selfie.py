@@ -14,8 +14,7 @@ from kycengine.errors import InvalidInput
 from kycengine.reasons import Reason
 from kycengine.synth.faces import PEOPLE
 from kycengine.synth.head import HeadPose, make_head
-from kycengine.synth.selfie_video import (EXPECTED_REASONS, SelfieLabels, SelfieVariant,
-                                          make_selfie_video)
+from kycengine.synth.selfie_video import EXPECTED_REASONS, SelfieLabels, SelfieVariant, make_selfie_video
 
 SIZE, FPS, SECONDS = (320, 240), 10, 2.0
 HOLDER = "astronaut"

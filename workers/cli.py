@@ -116,7 +116,7 @@ def cmd_review_reverify(args: argparse.Namespace) -> int:
 
         raise ReviewError("name the cases to re-verify, or give --all")
     config, redis = _config_and_redis()
-    results = reverify(config, redis, None if args.all else args.cases)
+    results = reverify(config, redis, None if args.all else args.cases, progress=not args.no_progress)
     lines = [f"{r['case_id']}: " + (f"skipped ({r['skipped']})" if "skipped" in r else
                                     f"{r['status']} {','.join(r['reasons'])}") for r in results]
     _print(results, args.json, "\n".join(lines) or "nothing to re-verify")
@@ -170,6 +170,7 @@ def register(subparsers: Any) -> None:
     r = rsub.add_parser("reverify", help=cmd_review_reverify.__doc__)
     r.add_argument("cases", nargs="*")
     r.add_argument("--all", action="store_true", help="every queued case")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     r.add_argument("--json", action="store_true")
     r.set_defaults(run=cmd_review_reverify)
     r = rsub.add_parser("escalate", help=cmd_review_escalate.__doc__)

@@ -31,10 +31,21 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 | KYC_RESULT_TTL              | 86400                        | seconds rq keeps job results (the store keeps   |
 |                             |                              | verdicts for good)                              |
 | KYC_WARMUP                  | 1                            | verify one generated sample before taking jobs  |
+| KYC_CALLBACK_HOSTS          | (none: any public host)      | callback host names allowed, comma-separated:   |
+|                             |                              | exact names or `*.suffix` (subdomains)          |
+| KYC_CALLBACK_ALLOW_NETWORKS | (none)                       | CIDRs a callback may reach although not public  |
+|                             |                              | (on-premise receivers, tests: 127.0.0.1/32);    |
+|                             |                              | cloud metadata addresses stay refused           |
+| KYC_MAX_REQUEST_BYTES       | 65536                        | largest request JSON, checked before parsing    |
+| KYC_MAX_REQUEST_DEPTH       | 16                           | deepest nesting of the request JSON, checked    |
+|                             |                              | before parsing                                  |
+| KYC_CLOCK_SKEW              | 300                          | seconds a client's `submitted_at` may be ahead  |
+| KYC_MAX_REQUEST_AGE_HOURS   | 168                          | oldest `submitted_at` taken as given            |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -78,6 +89,12 @@ class WorkerConfig:
     maintenance_interval_s: int = 60
     result_ttl_s: int = 86400
     warmup: bool = True
+    callback_hosts: tuple[str, ...] = ()
+    callback_allow_networks: tuple[str, ...] = ()
+    max_request_bytes: int = 65536
+    max_request_depth: int = 16
+    clock_skew_s: float = 300.0
+    max_request_age_s: float = 168 * 3600.0
 
     def __post_init__(self) -> None:
         if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
@@ -89,11 +106,11 @@ class WorkerConfig:
             raise ConfigError("KYC_VERIFY_QUEUE and KYC_DELIVERY_QUEUE must differ")
         positive = ("job_timeout_s", "delivery_max_tries", "delivery_timeout_s", "max_attempts",
                     "review_deadline_hours", "max_media_bytes", "maintenance_interval_s", "processes",
-                    "hard_timeout_grace_s")
+                    "hard_timeout_grace_s", "max_request_bytes", "max_request_depth", "max_request_age_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive, got {getattr(self, name)}")
-        for name in ("job_retries", "retention_s", "result_ttl_s"):
+        for name in ("job_retries", "retention_s", "result_ttl_s", "clock_skew_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
         if not self.delivery_backoff_s or any(s < 0 for s in self.delivery_backoff_s):
@@ -102,6 +119,14 @@ class WorkerConfig:
             raise ConfigError("KYC_JOB_RETRY_BACKOFF: seconds must be >= 0")
         if self.max_attempts > 1000:
             raise ConfigError("KYC_MAX_ATTEMPTS: at most 1000 (the request schema's limit)")
+        for network in self.callback_allow_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"KYC_CALLBACK_ALLOW_NETWORKS: {network!r} is not a CIDR") from None
+        for host in self.callback_hosts:
+            if not host or host != host.strip().lower() or "*" in host.removeprefix("*."):
+                raise ConfigError(f"KYC_CALLBACK_HOSTS: {host!r}: a lowercase host name or *.suffix")
         if self.worker_class not in WORKER_CLASSES:
             raise ConfigError(f"KYC_WORKER_CLASS: one of {', '.join(WORKER_CLASSES)}, "
                               f"got {self.worker_class!r}")
@@ -134,7 +159,10 @@ class WorkerConfig:
             except ValueError:
                 raise ConfigError(f"{name}: {raw!r} is not a comma-separated list of seconds") from None
 
-        roots = tuple(r.strip() for r in env.get("KYC_MEDIA_ROOTS", "").split(",") if r.strip())
+        def items(name: str) -> tuple[str, ...]:
+            return tuple(r.strip() for r in env.get(name, "").split(",") if r.strip())
+
+        roots = items("KYC_MEDIA_ROOTS")
         return cls(
             redis_url=text("KYC_REDIS_URL", d.redis_url) or d.redis_url,
             key_prefix=text("KYC_KEY_PREFIX", d.key_prefix) or d.key_prefix,
@@ -160,6 +188,13 @@ class WorkerConfig:
             hard_timeout_grace_s=float(number("KYC_HARD_TIMEOUT_GRACE", d.hard_timeout_grace_s, float)),
             result_ttl_s=int(number("KYC_RESULT_TTL", d.result_ttl_s)),
             warmup=(text("KYC_WARMUP", "1") or "1").lower() not in ("0", "false", "no", "off"),
+            callback_hosts=tuple(h.lower() for h in items("KYC_CALLBACK_HOSTS")),
+            callback_allow_networks=items("KYC_CALLBACK_ALLOW_NETWORKS"),
+            max_request_bytes=int(number("KYC_MAX_REQUEST_BYTES", d.max_request_bytes)),
+            max_request_depth=int(number("KYC_MAX_REQUEST_DEPTH", d.max_request_depth)),
+            clock_skew_s=float(number("KYC_CLOCK_SKEW", d.clock_skew_s, float)),
+            max_request_age_s=float(number("KYC_MAX_REQUEST_AGE_HOURS", d.max_request_age_s / 3600, float))
+            * 3600,
         )
 
     def with_(self, **changes: object) -> WorkerConfig:

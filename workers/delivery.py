@@ -8,49 +8,31 @@ Every delivery is a JSON POST with three headers:
   ids they have processed and ignore a repeat (HTTP is at-least-once: an acknowledgement can be lost).
 
 A receiver acknowledges with any 2xx status. Anything else, a timeout or a refused connection is
-retried later (see jobs.deliver_job). Redirects are not followed.
+retried later (see `delivery_job.deliver_job`). Redirects are not followed (http.client never
+follows them), and the POST goes only to an address that `egress` checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from kycengine.errors import InvalidRequest
+
+from . import egress
+from .egress import CallbackPolicy
 
 SIGNATURE_HEADER = "X-KYC-Signature"
 TIMESTAMP_HEADER = "X-KYC-Timestamp"
 DELIVERY_HEADER = "X-KYC-Delivery"
+EVENT_HEADER = "X-KYC-Event"
 USER_AGENT = "kycengine-webhook/1"
 DEFAULT_TOLERANCE_S = 300
-
-
-def check_callback_url(url: object) -> str:
-    """The URL if it is an absolute http(s) URL with a host and no credentials; else InvalidRequest."""
-    if not isinstance(url, str) or not url:
-        raise InvalidRequest("callback_url: must be a non-empty string")
-    if len(url) > 2048 or any(ord(c) < 33 for c in url):
-        raise InvalidRequest("callback_url: too long or contains spaces/control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError on a bad port
-    except ValueError:
-        raise InvalidRequest(f"callback_url {url!r}: not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise InvalidRequest(f"callback_url {url!r}: only http and https are allowed")
-    if not parts.hostname:
-        raise InvalidRequest(f"callback_url {url!r}: has no host")
-    if parts.username or parts.password:
-        raise InvalidRequest("callback_url: credentials in the URL are not allowed")
-    del port
-    return url
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -101,32 +83,37 @@ class PostResult:
     error: str = ""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is reported as such, never followed
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def post(url: str, body: bytes, *, secret: bytes, delivery_id: str, timeout_s: float,
-         event: str = "") -> PostResult:
-    """Sign and POST one delivery; never raises for network or HTTP errors."""
+         policy: CallbackPolicy, event: str = "") -> PostResult:
+    """Sign and POST one delivery to a checked address of the callback; never raises for network,
+    HTTP or policy errors (a refused callback is a failed try: `callback_not_allowed: ...`)."""
+    try:
+        to = egress.target(url, policy)
+    except InvalidRequest as exc:
+        return PostResult(False, None, f"{exc.code}: {exc.message}"[:300])
     signature = sign(secret, body)
     timestamp = signature.split(",", 1)[0][2:]
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: signature, TIMESTAMP_HEADER: timestamp, DELIVERY_HEADER: delivery_id}
     if event:
-        headers["X-KYC-Event"] = event
-    request = urllib.request.Request(check_callback_url(url), data=body, method="POST", headers=headers)
-    try:
-        with _OPENER.open(request, timeout=timeout_s) as response:
-            response.read(65536)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return PostResult(False, exc.code, f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return PostResult(False, None, f"{exc.__class__.__name__}: {reason}"[:300])
-    return PostResult(200 <= status < 300, status, "" if 200 <= status < 300 else f"HTTP {status}")
+        headers[EVENT_HEADER] = event
+    error = ""
+    for address in to.addresses:
+        conn = egress.connection(to, address, timeout_s)
+        try:
+            try:
+                conn.connect()
+            except OSError as exc:  # this address does not answer: try the next checked one
+                error = f"{exc.__class__.__name__}: {exc}"[:300]
+                continue
+            try:
+                conn.request("POST", to.path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read(65536)
+            except (OSError, http.client.HTTPException) as exc:  # sent, maybe: never to a second address
+                return PostResult(False, None, f"{exc.__class__.__name__}: {exc}"[:300])
+        finally:
+            conn.close()
+        status = response.status
+        return PostResult(200 <= status < 300, status, "" if 200 <= status < 300 else f"HTTP {status}")
+    return PostResult(False, None, error or "no address to connect to")

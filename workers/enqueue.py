@@ -1,15 +1,22 @@
-"""The bank side: `submit(request_dict, config) -> job id`, and reading a case's outcome back.
+"""The bank side: `submit(request, config) -> job id`, and reading outcomes back.
 
-`submit` checks what can be checked at once (the request schema, the callback URL, the media URIs'
-confinement, the attempt rules) and raises InvalidRequest / PathNotAllowed for the caller to fix; with
-`validate_request=False` it enqueues the request as given and the worker reports any problem as a `failed`
-result. Submitting the very same request twice returns the same job id and enqueues it once.
+`submit` reads the request within the size and depth limits, adds `submitted_at` when missing (the
+worker range-checks it), checks what can be checked at once (the request schema, the callback URL with its DNS answer, the
+media URIs' confinement and ownership, the attempt rules) and raises InvalidRequest (or a subclass:
+`AttemptNotAllowed`, `CallbackNotAllowed`, `RequestTooLarge`, `RequestTooDeep`) or PathNotAllowed
+(`MediaNotOwned`) for the caller to fix; with `validate_request=False` it enqueues the request as
+given and the worker stores any problem as a `failed` result. Submitting the very same request twice
+returns the same job id and enqueues it once.
+
+The bank side only reads the store and pushes to the intake queue: the worker records the submission
+and claims the media when it takes the job (so the bank's Redis user needs no write access to the
+store; see docs/workers.md, "Redis users").
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import time
 import uuid
 from typing import Any
 
@@ -20,9 +27,11 @@ from rq.job import Job
 from kycengine.errors import InvalidRequest
 from kycengine.schema import VerificationRequest
 
-from . import delivery, media
+from . import egress, intake, media
 from .config import WorkerConfig
-from .jobs import enqueue_verification, job_id_for, request_identity
+from .outcomes import request_identity
+from .queues import enqueue_verification, job_id_for
+from .states import AttemptState, OutcomeStatus
 from .store import Store
 
 
@@ -39,17 +48,20 @@ def connect(config: WorkerConfig) -> Redis:
 
 def validate(data: Any, config: WorkerConfig, connection: Redis | None = None) -> VerificationRequest:
     """Parse and check a request as the worker will; raises InvalidRequest or PathNotAllowed."""
-    request = VerificationRequest.parse(data)
+    request = VerificationRequest.parse(intake.load(data, config))
     if request.callback_url is not None:
-        delivery.check_callback_url(request.callback_url)
-    media.check_uri(request.document_video, config)
-    media.check_uri(request.selfie_video, config)
+        egress.target(request.callback_url, egress.CallbackPolicy.from_config(config))
+    uris = [media.check_uri(request.document_video, config), media.check_uri(request.selfie_video, config)]
     if connection is not None:
         store = Store(connection, config.key_prefix)
         if store.get_verdict(request.case_id, request.attempt) is None:
             problem = store.attempt_problem(request.case_id, request.attempt, config.max_attempts)
             if problem is not None:
                 raise AttemptNotAllowed(problem[1])
+        for uri in uris:
+            owner = store.media_owner(uri)
+            if owner not in (None, request.case_id):
+                raise media.MediaNotOwned(f"{uri}: named by another case first (a case uses only its own media)")
     return request
 
 
@@ -57,29 +69,26 @@ def submit(request: dict[str, Any] | str, config: WorkerConfig, *, connection: R
            validate_request: bool = True) -> str:
     """Enqueue one verification request; returns the RQ job id (the same for the same request)."""
     connection = connection or connect(config)
-    data: Any = request
-    if isinstance(request, str):
-        try:
-            data = json.loads(request)
-        except ValueError as exc:
-            if validate_request:
-                raise InvalidRequest(f"request is not valid JSON: {exc}") from None
-            data = request
-    if validate_request:
-        validate(data, config, connection)
-    identity_json = json.dumps(data, sort_keys=True, default=str) if not isinstance(data, str) else data
+    data: Any
+    try:
+        data = intake.load(request, config)
+    except InvalidRequest:
+        if validate_request:
+            raise
+        data = request  # as given: the worker stores why it cannot be verified
+    identity_json = data if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str)
     job_id = job_id_for("verify", config.key_prefix, identity_json)
     if isinstance(data, dict) and not data.get("submitted_at"):
-        data = {**data, "submitted_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
+        data = {**data, "submitted_at": intake.server_time(time.time()).isoformat()}
+    if validate_request:
+        validate(data, config, connection)
     body = data if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str)
     if Job.exists(job_id, connection=connection):
         ident = request_identity(data)
         previous = Store(connection, config.key_prefix).get_attempt(*ident) if ident else None
-        if not previous or previous.get("state") != "failed":
+        if not previous or previous.get("state") != AttemptState.FAILED:
             return job_id  # the same request is already queued, running or answered
         job_id = f"{job_id}-{uuid.uuid4().hex[:8]}"  # it failed (e.g. its media were missing): try again
-    if request_identity(data) is not None and isinstance(data, dict):
-        Store(connection, config.key_prefix).record_submission(data, job_id)
     try:
         enqueue_verification(config, connection, body, job_id=job_id, unique=True)
     except DuplicateJobError:
@@ -100,10 +109,17 @@ def result(case_id: str, attempt: int, config: WorkerConfig,
             out.update(status=decision["status"], decision=decision)
         return out
     record = store.get_attempt(case_id, attempt)
-    if record and record.get("state") == "failed":
-        return {"case_id": case_id, "attempt": attempt, "status": "failed",
+    if record and record.get("state") == AttemptState.FAILED:
+        return {"case_id": case_id, "attempt": attempt, "status": OutcomeStatus.FAILED.value,
                 "reason": record.get("failed_reason"), "detail": record.get("failed_detail")}
     return None
 
 
-__all__ = ["AttemptNotAllowed", "connect", "enqueue_verification", "result", "submit", "validate"]
+def job_outcome(job_id: str, config: WorkerConfig, connection: Redis | None = None) -> dict[str, Any] | None:
+    """The stored outcome of a job whose request names no usable case attempt (not JSON, too large
+    or too deep, a bad case id or attempt), or of a refused queue entry; None otherwise (read those
+    with `result`)."""
+    return Store(connection or connect(config), config.key_prefix).get_rejected(job_id)
+
+
+__all__ = ["AttemptNotAllowed", "connect", "enqueue_verification", "job_outcome", "result", "submit", "validate"]

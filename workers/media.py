@@ -11,6 +11,11 @@ lies under one of `WorkerConfig.media_roots`:
   segments; they are copied to a private temporary file (at most `max_media_bytes`, counted while
   copying, whatever the store claims) that is deleted when the `open_media` block ends.
 
+A case owns the media it names first (`Store.claim_media`, keyed by the canonical URI that
+`check_uri` returns): a request naming a file another case named before is refused with
+MediaNotOwned (`media_not_owned`), and retention deletes a file only when no other attempt still
+needs it and no other case owns it (see `retention`).
+
 A missing file, a 0-byte file, something that is not a regular file or a file over the size limit
 raises InvalidMedia. Network or storage outages raise whatever fsspec raises: an infrastructure error
 that the job lets RQ retry.
@@ -33,6 +38,12 @@ from kycengine.errors import InvalidMedia, PathNotAllowed
 from .config import WorkerConfig
 
 _CHUNK = 1 << 20
+
+
+class MediaNotOwned(PathNotAllowed):
+    """A media file that another case named first: a case uses only its own media."""
+
+    code = "media_not_owned"
 
 
 def _scheme(uri: str) -> str:
@@ -118,7 +129,8 @@ def check_local_file(path: Path, config: WorkerConfig) -> int:
 
 
 def check_uri(uri: str, config: WorkerConfig) -> str:
-    """Validate a URI's form and confinement without touching the file (used at submit time)."""
+    """The canonical form of a confined URI (the real path of a local file, the normalised remote
+    URI), without touching the file; raises PathNotAllowed. Ownership is keyed by it."""
     uri = _check_text(uri)
     path = local_path(uri)
     if path is not None:

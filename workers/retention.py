@@ -7,6 +7,10 @@ reviewer needs them). `purge_due` deletes the media files (local files inside th
 remote objects through fsspec), marks the attempt `media_state=purged` and appends a `media_purged`
 entry to the audit trail. The verdict, the decision and the audit trail are kept.
 
+A file is deleted only when no other case owns it and no other attempt still needs it
+(`Store.release_media`): a request that named another case's file can never make that case lose
+its media, whatever it names (`files` counts what was deleted, `kept` what was left for others).
+
 The engine stores no biometric data of its own: face crops and embeddings are transient fields that
 never leave the worker process (see `kycengine.records.transient`), and remote media copies are
 deleted at the end of each job, so deleting the media removes the last biometric data.
@@ -19,35 +23,41 @@ import time
 
 from redis import Redis
 
+from kycengine.errors import InvalidInput
+
 from . import media
 from .config import WorkerConfig
-from .store import Store, iso
+from .states import MediaState
+from .store import Store
 
 log = logging.getLogger(__name__)
 
 
 def purge_attempt(config: WorkerConfig, connection: Redis, case_id: str, attempt: int,
                   now: float | None = None) -> int:
-    """Delete one attempt's media now; returns how many files were removed."""
+    """Delete one attempt's media now (those no one else needs); returns how many files were removed."""
     now = time.time() if now is None else now
     store = Store(connection, config.key_prefix)
     record = store.get_attempt(case_id, attempt) or {}
-    removed = 0
+    removed = kept = 0
     failed: list[str] = []
     for uri in record.get("media") or []:
         try:
-            removed += int(media.delete_media(uri, config))
+            canonical = media.check_uri(uri, config)
+        except InvalidInput:  # outside the roots: never deleted
+            kept += 1
+            continue
+        if not store.release_media(case_id, attempt, canonical):
+            kept += 1  # another case owns it, or another attempt still needs it
+            continue
+        try:
+            removed += int(media.delete_media(canonical, config))
         except OSError as exc:  # storage trouble: try again at the next pass
             failed.append(f"{uri}: {exc.__class__.__name__}")
     if failed:
         log.warning("retention: case %s attempt %s: %s", case_id, attempt, "; ".join(failed))
         return removed
-    with connection.pipeline() as pipe:
-        pipe.hset(store.k_attempt(case_id, attempt), mapping={"media_state": "purged",
-                                                              "media_purged_at": iso(now)})
-        store.append_history(case_id, "media_purged", pipe=pipe, now=now, attempt=attempt, files=removed)
-        pipe.zrem(store.k_retention, f"{case_id}:{attempt}")
-        pipe.execute()
+    store.mark_purged(case_id, attempt, removed=removed, kept=kept, now=now)
     return removed
 
 
@@ -55,24 +65,17 @@ def due(config: WorkerConfig, connection: Redis, now: float | None = None,
         limit: int = 500) -> list[tuple[str, int]]:
     """Attempts whose retention period is over, oldest first."""
     now = time.time() if now is None else now
-    store = Store(connection, config.key_prefix)
-    members = connection.zrangebyscore(store.k_retention, "-inf", now, start=0, num=limit)
-    out = []
-    for member in members:
-        case_id, _, attempt = (member.decode() if isinstance(member, bytes) else member).rpartition(":")
-        if attempt.isdigit():
-            out.append((case_id, int(attempt)))
-    return out
+    return Store(connection, config.key_prefix).retention_due(now, limit)
 
 
 def purge_due(config: WorkerConfig, connection: Redis, now: float | None = None) -> int:
     """Purge every attempt that is due; returns how many attempts were purged."""
+    store = Store(connection, config.key_prefix)
     count = 0
     for case_id, attempt in due(config, connection, now):
-        store = Store(connection, config.key_prefix)
         record = store.get_attempt(case_id, attempt) or {}
-        if record.get("media_state") == "purged":
-            connection.zrem(store.k_retention, f"{case_id}:{attempt}")
+        if record.get("media_state") == MediaState.PURGED:
+            store.drop_retention(case_id, attempt)
             continue
         purge_attempt(config, connection, case_id, attempt, now)
         count += 1

@@ -11,12 +11,15 @@ the reviewer; it does not decide the case.
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis import Redis
+from tqdm import tqdm
 
 from kycengine.errors import InvalidInput, InvalidRequest
 from kycengine.reasons import Reason, Status
@@ -24,7 +27,10 @@ from kycengine.schema import DeclaredIdentity
 
 from . import media
 from .config import WorkerConfig
-from .jobs import VerifierLike, delivery_enqueuer
+from .context import VerifierLike
+from .isolation import call_in_child
+from .queues import delivery_enqueuer
+from .states import DeliveryKind, MediaState, ReviewState
 from .store import AlreadyDecided, Store, iso, new_delivery_id
 
 log = logging.getLogger(__name__)
@@ -38,28 +44,18 @@ class ReviewError(InvalidRequest):
     code = "review_error"
 
 
-def _decode(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _item(store: Store, case_id: str) -> dict[str, str] | None:
-    raw = store.r.hgetall(store.k_review_item(case_id))
-    return {_decode(k): _decode(v) for k, v in raw.items()} if raw else None
-
-
 def list_queue(config: WorkerConfig, connection: Redis, now: float | None = None) -> list[dict[str, Any]]:
     """Queued cases, earliest deadline first, with `overdue` and the verdict's reasons."""
     now = time.time() if now is None else now
     store = Store(connection, config.key_prefix)
     out = []
-    for member, deadline in connection.zrange(store.k_review_queue, 0, -1, withscores=True):
-        case_id = _decode(member)
-        item = _item(store, case_id) or {}
+    for case_id, deadline in store.review_queue():
+        item = store.get_review_item(case_id) or {}
         attempt = int(item.get("attempt", 0) or 0)
         verdict = store.get_verdict(case_id, attempt) or {}
         out.append({"case_id": case_id, "attempt": attempt, "deadline": iso(deadline),
                     "overdue": deadline <= now, "hours_left": round((deadline - now) / 3600, 1),
-                    "state": item.get("state", "pending"), "escalated_at": item.get("escalated_at"),
+                    "state": item.get("state", ReviewState.PENDING.value), "escalated_at": item.get("escalated_at"),
                     "reasons": verdict.get("reasons", [])})
     return out
 
@@ -69,17 +65,10 @@ def escalate_overdue(config: WorkerConfig, connection: Redis, now: float | None 
     now = time.time() if now is None else now
     store = Store(connection, config.key_prefix)
     escalated = []
-    for member, deadline in connection.zrangebyscore(store.k_review_queue, "-inf", now, withscores=True):
-        case_id = _decode(member)
-        key = store.k_review_item(case_id)
-        if not connection.hsetnx(key, "escalated_at", iso(now)):
+    for case_id, deadline in store.review_queue(until=now):
+        item = store.escalate(case_id, deadline, now)
+        if item is None:
             continue  # escalated before
-        item = _item(store, case_id) or {}
-        with connection.pipeline() as pipe:
-            pipe.hset(key, "state", "escalated")
-            store.append_history(case_id, "escalated", pipe=pipe, now=now, attempt=int(item.get("attempt", 0)),
-                                 deadline=iso(deadline), overdue_hours=round((now - deadline) / 3600, 1))
-            pipe.execute()
         log.warning("review of case %s is overdue since %s: escalated", case_id, iso(deadline))
         escalated.append({"case_id": case_id, "attempt": int(item.get("attempt", 0)), "deadline": iso(deadline)})
     return escalated
@@ -100,10 +89,9 @@ def show(config: WorkerConfig, connection: Redis, case_id: str) -> dict[str, Any
             "failed_reason": record.get("failed_reason"), "failed_detail": record.get("failed_detail"),
             "declared": (record.get("request") or {}).get("declared"),
             "verdict": store.get_verdict(case_id, n), "decision": store.get_decision(case_id, n),
-            "deliveries": {e: store.get_delivery(case_id, n, e) for e in ("verdict", "failed", "decision")
-                           if store.get_delivery(case_id, n, e)},
+            "deliveries": {k.value: d for k in DeliveryKind if (d := store.get_delivery(case_id, n, k))},
         })
-    return {"case": case, "review": _item(store, case_id), "attempts": attempts,
+    return {"case": case, "review": store.get_review_item(case_id), "attempts": attempts,
             "history": store.history(case_id)}
 
 
@@ -119,7 +107,7 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     if not reviewer:
         raise ReviewError("--reviewer: say who decides")
     store = Store(connection, config.key_prefix)
-    item = _item(store, case_id)
+    item = store.get_review_item(case_id)
     if item is None:
         raise ReviewError(f"case {case_id!r} is not in the review queue")
     attempt = int(item["attempt"])
@@ -134,7 +122,7 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     delivery_id = enqueue = None
     if request.get("callback_url"):
         delivery_id = new_delivery_id()
-        enqueue = delivery_enqueuer(config, connection, case_id, attempt, "decision", delivery_id)
+        enqueue = delivery_enqueuer(config, connection, case_id, attempt, DeliveryKind.DECISION, delivery_id)
     try:
         store.record_decision(case_id, attempt, record, retention_s=config.retention_s,
                               delivery_id=delivery_id, enqueue=enqueue, now=now)
@@ -144,53 +132,60 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
 
 
 def strict_verifier() -> VerifierLike:
-    """The re-verification engine: `Verifier(Settings().strict())`."""
+    """The re-verification engine: `Verifier(Settings().strict())`, with single-threaded model sessions
+    (each case runs in a forked child: onnxruntime's thread pool would not survive the fork)."""
+    from kycengine.models.registry import Registry
     from kycengine.pipeline import Verifier
     from kycengine.settings import Settings
 
-    return Verifier(Settings().strict())
+    return Verifier(Settings().strict(), registry=Registry.load(threads=1))
+
+
+def _strict_verdict(verifier: VerifierLike, config: WorkerConfig, request: dict[str, Any], case_id: str,
+                    attempt: int) -> dict[str, Any]:
+    declared = request.get("declared")
+    with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
+        return verifier.verify(paths[0], paths[1], declared=DeclaredIdentity.from_dict(declared) if declared else None,
+                               case_id=case_id, attempt=attempt).to_dict()
 
 
 def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | None = None, *,
-             verifier_factory: Callable[[], VerifierLike] = strict_verifier,
-             now: float | None = None) -> list[dict[str, Any]]:
-    """Re-run the strict engine on queued cases (all when `case_ids` is None); evidence, not decisions."""
+             verifier_factory: Callable[[], VerifierLike] = strict_verifier, now: float | None = None,
+             progress: bool = False) -> list[dict[str, Any]]:
+    """Re-run the strict engine on queued cases (all when `case_ids` is None); evidence, not decisions.
+
+    The models load once, here; each case runs in a forked child (`isolation`), so memory stays at
+    one case's whatever the number of cases. With `progress`, a bar on stderr shows case n/N and
+    the time elapsed.
+    """
     store = Store(connection, config.key_prefix)
-    queued = [_decode(m) for m in connection.zrange(store.k_review_queue, 0, -1)]
+    queued = [case_id for case_id, _ in store.review_queue()]
     targets = queued if case_ids is None else list(case_ids)
     verifier: VerifierLike | None = None
     results = []
-    for case_id in targets:
-        item = _item(store, case_id)
-        if item is None or item.get("state") == "decided" or case_id not in queued:
+    for case_id in tqdm(targets, desc="reverify", unit="case", disable=not progress, file=sys.stderr):
+        item = store.get_review_item(case_id)
+        if item is None or item.get("state") == ReviewState.DECIDED or case_id not in queued:
             results.append({"case_id": case_id, "skipped": "not in the review queue"})
             continue
         attempt = int(item["attempt"])
         record = store.get_attempt(case_id, attempt) or {}
         request = record.get("request") or {}
-        if record.get("media_state") == "purged":
+        if record.get("media_state") == MediaState.PURGED:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": "media purged"})
             continue
-        declared = request.get("declared")
         try:
-            with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
-                if verifier is None:
-                    verifier = verifier_factory()
-                verdict = verifier.verify(paths[0], paths[1],
-                                          declared=DeclaredIdentity.from_dict(declared) if declared else None,
-                                          case_id=case_id, attempt=attempt)
+            media.check_uri(request["document_video"], config)
+            media.check_uri(request["selfie_video"], config)
+            verifier = verifier or verifier_factory()
+            data = call_in_child(functools.partial(_strict_verdict, verifier, config, request, case_id, attempt))
         except (InvalidInput, KeyError) as exc:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": f"media unusable: {exc}"})
             continue
-        data = verdict.to_dict()
-        summary = {"case_id": case_id, "attempt": attempt, "status": data["status"],
-                   "reasons": data["reasons"], "scores": data.get("scores", {})}
-        with connection.pipeline() as pipe:
-            pipe.hset(store.k_review_item(case_id), mapping={"reverify_status": data["status"],
-                                                             "reverified_at": iso(time.time() if now is None else now)})
-            store.append_history(case_id, "reverified", pipe=pipe, now=now, attempt=attempt,
-                                 settings="strict", status=data["status"], reasons=data["reasons"],
-                                 verdict=data)
-            pipe.execute()
-        results.append(summary)
+        except ChildProcessError as exc:
+            results.append({"case_id": case_id, "attempt": attempt, "skipped": str(exc)})
+            continue
+        store.record_reverification(case_id, attempt, data, now=time.time() if now is None else now)
+        results.append({"case_id": case_id, "attempt": attempt, "status": data["status"],
+                        "reasons": data["reasons"], "scores": data.get("scores", {})})
     return results

@@ -1,7 +1,9 @@
-"""The case store in Redis: verdicts, attempts, history, deliveries, review items, retention.
+"""The case store in Redis: the only module that reads or writes kycengine's own keys.
 
 Every key starts with the configured prefix (`kyc:` by default); case ids cannot contain ':' (see
-`kycengine.schema`), so keys split unambiguously.
+`kycengine.schema`), so keys split unambiguously. Jobs, review, retention and the guard call the
+methods below; none of them touches a key or the Redis client itself (rq's own queues and
+registries are rq's API, used where they are needed).
 
 | key                                   | type   | what                                                  |
 |---------------------------------------|--------|-------------------------------------------------------|
@@ -10,11 +12,15 @@ Every key starts with the configured prefix (`kyc:` by default); case ids cannot
 | {p}verdict:{case}:{n}                 | string | the verdict JSON: written once, never changed         |
 | {p}decision:{case}:{n}                | string | the reviewer's decision JSON: written once            |
 | {p}history:{case}                     | list   | append-only audit trail (RPUSH only, never rewritten) |
-| {p}delivery:{case}:{n}:{event}        | hash   | delivery id, state, tries, last error                 |
+| {p}delivery:{case}:{n}:{kind}         | hash   | delivery id, state, tries, last error                 |
 | {p}review:queue                       | zset   | case -> review deadline (unix seconds)                |
 | {p}review:item:{case}                 | hash   | attempt, submitted/deadline, state, escalation        |
 | {p}retention                          | zset   | "{case}:{n}" -> when its media may be deleted         |
-| {p}rejected:{job id}                  | string | failed result of a request without a usable case id   |
+| {p}media:owner:{digest}               | string | the case that owns a media file (first to name it)    |
+| {p}media:refs:{digest}                | set    | "{case}:{n}" attempts that still need the file        |
+| {p}rejected:{job id}                  | string | outcome of a job without a usable case attempt        |
+| {p}quarantine                         | zset   | job id -> when a queue entry was refused (guard)      |
+| {p}swept                              | zset   | job id -> when the failed-job sweep handled it        |
 | {p}lock:{name}                        | string | short-lived locks (delivery in progress, maintenance) |
 
 Idempotency: `commit_verdict` writes the verdict under WATCH/MULTI, together with everything that
@@ -27,10 +33,12 @@ job runs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis import Redis
@@ -38,9 +46,46 @@ from redis.client import Pipeline
 
 from kycengine.reasons import Status
 
-FINAL_STATUSES = frozenset({Status.APPROVED.value, Status.REFUSED.value, Status.RETRY_REQUIRED.value})
+from .states import AttemptState, DeliveryKind, DeliveryState, FailureCode, MediaState, OutcomeStatus, ReviewState
+
 RETRYABLE_STATUSES = frozenset({Status.REFUSED.value, Status.RETRY_REQUIRED.value})
-FAILED = "failed"
+REJECTED_TTL_S = 30 * 86400  # outcomes of jobs without a usable case attempt, and their quarantine entries
+
+_UTC = dt.timezone.utc
+_MAX_TS = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=_UTC).timestamp()
+_MIN_TS = dt.datetime(1, 1, 2, tzinfo=_UTC).timestamp()
+
+Enqueue = Callable[[Pipeline], None]  # puts a job on a pipeline, inside the store's transaction
+
+# Claim every media file of an attempt for its case, or none when another case owns one of them.
+# KEYS: owner and refs key of each file, in pairs; ARGV: case id, "{case}:{n}". Returns the indexes
+# (1-based, of the owner keys) that another case owns.
+_CLAIM = """
+local taken = {}
+for i = 1, #KEYS, 2 do
+  local owner = redis.call('GET', KEYS[i])
+  if owner and owner ~= ARGV[1] then table.insert(taken, i) end
+end
+if #taken > 0 then return taken end
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i], ARGV[1], 'NX')
+  redis.call('SADD', KEYS[i + 1], ARGV[2])
+end
+return taken
+"""
+
+# Drop one attempt's need for a file; 1 when the file may now be deleted (this case owns it, or
+# nobody does, and no other attempt needs it), then its ownership is forgotten too.
+_RELEASE = """
+redis.call('SREM', KEYS[2], ARGV[2])
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+if redis.call('SCARD', KEYS[2]) > 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+"""
+
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 class AlreadyDecided(Exception):
@@ -48,8 +93,15 @@ class AlreadyDecided(Exception):
 
 
 def iso(ts: float) -> str:
-    """Unix seconds as an ISO 8601 UTC string (seconds precision)."""
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(microsecond=0).isoformat()
+    """Unix seconds as an ISO 8601 UTC string (seconds precision), clamped to years 1-9999.
+
+    Clamped, never raising: a deadline computed from a far-future time must not make a store write
+    fail (such times are refused at intake; this keeps any other arithmetic safe too).
+    """
+    if math.isnan(ts):
+        ts = _MAX_TS
+    ts = min(max(ts, _MIN_TS), _MAX_TS)
+    return dt.datetime.fromtimestamp(int(ts), _UTC).isoformat()
 
 
 def new_delivery_id() -> str:
@@ -65,68 +117,89 @@ def _hash(raw: dict[Any, Any]) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in raw.items()}
 
 
+def _member(case_id: str, attempt: int) -> str:
+    return f"{case_id}:{attempt}"
+
+
+def _split_member(member: Any) -> tuple[str, int] | None:
+    case_id, _, attempt = _text(member).rpartition(":")
+    return (case_id, int(attempt)) if case_id and attempt.isdigit() else None
+
+
 class Store:
     """Typed access to the `kyc:` keys of one Redis database."""
 
     def __init__(self, connection: Redis, prefix: str = "kyc:") -> None:
-        self.r = connection
-        self.p = prefix
+        self._r = connection
+        self._p = prefix
 
-    # ---- keys -----------------------------------------------------------------------------------
-    def k_case(self, case_id: str) -> str:
-        return f"{self.p}case:{case_id}"
+    # ---- keys (private: callers use the methods) --------------------------------------------------
+    def _k_case(self, case_id: str) -> str:
+        return f"{self._p}case:{case_id}"
 
-    def k_attempt(self, case_id: str, attempt: int) -> str:
-        return f"{self.p}attempt:{case_id}:{attempt}"
+    def _k_attempt(self, case_id: str, attempt: int) -> str:
+        return f"{self._p}attempt:{case_id}:{attempt}"
 
-    def k_verdict(self, case_id: str, attempt: int) -> str:
-        return f"{self.p}verdict:{case_id}:{attempt}"
+    def _k_verdict(self, case_id: str, attempt: int) -> str:
+        return f"{self._p}verdict:{case_id}:{attempt}"
 
-    def k_decision(self, case_id: str, attempt: int) -> str:
-        return f"{self.p}decision:{case_id}:{attempt}"
+    def _k_decision(self, case_id: str, attempt: int) -> str:
+        return f"{self._p}decision:{case_id}:{attempt}"
 
-    def k_history(self, case_id: str) -> str:
-        return f"{self.p}history:{case_id}"
+    def _k_history(self, case_id: str) -> str:
+        return f"{self._p}history:{case_id}"
 
-    def k_delivery(self, case_id: str, attempt: int, event: str) -> str:
-        return f"{self.p}delivery:{case_id}:{attempt}:{event}"
+    def _k_delivery(self, case_id: str, attempt: int, kind: str) -> str:
+        return f"{self._p}delivery:{case_id}:{attempt}:{DeliveryKind(kind).value}"
+
+    def _k_review_item(self, case_id: str) -> str:
+        return f"{self._p}review:item:{case_id}"
+
+    def _k_media(self, uri: str) -> tuple[str, str]:
+        digest = hashlib.sha256(uri.encode()).hexdigest()[:40]
+        return f"{self._p}media:owner:{digest}", f"{self._p}media:refs:{digest}"
 
     @property
-    def k_review_queue(self) -> str:
-        return f"{self.p}review:queue"
-
-    def k_review_item(self, case_id: str) -> str:
-        return f"{self.p}review:item:{case_id}"
+    def _k_review_queue(self) -> str:
+        return f"{self._p}review:queue"
 
     @property
-    def k_retention(self) -> str:
-        return f"{self.p}retention"
+    def _k_retention(self) -> str:
+        return f"{self._p}retention"
 
-    def k_rejected(self, job_id: str) -> str:
-        return f"{self.p}rejected:{job_id}"
+    @property
+    def _k_quarantine(self) -> str:
+        return f"{self._p}quarantine"
 
-    def k_lock(self, name: str) -> str:
-        return f"{self.p}lock:{name}"
+    @property
+    def _k_swept(self) -> str:
+        return f"{self._p}swept"
+
+    def _k_rejected(self, job_id: str) -> str:
+        return f"{self._p}rejected:{job_id}"
+
+    def _k_lock(self, name: str) -> str:
+        return f"{self._p}lock:{name}"
 
     # ---- history (append-only) ------------------------------------------------------------------
     def append_history(self, case_id: str, event: str, *, pipe: Pipeline | None = None,
                        now: float | None = None, **fields: Any) -> None:
         """Append one event to the case's audit trail (RPUSH: entries are never rewritten)."""
         entry = {"at": iso(time.time() if now is None else now), "event": event, **fields}
-        (pipe if pipe is not None else self.r).rpush(self.k_history(case_id),
-                                                     json.dumps(entry, sort_keys=True))
+        (pipe if pipe is not None else self._r).rpush(self._k_history(case_id),
+                                                      json.dumps(entry, sort_keys=True, default=str))
 
     def history(self, case_id: str) -> list[dict[str, Any]]:
         """The case's audit trail, oldest first."""
-        return [json.loads(x) for x in self.r.lrange(self.k_history(case_id), 0, -1)]
+        return [json.loads(x) for x in self._r.lrange(self._k_history(case_id), 0, -1)]
 
     # ---- reads ----------------------------------------------------------------------------------
     def get_case(self, case_id: str) -> dict[str, str] | None:
-        raw = self.r.hgetall(self.k_case(case_id))
+        raw = self._r.hgetall(self._k_case(case_id))
         return _hash(raw) if raw else None
 
     def get_attempt(self, case_id: str, attempt: int) -> dict[str, Any] | None:
-        raw = self.r.hgetall(self.k_attempt(case_id, attempt))
+        raw = self._r.hgetall(self._k_attempt(case_id, attempt))
         if not raw:
             return None
         data: dict[str, Any] = _hash(raw)
@@ -136,25 +209,26 @@ class Store:
         return data
 
     def get_verdict(self, case_id: str, attempt: int) -> dict[str, Any] | None:
-        raw = self.r.get(self.k_verdict(case_id, attempt))
+        raw = self._r.get(self._k_verdict(case_id, attempt))
         return json.loads(raw) if raw is not None else None
 
     def get_decision(self, case_id: str, attempt: int) -> dict[str, Any] | None:
-        raw = self.r.get(self.k_decision(case_id, attempt))
+        raw = self._r.get(self._k_decision(case_id, attempt))
         return json.loads(raw) if raw is not None else None
 
-    def get_delivery(self, case_id: str, attempt: int, event: str) -> dict[str, str] | None:
-        raw = self.r.hgetall(self.k_delivery(case_id, attempt, event))
+    def get_delivery(self, case_id: str, attempt: int, kind: str) -> dict[str, str] | None:
+        raw = self._r.hgetall(self._k_delivery(case_id, attempt, kind))
         return _hash(raw) if raw else None
 
     def get_rejected(self, job_id: str) -> dict[str, Any] | None:
-        raw = self.r.get(self.k_rejected(job_id))
+        """The stored outcome of a job that names no usable case attempt (failed or rejected)."""
+        raw = self._r.get(self._k_rejected(job_id))
         return json.loads(raw) if raw is not None else None
 
     def attempts(self, case_id: str) -> list[int]:
         """Attempt numbers known for a case, ascending."""
         found = set()
-        for key in self.r.scan_iter(match=f"{self.p}attempt:{case_id}:*", count=200):
+        for key in self._r.scan_iter(match=f"{self._p}attempt:{case_id}:*", count=200):
             tail = _text(key).rsplit(":", 1)[-1]
             if tail.isdigit():
                 found.add(int(tail))
@@ -168,8 +242,8 @@ class Store:
         verdict = self.get_verdict(case_id, attempt)
         if verdict is not None:
             return str(verdict["status"])
-        data = self.r.hget(self.k_attempt(case_id, attempt), "state")
-        return FAILED if _text(data) == FAILED else None
+        state = _text(self._r.hget(self._k_attempt(case_id, attempt), "state"))
+        return OutcomeStatus.FAILED.value if state == AttemptState.FAILED else None
 
     def attempt_problem(self, case_id: str, attempt: int, max_attempts: int) -> tuple[str, str] | None:
         """Why this attempt may not run (code, message), or None when it may.
@@ -178,36 +252,40 @@ class Store:
         (its verdict, or the reviewer's decision), and never beyond `max_attempts`.
         """
         if attempt > max_attempts:
-            return ("too_many_attempts", f"attempt {attempt}: at most {max_attempts} attempts per case")
+            return (FailureCode.TOO_MANY_ATTEMPTS.value,
+                    f"attempt {attempt}: at most {max_attempts} attempts per case")
         if attempt == 1:
             return None
         previous = self.outcome(case_id, attempt - 1)
         if previous in RETRYABLE_STATUSES:
             return None
-        state = "no verdict yet" if previous in (None, FAILED) else f"ended {previous}"
-        return ("attempt_not_allowed",
+        state = "no verdict yet" if previous in (None, OutcomeStatus.FAILED) else f"ended {previous}"
+        return (FailureCode.ATTEMPT_NOT_ALLOWED.value,
                 f"attempt {attempt}: attempt {attempt - 1} {state}; a new attempt may follow only "
                 "retry_required or refused")
 
-    # ---- writes ---------------------------------------------------------------------------------
+    # ---- submissions, verdicts, failures, decisions ---------------------------------------------
     def record_submission(self, request: dict[str, Any], job_id: str, now: float | None = None) -> None:
-        """Note an enqueued attempt (no effect on an attempt that already has a verdict)."""
+        """Note the attempt of a job the worker takes, once per job id (a re-run adds nothing); no
+        effect on the state of an attempt that already has an outcome."""
         now = time.time() if now is None else now
         case_id, attempt = request["case_id"], int(request["attempt"])
-        key = self.k_attempt(case_id, attempt)
-        with self.r.pipeline() as pipe:
-            pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
-            pipe.hset(self.k_case(case_id), mapping={"case_id": case_id, "updated_at": iso(now)})
-            pipe.hsetnx(key, "state", "queued")
+        key = self._k_attempt(case_id, attempt)
+        if _text(self._r.hget(key, "job_id")) == job_id:
+            return
+        with self._r.pipeline() as pipe:
+            pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
+            pipe.hset(self._k_case(case_id), mapping={"case_id": case_id, "updated_at": iso(now)})
+            pipe.hsetnx(key, "state", AttemptState.QUEUED.value)
             pipe.hset(key, mapping={"job_id": job_id, "submitted_at": request.get("submitted_at") or iso(now)})
             self.append_history(case_id, "submitted", pipe=pipe, now=now, attempt=attempt, job_id=job_id)
             pipe.execute()
 
-    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | None:
+    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | str | None:
         """Run `write` as one MULTI/EXEC unless `key` already exists; returns the value found, or None
         when this call wrote. `write` may read first and must call `pipe.multi()` before writing;
         redis-py's `transaction` watches `key` and retries when another client changes it."""
-        found: bytes | None = None
+        found: bytes | str | None = None
 
         def attempt(pipe: Pipeline) -> None:
             nonlocal found
@@ -215,12 +293,20 @@ class Store:
             if found is None:
                 write(pipe)
 
-        self.r.transaction(attempt, key)
+        self._r.transaction(attempt, key)
         return found
+
+    def _new_delivery(self, pipe: Pipeline, case_id: str, attempt: int, kind: DeliveryKind,
+                      delivery_id: str, enqueue: Enqueue, now: float) -> None:
+        pipe.delete(self._k_delivery(case_id, attempt, kind))
+        pipe.hset(self._k_delivery(case_id, attempt, kind),
+                  mapping={"delivery_id": delivery_id, "state": DeliveryState.PENDING.value, "tries": 0,
+                           "created_at": iso(now)})
+        enqueue(pipe)
 
     def record_failure(self, case_id: str, attempt: int, code: str, detail: str, *,
                        request: dict[str, Any] | None, delivery_id: str | None,
-                       enqueue: Callable[[Pipeline], None] | None, retention_s: float,
+                       enqueue: Enqueue | None, retention_s: float,
                        touch_case: bool = True, now: float | None = None) -> bool:
         """Record a `failed` result (bad request or media) unless the attempt already has a verdict.
 
@@ -232,78 +318,73 @@ class Store:
 
         def write(pipe: Pipeline) -> None:
             pipe.multi()
-            fields = {"state": FAILED, "failed_reason": code, "failed_detail": detail[:1000],
+            fields: dict[Any, Any] = {"state": AttemptState.FAILED.value, "failed_reason": code, "failed_detail": detail[:1000],
                       "failed_at": iso(now)}
             if request is not None:
                 fields["request"] = json.dumps(request, sort_keys=True, default=str)
                 fields["media"] = json.dumps(_media_of(request))
-                fields["media_state"] = "present"
-            pipe.hset(self.k_attempt(case_id, attempt), mapping=fields)
-            pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
-            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+                fields["media_state"] = MediaState.PRESENT.value
+            pipe.hset(self._k_attempt(case_id, attempt), mapping=fields)
+            pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
+            case_fields: dict[Any, Any] = {"case_id": case_id, "updated_at": iso(now)}
             if touch_case:
-                case_fields.update(latest_attempt=attempt, status=FAILED)
-            pipe.hset(self.k_case(case_id), mapping=case_fields)
+                case_fields.update(latest_attempt=attempt, status=OutcomeStatus.FAILED.value)
+            pipe.hset(self._k_case(case_id), mapping=case_fields)
             self.append_history(case_id, "failed", pipe=pipe, now=now, attempt=attempt,
                                 reason=code, detail=detail[:1000])
             if request is not None and retention_s >= 0:
-                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+                pipe.zadd(self._k_retention, {_member(case_id, attempt): now + retention_s})
             if delivery_id is not None and enqueue is not None:
-                pipe.delete(self.k_delivery(case_id, attempt, FAILED))
-                pipe.hset(self.k_delivery(case_id, attempt, FAILED),
-                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                   "created_at": iso(now)})
-                enqueue(pipe)
+                self._new_delivery(pipe, case_id, attempt, DeliveryKind.FAILED, delivery_id, enqueue, now)
 
-        return self._write_once(self.k_verdict(case_id, attempt), write) is None
+        return self._write_once(self._k_verdict(case_id, attempt), write) is None
 
     def commit_verdict(self, request: dict[str, Any], verdict: dict[str, Any], *, submitted_at: float,
                        review_deadline_s: float, retention_s: float, delivery_id: str | None,
-                       enqueue: Callable[[Pipeline], None] | None,
-                       now: float | None = None) -> tuple[bool, dict[str, Any]]:
+                       enqueue: Enqueue | None, now: float | None = None) -> tuple[bool, dict[str, Any]]:
         """Store the attempt's verdict once, atomically with everything that follows from it.
 
         Returns (True, verdict) when this call stored it, (False, stored verdict) when one existed.
         """
         now = time.time() if now is None else now
         case_id, attempt = str(request["case_id"]), int(request["attempt"])
-        vkey = self.k_verdict(case_id, attempt)
+        vkey = self._k_verdict(case_id, attempt)
         status = str(verdict["status"])
 
         def write(pipe: Pipeline) -> None:
-            latest = _text(pipe.hget(self.k_case(case_id), "latest_attempt"))
+            latest = _text(pipe.hget(self._k_case(case_id), "latest_attempt"))
             pipe.multi()
             pipe.set(vkey, json.dumps(verdict, sort_keys=True))
-            pipe.hset(self.k_attempt(case_id, attempt), mapping={
-                "state": "done", "status": status, "verdict_at": iso(now),
+            pipe.hset(self._k_attempt(case_id, attempt), mapping={
+                "state": AttemptState.DONE.value, "status": status, "verdict_at": iso(now),
                 "request": json.dumps(request, sort_keys=True, default=str),
-                "media": json.dumps(_media_of(request)), "media_state": "present",
+                "media": json.dumps(_media_of(request)), "media_state": MediaState.PRESENT.value,
                 "submitted_at": iso(submitted_at)})
-            pipe.hdel(self.k_attempt(case_id, attempt), "failed_reason", "failed_detail")
-            pipe.hsetnx(self.k_case(case_id), "created_at", iso(now))
-            case_fields: dict[str, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            pipe.hdel(self._k_attempt(case_id, attempt), "failed_reason", "failed_detail")
+            pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
+            case_fields: dict[Any, Any] = {"case_id": case_id, "updated_at": iso(now)}
             if latest is None or int(latest) <= attempt:
                 case_fields.update(latest_attempt=attempt, status=status)
             if request.get("callback_url"):
                 case_fields["callback_url"] = request["callback_url"]
-            pipe.hset(self.k_case(case_id), mapping=case_fields)
+            pipe.hset(self._k_case(case_id), mapping=case_fields)
             self.append_history(case_id, "verdict", pipe=pipe, now=now, attempt=attempt,
                                 status=status, reasons=verdict.get("reasons", []))
             if status == Status.MANUAL_REVIEW.value:
                 deadline = submitted_at + review_deadline_s
-                pipe.zadd(self.k_review_queue, {case_id: deadline})
-                pipe.hset(self.k_review_item(case_id), mapping={
-                    "case_id": case_id, "attempt": attempt, "state": "pending",
+                pipe.zadd(self._k_review_queue, {case_id: deadline})
+                pipe.hset(self._k_review_item(case_id), mapping={
+                    "case_id": case_id, "attempt": attempt, "state": ReviewState.PENDING.value,
                     "submitted_at": iso(submitted_at), "deadline": iso(deadline),
                     "deadline_ts": deadline, "queued_at": iso(now)})
                 self.append_history(case_id, "review_queued", pipe=pipe, now=now, attempt=attempt,
                                     deadline=iso(deadline))
             elif retention_s >= 0:
-                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+                pipe.zadd(self._k_retention, {_member(case_id, attempt): now + retention_s})
             if delivery_id is not None and enqueue is not None:
-                pipe.hset(self.k_delivery(case_id, attempt, "verdict"),
-                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                   "created_at": iso(now)})
+                pipe.hset(self._k_delivery(case_id, attempt, DeliveryKind.VERDICT),
+                          mapping={"delivery_id": delivery_id, "state": DeliveryState.PENDING.value,
+                                   "tries": 0, "created_at": iso(now)})
                 enqueue(pipe)
 
         stored = self._write_once(vkey, write)
@@ -311,49 +392,183 @@ class Store:
 
     def record_decision(self, case_id: str, attempt: int, decision: dict[str, Any], *,
                         retention_s: float, delivery_id: str | None,
-                        enqueue: Callable[[Pipeline], None] | None, now: float | None = None) -> None:
+                        enqueue: Enqueue | None, now: float | None = None) -> None:
         """Store a reviewer's decision once (AlreadyDecided otherwise) and take the case off the queue."""
         now = time.time() if now is None else now
-        dkey = self.k_decision(case_id, attempt)
+        dkey = self._k_decision(case_id, attempt)
 
         def write(pipe: Pipeline) -> None:
             pipe.multi()
             pipe.set(dkey, json.dumps(decision, sort_keys=True))
-            pipe.zrem(self.k_review_queue, case_id)
-            pipe.hset(self.k_review_item(case_id), mapping={"state": "decided", "decided_at": iso(now)})
-            pipe.hset(self.k_case(case_id), mapping={"status": decision["status"], "updated_at": iso(now)})
+            pipe.zrem(self._k_review_queue, case_id)
+            pipe.hset(self._k_review_item(case_id), mapping={"state": ReviewState.DECIDED.value,
+                                                             "decided_at": iso(now)})
+            pipe.hset(self._k_case(case_id), mapping={"status": decision["status"], "updated_at": iso(now)})
             self.append_history(case_id, "decision", pipe=pipe, now=now, attempt=attempt,
                                 status=decision["status"], reviewer=decision["reviewer"],
                                 reason=decision["reason"])
             if retention_s >= 0:
-                pipe.zadd(self.k_retention, {f"{case_id}:{attempt}": now + retention_s})
+                pipe.zadd(self._k_retention, {_member(case_id, attempt): now + retention_s})
             if delivery_id is not None and enqueue is not None:
-                pipe.hset(self.k_delivery(case_id, attempt, "decision"),
-                          mapping={"delivery_id": delivery_id, "state": "pending", "tries": 0,
-                                   "created_at": iso(now)})
+                pipe.hset(self._k_delivery(case_id, attempt, DeliveryKind.DECISION),
+                          mapping={"delivery_id": delivery_id, "state": DeliveryState.PENDING.value,
+                                   "tries": 0, "created_at": iso(now)})
                 enqueue(pipe)
 
         if self._write_once(dkey, write) is not None:
             raise AlreadyDecided(f"case {case_id} attempt {attempt} is already decided")
 
-    def record_rejected(self, job_id: str, result: dict[str, Any], ttl_s: int = 30 * 86400) -> None:
-        """Keep the failed result of a request that names no usable case."""
-        self.r.set(self.k_rejected(job_id), json.dumps(result, sort_keys=True), ex=ttl_s)
+    # ---- jobs without a usable case attempt ------------------------------------------------------
+    def record_rejected(self, job_id: str, result: dict[str, Any], *, case_id: str | None = None,
+                        now: float | None = None) -> None:
+        """Keep the outcome of a job that names no usable case attempt (readable by job id).
 
-    def update_delivery(self, case_id: str, attempt: int, event: str, **fields: Any) -> None:
-        self.r.hset(self.k_delivery(case_id, attempt, event), mapping=fields)
+        When the request named a valid case id, the case's audit trail gets a `rejected` entry too.
+        """
+        now = time.time() if now is None else now
+        with self._r.pipeline() as pipe:
+            pipe.set(self._k_rejected(job_id), json.dumps(result, sort_keys=True, default=str),
+                     ex=REJECTED_TTL_S)
+            if case_id is not None:
+                self.append_history(case_id, "rejected", pipe=pipe, now=now, job_id=job_id,
+                                    reason=result.get("reason"), detail=str(result.get("detail", ""))[:300])
+            pipe.execute()
 
+    def quarantine(self, job_id: str, entry: dict[str, Any], now: float | None = None) -> None:
+        """Refuse a queue entry for good: its `rejected` outcome, listed in the quarantine by time."""
+        now = time.time() if now is None else now
+        with self._r.pipeline() as pipe:
+            pipe.set(self._k_rejected(job_id), json.dumps({**entry, "at": iso(now)}, sort_keys=True,
+                                                          default=str), ex=REJECTED_TTL_S)
+            pipe.zadd(self._k_quarantine, {job_id: now})
+            pipe.zremrangebyscore(self._k_quarantine, "-inf", now - REJECTED_TTL_S)
+            pipe.execute()
+
+    def quarantined(self) -> list[tuple[str, float]]:
+        """(job id, unix time) of the queue entries refused in the last 30 days, oldest first."""
+        rows: Any = self._r.zrange(self._k_quarantine, 0, -1, withscores=True)
+        return [(_text(m), float(s)) for m, s in rows]
+
+    def mark_swept(self, job_id: str, now: float | None = None) -> None:
+        """Remember that the failed-job sweep gave this job its outcome."""
+        now = time.time() if now is None else now
+        with self._r.pipeline() as pipe:
+            pipe.zadd(self._k_swept, {job_id: now})
+            pipe.zremrangebyscore(self._k_swept, "-inf", now - REJECTED_TTL_S)
+            pipe.execute()
+
+    def swept(self, job_ids: Iterable[str]) -> set[str]:
+        """Those of `job_ids` that the failed-job sweep already handled."""
+        ids = list(job_ids)
+        if not ids:
+            return set()
+        scores = self._r.zmscore(self._k_swept, ids)
+        return {job_id for job_id, score in zip(ids, scores, strict=True) if score is not None}
+
+    # ---- deliveries -----------------------------------------------------------------------------
+    def update_delivery(self, case_id: str, attempt: int, kind: str, **fields: Any) -> None:
+        self._r.hset(self._k_delivery(case_id, attempt, kind),
+                     mapping={k: v.value if isinstance(v, DeliveryState) else v for k, v in fields.items()})
+
+    def rearm_delivery(self, case_id: str, attempt: int, kind: str, enqueue: Enqueue) -> None:
+        """Set a delivery back to pending with its tries reset, and enqueue its job, in one MULTI."""
+        with self._r.pipeline() as pipe:
+            enqueue(pipe)  # first: rq starts the transaction on an empty pipeline
+            pipe.hset(self._k_delivery(case_id, attempt, kind),
+                      mapping={"state": DeliveryState.PENDING.value, "tries": 0})
+            pipe.execute()
+
+    # ---- review queue ---------------------------------------------------------------------------
+    def review_queue(self, until: float | None = None) -> list[tuple[str, float]]:
+        """(case id, deadline) of queued cases, earliest deadline first; only those due by `until`."""
+        rows: Any
+        if until is None:
+            rows = self._r.zrange(self._k_review_queue, 0, -1, withscores=True)
+        else:
+            rows = self._r.zrangebyscore(self._k_review_queue, "-inf", until, withscores=True)
+        return [(_text(m), float(s)) for m, s in rows]
+
+    def get_review_item(self, case_id: str) -> dict[str, str] | None:
+        raw = self._r.hgetall(self._k_review_item(case_id))
+        return _hash(raw) if raw else None
+
+    def escalate(self, case_id: str, deadline: float, now: float) -> dict[str, str] | None:
+        """Mark a queued case escalated (once, with an audit entry); its item, or None if done before."""
+        key = self._k_review_item(case_id)
+        if not self._r.hsetnx(key, "escalated_at", iso(now)):
+            return None
+        item = self.get_review_item(case_id) or {}
+        with self._r.pipeline() as pipe:
+            pipe.hset(key, "state", ReviewState.ESCALATED.value)
+            self.append_history(case_id, "escalated", pipe=pipe, now=now, attempt=int(item.get("attempt", 0)),
+                                deadline=iso(deadline), overdue_hours=round((now - deadline) / 3600, 1))
+            pipe.execute()
+        return item
+
+    def record_reverification(self, case_id: str, attempt: int, verdict: dict[str, Any],
+                              now: float | None = None) -> None:
+        """Append a strict re-verification to the audit trail (evidence for the reviewer)."""
+        now = time.time() if now is None else now
+        with self._r.pipeline() as pipe:
+            pipe.hset(self._k_review_item(case_id), mapping={"reverify_status": verdict["status"],
+                                                             "reverified_at": iso(now)})
+            self.append_history(case_id, "reverified", pipe=pipe, now=now, attempt=attempt, settings="strict",
+                                status=verdict["status"], reasons=verdict["reasons"], verdict=verdict)
+            pipe.execute()
+
+    # ---- retention and media ownership ----------------------------------------------------------
+    def retention_due(self, now: float, limit: int = 500) -> list[tuple[str, int]]:
+        """Attempts whose media may be deleted by `now`, oldest first."""
+        members = self._r.zrangebyscore(self._k_retention, "-inf", now, start=0, num=limit)
+        return [split for m in members if (split := _split_member(m)) is not None]
+
+    def retention_time(self, case_id: str, attempt: int) -> float | None:
+        """When the attempt's media may be deleted, or None when it is not scheduled."""
+        score = self._r.zscore(self._k_retention, _member(case_id, attempt))
+        return None if score is None else float(score)
+
+    def drop_retention(self, case_id: str, attempt: int) -> None:
+        self._r.zrem(self._k_retention, _member(case_id, attempt))
+
+    def mark_purged(self, case_id: str, attempt: int, *, removed: int, kept: int, now: float) -> None:
+        """The attempt no longer holds media: state, audit entry, off the retention schedule."""
+        with self._r.pipeline() as pipe:
+            pipe.hset(self._k_attempt(case_id, attempt), mapping={"media_state": MediaState.PURGED.value,
+                                                                  "media_purged_at": iso(now)})
+            self.append_history(case_id, "media_purged", pipe=pipe, now=now, attempt=attempt, files=removed,
+                                kept=kept)
+            pipe.zrem(self._k_retention, _member(case_id, attempt))
+            pipe.execute()
+
+    def media_owner(self, uri: str) -> str | None:
+        """The case that owns a media file (by its canonical URI), or None."""
+        return _text(self._r.get(self._k_media(uri)[0]))
+
+    def claim_media(self, case_id: str, attempt: int, uris: Iterable[str]) -> list[str]:
+        """Claim the files for the case (first to name a file owns it); returns those another case owns.
+
+        All or nothing: when one file belongs to another case, nothing is claimed.
+        """
+        uris = list(dict.fromkeys(uris))
+        keys = [k for uri in uris for k in self._k_media(uri)]
+        taken = self._r.eval(_CLAIM, len(keys), *keys, case_id, _member(case_id, attempt))
+        return [uris[(int(i) - 1) // 2] for i in taken]
+
+    def release_media(self, case_id: str, attempt: int, uri: str) -> bool:
+        """Drop the attempt's need for a file; True when the file may now be deleted."""
+        owner, refs = self._k_media(uri)
+        return bool(self._r.eval(_RELEASE, 2, owner, refs, case_id, _member(case_id, attempt)))
+
+    # ---- locks ----------------------------------------------------------------------------------
     def acquire_lock(self, name: str, ttl_s: float) -> str | None:
         """A token when the lock was free (then held for ttl_s at most), else None."""
         token = uuid.uuid4().hex
-        ok = self.r.set(self.k_lock(name), token, nx=True, px=max(1, int(ttl_s * 1000)))
+        ok = self._r.set(self._k_lock(name), token, nx=True, px=max(1, int(ttl_s * 1000)))
         return token if ok else None
 
     def release_lock(self, name: str, token: str) -> None:
         """Release a lock only if this token still holds it."""
-        script = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
-                  "else return 0 end")
-        self.r.eval(script, 1, self.k_lock(name), token)
+        self._r.eval(_UNLOCK, 1, self._k_lock(name), token)
 
 
 def _media_of(request: dict[str, Any]) -> list[str]:

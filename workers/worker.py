@@ -36,10 +36,11 @@ from rq.serializers import JSONSerializer
 
 from kycengine.models.registry import Registry
 
-from . import jobs
 from .config import WorkerConfig
-from .jobs import VerifierFactory
+from .context import VerifierFactory, install
+from .guard import GuardedJob
 from .store import Store
+from .verification import on_work_horse_killed
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def warm_up(verifier: Any, config: WorkerConfig) -> float | None:
 
 def housekeeping(config: WorkerConfig, connection: Redis, now: float | None = None) -> dict[str, Any]:
     """Retention purge and review escalation, once across all workers (a Redis lock)."""
-    from . import retention, review
+    from . import retention, review, sweep
 
     store = Store(connection, config.key_prefix)
     token = store.acquire_lock("maintenance", max(5, config.maintenance_interval_s - 1))
@@ -102,9 +103,10 @@ def housekeeping(config: WorkerConfig, connection: Redis, now: float | None = No
     try:
         purged = retention.purge_due(config, connection, now=now)
         escalated = review.escalate_overdue(config, connection, now=now)
+        swept = sweep.sweep_failed_jobs(config, connection, now=now)
     finally:
         store.release_lock("maintenance", token)
-    return {"purged": purged, "escalated": escalated}
+    return {"purged": purged, "escalated": escalated, "swept": swept}
 
 
 class _Housekeeping:
@@ -157,7 +159,7 @@ def build_worker(config: WorkerConfig, connection: Redis, *, worker_class: str |
     cls = WORKER_CLASSES["simple" if kind == "prefork" else kind]
     worker = cls([config.delivery_queue, config.verify_queue], connection=connection,
                  serializer=JSONSerializer, name=name, maintenance_interval=config.maintenance_interval_s,
-                 work_horse_killed_handler=jobs.on_work_horse_killed)
+                 work_horse_killed_handler=on_work_horse_killed, job_class=GuardedJob)
     worker.kyc_config = config
     worker.log_job_description = False  # descriptions hold case ids only, but keep logs lean
     return worker
@@ -168,7 +170,7 @@ def recover_worker(config: WorkerConfig, connection: Redis, worker_name: str) ->
 
     The dead worker's executions (rq keeps them in `rq:worker:<name>:executions`) are marked expired
     in the StartedJobRegistry and that registry's cleanup runs: each job is re-enqueued while its
-    Retry budget lasts, else failed (and `jobs.on_verify_failure` gives the case a manual_review
+    Retry budget lasts, else failed (and `verification.on_verify_failure` gives the case a manual_review
     verdict). Returns how many jobs it handed over.
     """
     members = list(connection.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker_name)))
@@ -293,7 +295,7 @@ def run_worker(config: WorkerConfig, burst: bool = False, *, verifier_factory: V
     connection = connection or Redis.from_url(config.redis_url)
     connection.ping()
     started = time.perf_counter()
-    context = jobs.install(config, verifier_factory or worker_verifier_factory, preload=True)
+    context = install(config, verifier_factory or worker_verifier_factory, preload=True)
     log.info("verifier ready in %.2f s", time.perf_counter() - started)
     if config.warmup if warmup is None else warmup:
         took = warm_up(context.verifier, config)
@@ -324,7 +326,7 @@ def recover_abandoned(config: WorkerConfig, connection: Redis, *, now: float | N
     rq lists a running job in the queue's StartedJobRegistry with an expiry that the worker (or, for a
     forking worker, its parent while the horse runs) keeps pushing forward. When a worker dies with
     SIGKILL the expiry stops moving; once it has passed, rq's registry cleanup re-enqueues the job
-    (its Retry budget) or fails it (then `jobs.on_verify_failure` gives the case a manual_review
+    (its Retry budget) or fails it (then `verification.on_verify_failure` gives the case a manual_review
     verdict). Every worker runs that cleanup on start and every maintenance interval; this function
     runs it on demand, with `now` in the future to treat every listed job as abandoned (only safe
     when no live worker is running one of them).

@@ -1,0 +1,111 @@
+"""The verification job: `verify_job(request_json)`, and what rq calls when such a job dies.
+
+A verification job's only argument is the request as a JSON string. It is read within the size and
+depth limits (`intake`), checked as at submit (schema, callback URL, media confinement and ownership,
+attempt rules), verified by the process's Verifier (`context`), and answered with one stored outcome
+(`outcomes`):
+
+* a verdict (approved / refused / retry_required / manual_review), stored once per case attempt;
+* a `failed` result for a request that cannot be verified as given, stored and never retried;
+* an exception for an infrastructure problem (Redis, storage outage, a crash): rq re-runs the job
+  (`Retry` given at enqueue time). When the re-runs are used up, `on_verify_failure` /
+  `on_work_horse_killed` store a `manual_review` verdict with reason `internal_error` (and the
+  failed-job sweep catches whatever they could not). A verification that exceeds the job timeout
+  ends the same way at once (it would time out again), without a re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis import Redis
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from kycengine.errors import InvalidInput
+from kycengine.schema import VerificationRequest
+
+from . import egress, intake, media, outcomes
+from .config import WorkerConfig
+from .context import context, current_connection
+from .guard import VERIFY_JOB
+from .states import FailureCode
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _check(data: Any, config: WorkerConfig) -> tuple[VerificationRequest, list[str]]:
+    """The request and its canonical media URIs; raises InvalidInput for anything unusable."""
+    request = VerificationRequest.parse(data)
+    if request.callback_url is not None:
+        egress.check_url(request.callback_url, egress.CallbackPolicy.from_config(config))
+    uris = [media.check_uri(request.document_video, config), media.check_uri(request.selfie_video, config)]
+    return request, uris
+
+
+def verify_job(request_json: Any) -> dict[str, Any]:
+    """Verify one request (a JSON string); returns the verdict summary or a `failed` result."""
+    ctx = context()
+    config = ctx.config
+    connection, job = current_connection()
+    job_id = job.id if job is not None else "local"
+    data: Any = None
+    try:
+        data = intake.load(request_json, config)
+        request, uris = _check(data, config)
+    except InvalidInput as exc:
+        return outcomes.fail(config, connection, job_id, data, exc.code, exc.message)
+
+    store = Store(connection, config.key_prefix)
+    store.record_submission(data, job_id)
+    existing = store.get_verdict(request.case_id, request.attempt)
+    if existing is not None:
+        return outcomes.summary(existing, duplicate=True)
+    problem = store.attempt_problem(request.case_id, request.attempt, config.max_attempts)
+    if problem is not None:
+        return outcomes.fail(config, connection, job_id, data, *problem)
+    try:
+        with media.open_media((request.document_video, request.selfie_video), config) as paths:
+            taken = store.claim_media(request.case_id, request.attempt, uris)
+            if taken:
+                return outcomes.fail(config, connection, job_id, data, FailureCode.MEDIA_NOT_OWNED,
+                                     f"{', '.join(taken)}: named by another case first (a case uses only "
+                                     "its own media)")
+            try:
+                verdict = ctx.verifier.verify(paths[0], paths[1], declared=request.declared,
+                                              case_id=request.case_id, attempt=request.attempt)
+            except JobTimeoutException:
+                log.warning("case %s attempt %s: verification timed out", request.case_id, request.attempt)
+                verdict = outcomes.internal_error_verdict(request.case_id, request.attempt,
+                                                          f"verification exceeded the {config.job_timeout_s} s "
+                                                          "job timeout")
+    except InvalidInput as exc:
+        return outcomes.fail(config, connection, job_id, data, exc.code, exc.message)
+    if verdict.case_id != request.case_id or verdict.attempt != request.attempt:
+        raise RuntimeError("verifier returned a verdict for another case")
+    return outcomes.commit(config, connection, request, verdict)
+
+
+def _request_of(job: Job) -> Any:
+    args = job.args
+    return args[0] if isinstance(args, (list, tuple)) and args else None
+
+
+def on_verify_failure(job: Job, connection: Redis, exc_type: Any, exc: Any, tb: Any) -> None:
+    """RQ failure callback: when no re-run is left, the case still gets a (manual_review) verdict."""
+    if job.retries_left:
+        return  # RQ re-runs it
+    name = getattr(exc_type, "__name__", str(exc_type))
+    outcomes.settle(context().config, connection, job.id, _request_of(job),
+                    f"verification failed after all re-runs ({name})")
+
+
+def on_work_horse_killed(job: Job, retpid: int | None, ret_val: int | None, rusage: Any) -> None:
+    """rq Worker hook: a work horse died (signal, out of memory, hard timeout)."""
+    log.warning("work horse %s died (status %s) running job %s", retpid, ret_val, job.id)
+    if job.func_name != VERIFY_JOB or job.should_retry:
+        return
+    outcomes.settle(context().config, job.connection, job.id, _request_of(job),
+                    f"worker process died (wait status {ret_val})")
