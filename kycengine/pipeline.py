@@ -83,6 +83,12 @@ def _timed(timings: dict[str, float], name: str, limit: float, run: Callable[[],
     return result
 
 
+def _failed_selfie(finding: Finding) -> tuple[FaceEvidence, LivenessEvidence]:
+    """Face and liveness evidence for a selfie that left them nothing to work on."""
+    return (FaceEvidence(state=StageState.FAILED, findings=(finding,), note=finding.detail),
+            LivenessEvidence(state=StageState.FAILED, findings=(finding,), note=finding.detail))
+
+
 class Verifier:
     """Holds the loaded stages; call `verify` as often as needed (one Verifier per worker process)."""
 
@@ -119,6 +125,22 @@ class Verifier:
             log.exception("face tracking crashed")
             return None
 
+    def _selfie_stages(self, selfie: Video | Finding, portrait: np.ndarray | None,
+                       timings: dict[str, float]) -> tuple[FaceEvidence, LivenessEvidence]:
+        """The face and liveness stages on one shared face track (both fail with the finding that
+        left them nothing to work on: an unreadable selfie, a face track over its time limit)."""
+        if isinstance(selfie, Finding):
+            return _failed_selfie(selfie)
+        track = self._track(selfie, timings)
+        if isinstance(track, Finding):
+            return _failed_selfie(track)
+        frames, shared = selfie, track
+        limit = self.settings.stage_time_limit_s
+        face = _timed(timings, "face", limit, lambda: self._match(frames, portrait, shared), FaceEvidence)
+        liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared),
+                          LivenessEvidence)
+        return face, liveness
+
     def _decode(self, path: str | os.PathLike[str], fps: float, timings: dict[str, float],
                 name: str) -> Video | Finding:
         """The decoded video, or the finding that says why there is none."""
@@ -145,18 +167,7 @@ class Verifier:
             video = doc_video
             document = _timed(timings, "document", limit, lambda: self.document.analyse(video, today=today),
                               DocumentEvidence)
-        track = None if isinstance(selfie, Finding) else self._track(selfie, timings)
-        if isinstance(selfie, Finding) or isinstance(track, Finding):
-            missing = selfie if isinstance(selfie, Finding) else track
-            face = FaceEvidence(state=StageState.FAILED, findings=(missing,), note=missing.detail)
-            liveness = LivenessEvidence(state=StageState.FAILED, findings=(missing,), note=missing.detail)
-        else:
-            frames, shared = selfie, track
-            face = _timed(timings, "face", limit, lambda: self._match(frames, document.portrait, shared),
-                          FaceEvidence)
-            liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared),
-                              LivenessEvidence)
-
+        face, liveness = self._selfie_stages(selfie, document.portrait, timings)
         decision = decide(document, face, liveness, settings=self.settings)
         return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
                        effects=decision.effects, document=document, face=face, liveness=liveness,

@@ -9,7 +9,6 @@ from .errors import InvalidInput
 from .reasons import Effect
 from .records import Record
 
-
 FACE_BACKENDS = ("insightface", "opencv")
 
 

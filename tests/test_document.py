@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from kycengine import video
+from kycengine.decision import decide
 from kycengine.document import card, quality
 from kycengine.document.analyser import PENDING_CHECKS, DocumentAnalyser
 from kycengine.document.card_mrz import mrz_zone
@@ -25,13 +26,11 @@ from kycengine.document.types import DocumentType
 from kycengine.document.viz import fold, substring_distance
 from kycengine.face.backends import get_backend
 from kycengine.models import default_registry
-from kycengine.decision import decide
 from kycengine.reasons import Reason, Status
 from kycengine.schema import DocumentEvidence, StageState
 from kycengine.settings import Settings
 from kycengine.synth import documents
 from kycengine.synth.document_video import DocumentLabels, DocumentVariant, document_video_frames, make_document_video
-
 from tests.support import reasons_of
 
 TODAY = dt.date(2026, 11, 1)

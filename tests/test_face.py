@@ -25,7 +25,6 @@ from kycengine.schema import FaceEvidence, MatchDecision, StageState
 from kycengine.settings import Settings
 from kycengine.synth import faces
 from kycengine.video import Frame, Video
-
 from tests.support import reasons_of
 
 YAO_IN_PLAYERS = (slice(100, 240), slice(680, 800))  # Yao Ming's head in players.jpg (rows, cols)

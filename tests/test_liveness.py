@@ -20,7 +20,6 @@ from kycengine.reasons import Reason
 from kycengine.schema import LivenessEvidence, StageState
 from kycengine.settings import Settings
 from kycengine.synth.selfie_video import SelfieLabels, make_selfie_video
-
 from tests.support import reasons_of
 
 SIZE, FPS, SECONDS = (480, 360), 10, 4.0

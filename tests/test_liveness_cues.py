@@ -22,7 +22,6 @@ from kycengine.schema import LivenessEvidence
 from kycengine.settings import Settings
 from kycengine.synth.media import Flicker, dot_screen
 from kycengine.synth.selfie_video import SelfieLabels, make_selfie_video
-
 from tests.support import reasons_of
 
 SMALL, LARGE = (480, 360), (1280, 720)

@@ -33,7 +33,7 @@ from . import authenticity, quality
 from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
 from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
 from .layout import LAYOUTS, Layout
-from .mrz import MRZ, MRZFormat, parse
+from .mrz import MRZ, parse
 from .mrz_band import find_mrz_band
 from .policy import acceptance, document_type_of
 from .portrait import crop_portrait

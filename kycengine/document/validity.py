@@ -245,9 +245,9 @@ class _Assessor:
             first = last = expiry
             source = ExpirySource.MRZ
         expired = None if last is None else last < today
-        if expired:
+        if first is not None and last is not None and last < today:
             self.find(FindingCode.DOCUMENT_EXPIRED, f"expired on {last.isoformat()}")
-        elif first is not None and first < today:
+        elif first is not None and last is not None and first < today:
             self.find(FindingCode.EXPIRY_UNCERTAIN,
                       f"expired if issued early in its month: valid until {first.isoformat()}..{last.isoformat()}")
 
