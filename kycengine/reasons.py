@@ -272,6 +272,16 @@ TEXTS: dict[Reason, ReasonText] = {
 }
 
 
+def explain(code: str, effect: str | None = None) -> dict[str, object]:
+    """What a webhook says of one reason: its code, its effect and the customer's texts (en, fr). A
+    code this release does not know (stored by another release) keeps its code and effect only."""
+    if code not in Reason._value2member_map_:
+        return {"code": code, "effect": effect}
+    text = TEXTS[Reason(code)]
+    return {"code": code, "effect": effect or text.effect.value,
+            "message": {"en": text.customer_en, "fr": text.customer_fr}}
+
+
 def markdown_table() -> str:
     """docs/reasons.md's table: code, default effect (and the setting that changes it), customer
     texts in English and French, and what the code means for the bank."""

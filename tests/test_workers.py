@@ -26,7 +26,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from kycengine.errors import InvalidRequest, PathNotAllowed
-from kycengine.reasons import Status
+from kycengine.reasons import Reason, Status
 from tests.workers_support import ROOT, Env, ScriptedVerifier, free_port, to_env
 from workers.config import WorkerConfig
 from workers.context import install
@@ -50,9 +50,19 @@ def test_verdicts_stored_and_delivered_once_signed(env: Env) -> None:
         assert len(got) == 1 and got[0].signature_ok
         assert got[0].event == "verification.completed" and got[0].body["status"] == s
         assert got[0].body["verdict"]["status"] == s
+        # per reason: the code, its own effect and the customer's texts in French and English
+        assert [r["code"] for r in got[0].body["reasons"]] == got[0].body["verdict"]["reasons"]
+        for reason in got[0].body["reasons"]:
+            assert reason["effect"] == got[0].body["verdict"]["effects"][reason["code"]]
+            assert reason["message"] == {"en": Reason(reason["code"]).message_en,
+                                         "fr": Reason(reason["code"]).message_fr}
         record = env.store.get_delivery(env.cid(s), 1, "verdict")
         assert record["state"] == "delivered" and record["delivery_id"] == got[0].delivery_id
     assert len(receiver.received) == 4
+    blurry = receiver.for_case(env.cid("retry_required"))[0].body["reasons"]
+    assert blurry == [{"code": "document_blurry", "effect": "retry",
+                       "message": {"en": Reason.DOCUMENT_BLURRY.message_en, "fr": Reason.DOCUMENT_BLURRY.message_fr}}]
+    assert receiver.for_case(env.cid("approved"))[0].body["reasons"] == []
     review_item = env.store.get_review_item(env.cid("manual_review"))
     submitted = dt.datetime.fromisoformat(review_item["submitted_at"])
     deadline = dt.datetime.fromisoformat(review_item["deadline"])
@@ -318,6 +328,10 @@ def test_redis_restart_between_jobs_loses_nothing(env: Env, aof_redis: Any) -> N
         assert result(env.cid(name), 1, env.config, env.redis)["status"] == statuses[name]
         assert len(receiver.for_case(env.cid(name))) == 1
     assert len(receiver.received) == 4
+    blurry = receiver.for_case(env.cid("retry_required"))[0].body["reasons"]
+    assert blurry == [{"code": "document_blurry", "effect": "retry",
+                       "message": {"en": Reason.DOCUMENT_BLURRY.message_en, "fr": Reason.DOCUMENT_BLURRY.message_fr}}]
+    assert receiver.for_case(env.cid("approved"))[0].body["reasons"] == []
     assert env.cid("r2") in dict(env.store.review_queue())
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kycengine.reasons import Reason
 from tests.workers_support import Env, ScriptedVerifier, cli, to_env
 from workers import retention, review
 from workers.config import ConfigError
@@ -55,6 +56,8 @@ def test_review_queue_decide_escalate_reverify(env: Env, monkeypatch: pytest.Mon
     decision = [r for r in receiver.for_case(env.cid("rev-a")) if r.event == "review.decided"]
     assert len(decision) == 1 and decision[0].body["status"] == "refused"
     assert decision[0].body["decision"]["reason_codes"] == ["document_photocopy"]
+    assert decision[0].body["reasons"] == [{"code": "document_photocopy", "effect": "refuse", "message": {
+        "en": Reason.DOCUMENT_PHOTOCOPY.message_en, "fr": Reason.DOCUMENT_PHOTOCOPY.message_fr}}]
     assert result(env.cid("rev-a"), 1, env.config, env.redis)["status"] == "refused"
     assert result(env.cid("rev-a"), 1, env.config, env.redis)["verdict"]["status"] == "manual_review"
     assert review.list_queue(env.config, env.redis) == []

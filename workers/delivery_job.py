@@ -15,7 +15,7 @@ from typing import Any
 from redis import Redis
 from rq import Retry
 
-from kycengine.reasons import Status
+from kycengine.reasons import Effect, Status, explain
 
 from . import delivery
 from .config import WorkerConfig
@@ -45,14 +45,19 @@ def build_payload(store: Store, case_id: str, attempt: int, kind: DeliveryKind,
         verdict = store.get_verdict(case_id, attempt)
         if verdict is None:
             return None
-        body.update(status=verdict["status"], reasons=verdict.get("reasons", []), verdict=verdict)
+        effects = verdict.get("effects") or {}
+        body.update(status=verdict["status"], verdict=verdict,
+                    reasons=[explain(code, effects.get(code)) for code in verdict.get("reasons", [])])
         if verdict["status"] == Status.MANUAL_REVIEW.value:
             body["review_deadline"] = (store.get_review_item(case_id) or {}).get("deadline")
     elif kind == DeliveryKind.DECISION:
         decision = store.get_decision(case_id, attempt)
         if decision is None:
             return None
-        body.update(status=decision["status"], decision=decision)
+        refused = decision["status"] == Status.REFUSED.value
+        body.update(status=decision["status"], decision=decision,
+                    reasons=[explain(code, Effect.REFUSE.value) for code in decision.get("reason_codes", [])
+                             if refused])
     else:
         body.update(status=OutcomeStatus.FAILED.value, reason=record.get("failed_reason"),
                     detail=record.get("failed_detail"))
