@@ -125,6 +125,15 @@ class Verifier:
             log.exception("face tracking crashed")
             return None
 
+    def _document_stage(self, path: str | os.PathLike[str], today: dt.date,
+                        timings: dict[str, float]) -> DocumentEvidence:
+        """Decode the document video and analyse it; its frames are released on return."""
+        video = self._decode(path, self.settings.document_fps, timings, "decode_document")
+        if isinstance(video, Finding):
+            return DocumentEvidence(state=StageState.FAILED, findings=(video,), note=video.detail)
+        return _timed(timings, "document", self.settings.stage_time_limit_s,
+                      lambda: self.document.analyse(video, today=today), DocumentEvidence)
+
     def _selfie_stages(self, selfie: Video | Finding, portrait: np.ndarray | None,
                        timings: dict[str, float]) -> tuple[FaceEvidence, LivenessEvidence]:
         """The face and liveness stages on one shared face track (both fail with the finding that
@@ -156,17 +165,9 @@ class Verifier:
         """Verify one attempt. Unreadable videos, stage errors and stage timeouts become findings
         (and reasons), never exceptions; a host's own time limit (TimeLimitExceeded) ends it."""
         timings: dict[str, float] = {}
-        today = today or dt.date.today()
-        limit = self.settings.stage_time_limit_s
-        doc_video = self._decode(document_video, self.settings.document_fps, timings, "decode_document")
+        document = self._document_stage(document_video, today or dt.date.today(), timings)
+        # The document video's frames are gone by now: one decoded video in memory at a time.
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
-
-        if isinstance(doc_video, Finding):
-            document = DocumentEvidence(state=StageState.FAILED, findings=(doc_video,), note=doc_video.detail)
-        else:
-            video = doc_video
-            document = _timed(timings, "document", limit, lambda: self.document.analyse(video, today=today),
-                              DocumentEvidence)
         face, liveness = self._selfie_stages(selfie, document.portrait, timings)
         decision = decide(document, face, liveness, settings=self.settings)
         return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
