@@ -31,6 +31,15 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 | KYC_RESULT_TTL              | 86400                        | seconds rq keeps job results (the store keeps   |
 |                             |                              | verdicts for good)                              |
 | KYC_WARMUP                  | 1                            | verify one generated sample before taking jobs  |
+| KYC_FACE_BACKEND            | insightface                  | face backend of the workers' Verifier:          |
+|                             |                              | `insightface` (non-commercial weights) or       |
+|                             |                              | `opencv` (commercially usable weights)          |
+| KYC_DRAIN_TIMEOUT           | 60                           | seconds a stopping worker (SIGTERM) lets its    |
+|                             |                              | jobs in hand finish before killing them         |
+| KYC_REDIS_BACKOFF_MAX       | 5                            | longest wait, in seconds, between two tries to  |
+|                             |                              | reach an unreachable Redis (backoff cap)        |
+| KYC_METRICS_PORT            | (none: off)                  | prefork: serve Prometheus metrics on this port  |
+| KYC_METRICS_ADDR            | 0.0.0.0                      | address the metrics endpoint listens on         |
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from kycengine.errors import KycError
 from kycengine.video import MAX_FILE_BYTES
 
 WORKER_CLASSES = ("prefork", "fork", "simple")
+FACE_BACKENDS = ("insightface", "opencv")  # kycengine.settings.Settings.face_backend
 
 
 class ConfigError(KycError):
@@ -78,6 +88,11 @@ class WorkerConfig:
     maintenance_interval_s: int = 60
     result_ttl_s: int = 86400
     warmup: bool = True
+    face_backend: str = "insightface"
+    drain_timeout_s: float = 60.0
+    redis_backoff_max_s: float = 5.0
+    metrics_port: int | None = None
+    metrics_addr: str = "0.0.0.0"
 
     def __post_init__(self) -> None:
         if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
@@ -105,6 +120,13 @@ class WorkerConfig:
         if self.worker_class not in WORKER_CLASSES:
             raise ConfigError(f"KYC_WORKER_CLASS: one of {', '.join(WORKER_CLASSES)}, "
                               f"got {self.worker_class!r}")
+        if self.face_backend not in FACE_BACKENDS:
+            raise ConfigError(f"KYC_FACE_BACKEND: one of {', '.join(FACE_BACKENDS)}, got {self.face_backend!r}")
+        for name in ("drain_timeout_s", "redis_backoff_max_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise ConfigError(f"KYC_METRICS_PORT: a TCP port (1-65535), got {self.metrics_port}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -160,6 +182,11 @@ class WorkerConfig:
             hard_timeout_grace_s=float(number("KYC_HARD_TIMEOUT_GRACE", d.hard_timeout_grace_s, float)),
             result_ttl_s=int(number("KYC_RESULT_TTL", d.result_ttl_s)),
             warmup=(text("KYC_WARMUP", "1") or "1").lower() not in ("0", "false", "no", "off"),
+            face_backend=(text("KYC_FACE_BACKEND", d.face_backend) or d.face_backend).lower(),
+            drain_timeout_s=float(number("KYC_DRAIN_TIMEOUT", d.drain_timeout_s, float)),
+            redis_backoff_max_s=float(number("KYC_REDIS_BACKOFF_MAX", d.redis_backoff_max_s, float)),
+            metrics_port=int(number("KYC_METRICS_PORT", 0)) or None,
+            metrics_addr=text("KYC_METRICS_ADDR", d.metrics_addr) or d.metrics_addr,
         )
 
     def with_(self, **changes: object) -> WorkerConfig:
