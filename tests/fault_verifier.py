@@ -3,8 +3,8 @@ with it in place of the engine (the worker runs as an operator starts it, minus 
 
 The document file of a request holds a JSON script: `status` to answer, `sleep` seconds (or
 `sleep_once`: only on the first run, marked by a file next to the document), and `runlog`: a file
-to which every run appends one JSON line (case, attempt, pid, backend, start and end times), so a
-test can count the runs of each case and see which process ran it.
+to which every run appends a JSON line when it starts and one when it ends (event, case, pid,
+backend, time), so a test can count the runs of each case and see which process ran it.
 """
 
 from __future__ import annotations
@@ -35,16 +35,21 @@ class FaultVerifier:
                attempt: int = 1, today: dt.date | None = None) -> Verdict:
         started = time.time()
         script = json.loads(Path(document_video).read_text())
+
+        def note(event: str) -> None:
+            if script.get("runlog"):
+                line = json.dumps({"event": event, "case": case_id, "pid": os.getpid(), "backend": self.backend,
+                                   "at": time.time()})
+                with open(script["runlog"], "a", encoding="utf-8") as log:
+                    log.write(line + "\n")
+
+        note("start")
         once = Path(f"{document_video}.ran")
         if script.get("sleep_once") and not once.exists():
             once.write_text("ran")
             time.sleep(float(script["sleep_once"]))
         time.sleep(float(script.get("sleep", 0)))
-        if script.get("runlog"):
-            line = json.dumps({"case": case_id, "attempt": attempt, "pid": os.getpid(), "backend": self.backend,
-                               "start": started, "end": time.time()})
-            with open(script["runlog"], "a", encoding="utf-8") as log:
-                log.write(line + "\n")
+        note("end")
         reasons = REASONS[script.get("status", "approved")]
         document = DocumentEvidence(state=StageState.COMPLETE, reasons=reasons)
         face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8)

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 QUICK_DEATH_S = 10.0  # a child dying sooner than this after its start is restarted after a pause
 RESTART_PAUSE_MAX_S = 30.0
 POLL_S = 0.05
+GROUP_GRACE_S = 3.0  # a killed child's scheduler stops within ~1 s of its parent-death signal
 EXIT_WORKED, EXIT_IDLE, EXIT_BROKEN = 0, 10, 1  # a child's exit status: jobs done, none, rq's loop quit
 
 
@@ -76,12 +77,14 @@ class Supervisor:
         self.drain_deadline = 0.0
         self.did_work = False
         self.pid = os.getpid()
+        self.groups: set[int] = set()  # process groups of children killed in a cold stop
         self.redis = connect(config.redis_url, socket_timeout_s=2.0)
 
     # ---- children ------------------------------------------------------------------------------
     def _child(self, name: str, clock: Any) -> int:
         if not lifeline.die_with_parent(signal.SIGTERM, self.pid):
             return EXIT_IDLE
+        os.setpgid(0, 0)  # a group with its scheduler: a terminal's Ctrl+C is the supervisor's to relay
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         random.seed()
@@ -208,6 +211,7 @@ class Supervisor:
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(pid, signal.SIGKILL)
                     killed = True
+                    self.groups.update(self.children)
             for slot, when in list(self.due.items()):
                 if now >= when:
                     del self.due[slot]
@@ -221,4 +225,19 @@ class Supervisor:
         if self.to_recover:
             log.warning("redis unreachable at exit: the jobs of %s are re-run by rq's abandoned-job "
                         "handling once their registration expires", ", ".join(self.to_recover))
+        self._empty_groups()
         return self.did_work
+
+    def _empty_groups(self) -> None:
+        """Leave nothing behind: the schedulers of killed children get a moment to release their
+        locks (their parent-death signal), then whatever remains of those groups is killed."""
+        deadline = time.monotonic() + GROUP_GRACE_S
+        for group in self.groups:
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(group, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(POLL_S)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)

@@ -155,6 +155,8 @@ class _KycWorker:
         super().run_maintenance_tasks()  # type: ignore[misc]
         try:
             housekeeping(self.kyc_config, self.connection)
+        except StopRequested:  # rq's stop signal, raised wherever an idle worker is
+            raise
         except Exception:  # maintenance must never stop the worker
             log.exception("kyc housekeeping failed")
 
