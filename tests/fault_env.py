@@ -187,13 +187,14 @@ def children(pid: int) -> list[int]:
 
 
 class WorkerProcess:
-    """`kyc worker` (with the scripted verifier) started as an operator would, its log in a file."""
+    """`kyc worker` started as an operator would, its log in a file; by default with the scripted
+    verifier (`tests.fault_verifier`), with `module="kycengine"` with the real engine."""
 
-    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *args: str, module: str = "tests.fault_verifier") -> None:
         self.log = log
         self.seen: set[int] = set()
         self.file = open(log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fault_verifier", "worker", *args], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", module, "worker", *args], cwd=ROOT,
                                      env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=self.file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -462,6 +463,45 @@ def test_sentinel_finds_the_master(tmp_path: Path) -> None:
         sentinel.kill()
         sentinel.wait(timeout=10)
         master.kill()
+
+
+def _certificate(folder: Path, name: str, ca: str | None, ip: bool) -> None:
+    """`name`.pem / `name`.key: self-signed when `ca` is None, else signed by `ca` (openssl CLI)."""
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{name}.key"]
+    if ca is None:
+        subprocess.run(["openssl", "req", "-x509", *key, "-out", f"{name}.pem", "-days", "1", "-subj",
+                        f"/CN={name}"], cwd=folder, check=True, capture_output=True)
+        return
+    subprocess.run(["openssl", "req", *key, "-out", f"{name}.csr", "-subj", f"/CN={name}"], cwd=folder,
+                   check=True, capture_output=True)
+    (folder / f"{name}.ext").write_text("subjectAltName=IP:127.0.0.1\n" if ip else "extendedKeyUsage=clientAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+                    "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext"],
+                   cwd=folder, check=True, capture_output=True)
+
+
+def test_tls_with_client_certificates(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    for name, ca, ip in (("ca", None, False), ("server", "ca", True), ("client", "ca", False)):
+        _certificate(tmp_path, name, ca, ip)
+    port = free_port()
+    server = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--tls-port", str(port),
+                               "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path),
+                               "--tls-cert-file", "server.pem", "--tls-key-file", "server.key",
+                               "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "yes"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = (f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path}/ca.pem&ssl_certfile={tmp_path}/client.pem"
+               f"&ssl_keyfile={tmp_path}/client.key")
+        client = conn.connect(url, patient=True, backoff_max_s=0.2)
+        assert client.set("over-tls", "yes") and client.get("over-tls") == b"yes"
+        without_certificate = conn.connect(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path}/ca.pem")
+        with pytest.raises(conn.ConnectionError):  # the server asks for a client certificate
+            without_certificate.ping()
+    finally:
+        server.kill()
+        server.wait(timeout=10)
 
 
 def test_probe(faults: Faults, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
