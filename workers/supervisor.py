@@ -6,7 +6,9 @@ in-process speed (no fork per job). The supervisor:
 * replaces a child that dies (a segfault, the OOM killer, SIGKILL) without reloading anything,
   after handing the job it was running to rq's abandoned-job handling (`worker.recover_worker`);
   when Redis is unreachable that hand-over waits, retried, until Redis answers; a child that keeps
-  dying at start is replaced after a growing pause (1 s, 2 s, ... 30 s);
+  dying at start is replaced after a growing pause (1 s, 2 s, ... 30 s); one that stops cleanly on
+  its own (a SIGTERM sent to it alone) is replaced too, unless the supervisor runs in burst mode or
+  with a job limit;
 * kills a child whose job runs past its rq timeout plus `hard_timeout_grace_s` (stuck where rq's
   SIGALRM cannot reach), handled like a crash;
 * on SIGTERM (or SIGINT) drains: each child finishes the job in hand and takes no other; after
@@ -145,6 +147,10 @@ class Supervisor:
         child = self.children.pop(pid)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) in (EXIT_WORKED, EXIT_IDLE):
             self.did_work |= os.WEXITSTATUS(status) == EXIT_WORKED
+            if not (self.stopping or self.burst or self.max_jobs is not None):
+                log.warning("worker %s stopped while the supervisor was not stopping; starting another",
+                            child.name)
+                self.due[child.slot] = time.monotonic()
             return  # burst done, max_jobs reached, or asked to stop
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
