@@ -53,7 +53,8 @@ def measure(cases: int, outages: list[float], size: tuple[int, int] = (640, 360)
         server = RedisServer(root / "redis").start()
         receiver = Receiver(SECRET)
         env = {"KYC_REDIS_URL": server.url, "KYC_MEDIA_ROOTS": str(root / "media"), "KYC_WEBHOOK_SECRET": SECRET,
-               "KYC_WORKER_PROCESSES": "2", "KYC_LOG_LEVEL": "INFO"}
+               "KYC_WORKER_PROCESSES": "2", "KYC_LOG_LEVEL": "INFO",
+               "KYC_CALLBACK_ALLOW_NETWORKS": "127.0.0.1/32"}  # the receiver listens on loopback
         config = WorkerConfig.from_env(env)
         worker = WorkerProcess(env, root / "worker.log", module="kycengine")
         try:

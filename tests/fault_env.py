@@ -111,7 +111,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 ok = delivery.verify_signature(receiver.secret, body, self.headers.get("X-KYC-Signature"))
                 case_id = json.loads(body).get("case_id", "")

@@ -24,8 +24,8 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,7 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from tests.fault_env import (Receiver, RedisServer, WorkerProcess, alive, children, descendants, free_port,
-                             wait_for)
+from tests.fault_env import Receiver, RedisServer, WorkerProcess, alive, children, descendants, free_port, wait_for
 from workers import connection as conn
 from workers.config import ConfigError, WorkerConfig
 from workers.enqueue import submit
@@ -92,7 +91,8 @@ class Faults:
                     "KYC_MEDIA_ROOTS": str(self.media), "KYC_WEBHOOK_SECRET": SECRET, "KYC_WARMUP": "0",
                     "KYC_WORKER_PROCESSES": "2", "KYC_MAINTENANCE_INTERVAL": "2", "KYC_DELIVERY_BACKOFF": "2",
                     "KYC_JOB_TIMEOUT": "120", "KYC_HARD_TIMEOUT_GRACE": "2", "KYC_JOB_RETRY_BACKOFF": "0",
-                    "KYC_REDIS_BACKOFF_MAX": "1", "KYC_LOG_LEVEL": "INFO"}
+                    "KYC_REDIS_BACKOFF_MAX": "1", "KYC_LOG_LEVEL": "INFO",
+                    "KYC_CALLBACK_ALLOW_NETWORKS": "127.0.0.1/32"}  # the receiver listens on loopback
 
     @property
     def config(self) -> WorkerConfig:

@@ -206,7 +206,7 @@ def _sentinel_master(url: str, options: dict[str, Any]) -> Redis:
         if name in ("sentinel_password", "sentinel_username"):
             sentinel_kwargs[name.removeprefix("sentinel_")] = value
             continue
-        parser = URL_QUERY_ARGUMENT_PARSERS.get(name)
+        parser: Callable[[str], Any] | None = URL_QUERY_ARGUMENT_PARSERS.get(name)  # type: ignore[assignment]
         kwargs[name] = parser(value) if parser else value
     if len(parts) == 2:
         kwargs["db"] = int(parts[1])

@@ -83,8 +83,8 @@ def verify_outcome(result: Any) -> str:
     if result.get("duplicate"):
         return "duplicate"
     status = str(result.get("status"))
-    if status == "failed":
-        return "rejected" if result.get("case_id") is None else "failed"
+    if status == "failed":  # a request without a usable case attempt is kept as rejected
+        return "rejected" if result.get("attempt") is None else "failed"
     return status if status in OUTCOMES else "error"
 
 
@@ -195,6 +195,9 @@ def serve(config: WorkerConfig, processes: Callable[[], int]) -> None:
     """The metrics endpoint (a thread of this process): every worker's files plus `StateCollector`."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
+
+    if config.metrics_port is None:
+        raise ValueError("KYC_METRICS_PORT is not set")
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from rq.scheduler import RQScheduler
@@ -38,9 +38,10 @@ class KycScheduler(RQScheduler):
 
     @property
     def connection(self) -> Redis:
-        if self._connection is None:
-            self._connection = connect(self.redis_url, patient=True, backoff_max_s=self.backoff_max_s)
-        return self._connection
+        if self._connection is None:  # rq resets it before forking the scheduler process
+            self._connection = connect(  # type: ignore[assignment]  # rq declares it None only
+                self.redis_url, patient=True, backoff_max_s=self.backoff_max_s)
+        return cast(Redis, self._connection)
 
     def request_stop(self, signum: Any = None, frame: Any = None) -> None:
         """SIGTERM/SIGINT: finish this pass; Redis calls waiting for an outage give up soon."""

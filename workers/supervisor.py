@@ -202,7 +202,7 @@ class Supervisor:
             signal.signal(sig, self._on_signal)
         if self.config.metrics_port and metrics.enabled():
             metrics.serve(self.config, lambda: len(self.children))
-        self.due = {slot: 0.0 for slot in range(self.processes)}
+        self.due = dict.fromkeys(range(self.processes), 0.0)
         killed = False
         while True:
             self._reap()

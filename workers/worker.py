@@ -33,6 +33,7 @@ from rq.exceptions import StopRequested
 from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
 from rq.queue import Queue
 from rq.registry import StartedJobRegistry, clean_registries
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
@@ -141,6 +142,8 @@ class _KycWorker:
 
     kyc_config: WorkerConfig
     connection: Redis
+    scheduler: RQScheduler | None
+    last_cleaned_at: Any  # rq declares it None, then stores datetimes
     supervisor_pid: int | None = None
     stop_reason: str | None = None
     jobs_done = 0
@@ -204,7 +207,7 @@ class _KycWorker:
 
     def stop_scheduler(self) -> None:
         """Stop the scheduler process; kill it if it has not left after SCHEDULER_STOP_S."""
-        process = self.scheduler._process if self.scheduler else None  # type: ignore[attr-defined]
+        process = self.scheduler._process if self.scheduler else None
         if process is None or not process.pid:
             return
         try:
@@ -350,7 +353,7 @@ def build_worker(config: WorkerConfig, connection: Redis, *, worker_class: str |
     """
     kind = worker_class or config.worker_class
     cls = WORKER_CLASSES["simple" if kind == "prefork" else kind]
-    worker = cls([config.delivery_queue, config.verify_queue], connection=connection,
+    worker: Any = cls([config.delivery_queue, config.verify_queue], connection=connection,
                  serializer=JSONSerializer, name=name, maintenance_interval=config.maintenance_interval_s,
                  worker_ttl=config.maintenance_interval_s + RQ_DEQUEUE_MARGIN_S,
                  work_horse_killed_handler=jobs.on_work_horse_killed)
@@ -372,13 +375,14 @@ def recover_worker(config: WorkerConfig, connection: Redis, worker_name: str) ->
     Retry budget lasts, else failed (and `jobs.on_verify_failure` gives the case a manual_review
     verdict). Returns how many jobs it handed over.
     """
-    members = list(connection.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker_name)))
+    members = [m.decode() if isinstance(m, bytes) else str(m)
+               for m in connection.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker_name))]
     handed = 0
     for name in (config.verify_queue, config.delivery_queue):
         registry = StartedJobRegistry(queue=Queue(name, connection=connection, serializer=JSONSerializer))
         expired = [m for m in members if connection.zscore(registry.key, m) is not None]
         if expired:
-            connection.zadd(registry.key, {m: 0 for m in expired}, xx=True)
+            connection.zadd(registry.key, dict.fromkeys(expired, 0), xx=True)
             registry.cleanup(timestamp=0.5)  # only the entries just set to 0
             handed += len(expired)
     dead = SimpleWorker.find_by_key(SimpleWorker.redis_worker_namespace_prefix + worker_name,
