@@ -14,6 +14,7 @@ one acknowledged delivery. The workers' Redis backoff is the default (KYC_REDIS_
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -46,6 +47,7 @@ def measure(cases: int, outages: list[float], size: tuple[int, int] = (640, 360)
     from workers.probe import check
 
     runs: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kyc-outage-") as folder:
         root = Path(folder)
         samples = make_samples(root / "media", min(cases, 3), size, fps)
@@ -88,7 +90,8 @@ def measure(cases: int, outages: list[float], size: tuple[int, int] = (640, 360)
             worker.close()
             receiver.stop()
             server.kill()
-    return {"cases": cases, "size": f"{size[0]}x{size[1]}", "fps": fps, "runs": runs}
+    return {"cases": cases, "size": f"{size[0]}x{size[1]}", "fps": fps, "runs": runs,
+            "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)], "cpu_count": os.cpu_count()}
 
 
 def section(cases: int = 6, outages: tuple[float, ...] = (10.0, 30.0)) -> Section:
@@ -99,8 +102,9 @@ def section(cases: int = 6, outages: tuple[float, ...] = (10.0, 30.0)) -> Sectio
              "same work, no outage s": r["reference_all_cases_s"],
              "each delivered once": "yes" if r["each_delivered_once"] else "NO"} for r in report["runs"]]
     notes = ("kyc worker --processes 2 on a redis-server with an append-only file, SIGKILLed while both worker "
-             f"processes verify; {report['size']} at {report['fps']} fps samples; workers retry Redis with "
-             "the default backoff (at most 5 s between tries)",)
+             f"processes verify (every case still to deliver); {report['size']} at {report['fps']} fps samples; "
+             "workers retry Redis with the default backoff (at most 5 s between tries)",
+             f"load average {report['loadavg'][0]:.1f} -> {report['loadavg'][1]:.1f} on {report['cpu_count']} cores")
     return Section("outage", "Redis outage: time from Redis back to every case delivered", rows, [report], notes)
 
 

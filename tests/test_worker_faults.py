@@ -550,3 +550,18 @@ def test_worker_settings_keep_the_chosen_backend() -> None:
     assert strict.face_backend == "opencv" and strict.face_cross_check == ""  # no non-commercial weights
     assert strict.selfie_fps > worker_settings("opencv").selfie_fps  # still the strict variant
     assert worker_settings("insightface", strict=True).face_cross_check == "opencv"
+
+
+def test_worker_verifier_uses_the_chosen_backend() -> None:
+    import cv2
+
+    from workers.worker import worker_verifier_factory
+
+    threads = cv2.getNumThreads()
+    try:
+        verifier = worker_verifier_factory("opencv")
+    finally:
+        cv2.setNumThreads(threads)  # the factory sets 1 thread: leave the test process as it was
+    assert verifier.settings.face_backend == "opencv"
+    assert any(model.startswith("yunet") for model in verifier.models)
+    assert not any(model.startswith(("scrfd", "arcface", "landmark_2d106")) for model in verifier.models)

@@ -161,7 +161,7 @@ class PatientRetry(Retry):
 
 
 def brief_retry() -> Retry:
-    """Three quick tries (about a second in all), then the error: for callers that must answer."""
+    """Three quick retries (well under a second in all), then the error: for callers that must answer."""
     return Retry(EqualJitterBackoff(cap=0.5, base=BACKOFF_BASE_S), 3, TRANSIENT_ERRORS)
 
 

@@ -9,9 +9,9 @@ prometheus_client is not even imported. Every metric is described in docs/operat
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -48,12 +48,14 @@ _METRICS: _Metrics | None = None
 
 
 def enable(folder: str) -> None:
-    """Record metrics from now on, in this process and the ones it forks; `folder` is emptied."""
+    """Record metrics from now on, in this process and the ones it forks, in `folder` (created if
+    needed; metric files of an earlier run are removed, as prometheus_client requires)."""
     global _METRICS
     if "prometheus_client" in sys.modules and os.environ.get("PROMETHEUS_MULTIPROC_DIR") != folder:
         raise RuntimeError("prometheus_client was imported before multiprocess mode was set up")
-    shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    for old in glob.glob(os.path.join(folder, "*.db")):
+        os.unlink(old)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # read by prometheus_client at import
     _METRICS = _Metrics()
     from .connection import OUTAGE

@@ -20,7 +20,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from functools import partial
@@ -100,8 +102,6 @@ def warm_up(verifier: Any, config: WorkerConfig) -> float | None:
     safe to run before fork because the worker's model sessions are single-threaded. Any failure
     only costs the optimisation.
     """
-    import tempfile
-
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kyc-warmup-", dir=config.tmp_dir) as folder:
         try:
@@ -408,12 +408,12 @@ def run_worker(config: WorkerConfig, burst: bool = False, *, verifier_factory: V
 
     config.check_worker_ready()
     kind = worker_class or config.worker_class
-    metrics_folder = None
+    own_folder = None  # a metrics folder this call made, removed at the end
     if config.metrics_port and kind == "prefork":
-        import tempfile
-
-        metrics_folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="kyc-metrics-")
-        metrics.enable(metrics_folder)
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            folder = own_folder = tempfile.mkdtemp(prefix="kyc-metrics-")
+        metrics.enable(folder)
     elif config.metrics_port:
         log.warning("KYC_METRICS_PORT is served by the prefork supervisor only; worker class %s has no "
                     "metrics endpoint", kind)
@@ -444,8 +444,9 @@ def run_worker(config: WorkerConfig, burst: bool = False, *, verifier_factory: V
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         gc.unfreeze()
-        if metrics_folder is not None:
-            metrics.disable()
+        metrics.disable()
+        if own_folder is not None:
+            shutil.rmtree(own_folder, ignore_errors=True)
 
 
 def recover_abandoned(config: WorkerConfig, connection: Redis, *, now: float | None = None) -> int:
