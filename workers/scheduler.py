@@ -25,7 +25,7 @@ from .connection import TRANSIENT_ERRORS, connect, impatient, set_patience
 
 log = logging.getLogger(__name__)
 
-STOP_PATIENCE_S = 3.0  # how long a stopping scheduler keeps trying to release its locks
+STOP_PATIENCE_S = 1.0  # how long a stopping scheduler tries each Redis call (its locks expire anyway)
 
 
 class KycScheduler(RQScheduler):

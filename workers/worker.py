@@ -50,7 +50,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-STOP_PATIENCE_S = 3.0  # how long a stopping worker keeps trying to register its death in Redis
+STOP_PATIENCE_S = 1.0  # how long a stopping worker tries each last word (its death, its channel) in Redis
 SCHEDULER_STOP_S = 5.0  # how long a stopping worker waits for its scheduler process before killing it
 RQ_DEQUEUE_MARGIN_S = 15  # rq's BLPOP timeout is its worker_ttl minus this
 
