@@ -39,11 +39,11 @@ def _submit(cases: list[tuple[Path, Path]], prefix: str, config: Any, redis: Any
 
 def measure(cases: int, outages: list[float], size: tuple[int, int] = (640, 360), fps: int = 15) -> dict[str, Any]:
     """The reference run and one run per outage length; the JSON-ready report."""
-    from redis import Redis
     from rq import Queue
 
     from tests.fault_env import Receiver, RedisServer, WorkerProcess, wait_for
     from workers.config import WorkerConfig
+    from workers.connection import connect
     from workers.probe import check
 
     runs: list[dict[str, Any]] = []
@@ -66,12 +66,12 @@ def measure(cases: int, outages: list[float], size: tuple[int, int] = (640, 360)
                 acks = [receiver.acknowledged(i) for i in ids]
                 return [a[0].at for a in acks] if all(acks) else None
 
-            redis = Redis.from_url(server.url)
+            redis = connect(server.url)
             started = time.time()
             ids = _submit(jobs, "reference", config, redis, receiver)
             reference_s = max(wait_for(lambda: delivered(ids), 600, "the reference cases")) - started
             for outage_s in outages:
-                redis = Redis.from_url(server.url)
+                redis = connect(server.url)
                 queue = Queue(config.verify_queue, connection=redis)
                 ids = _submit(jobs, f"outage{outage_s:g}", config, redis, receiver)
                 wait_for(lambda: queue.started_job_registry.get_job_count(cleanup=False) >= 2, 60,
