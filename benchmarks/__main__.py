@@ -1,8 +1,8 @@
 """`python -m benchmarks`: every benchmark in one run; JSON, a Markdown table, a PNG chart, README.
 
 Sections: end-to-end speed, MRZ against PassportEye, face match against face_recognition, and the
-others present in this folder (liveness, throughput). A section that fails is reported as such and
-the others still run.
+others present in this folder (liveness, throughput, Redis outage). A section that fails is reported
+as such and the others still run.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
-    from . import end_to_end, faces_section, liveness, mrz_peers, selfie_cost, throughput
+    from . import end_to_end, faces_section, liveness, mrz_peers, outage, selfie_cost, throughput
 
     return {"end_to_end": lambda: end_to_end.run(seeds), "mrz": lambda: mrz_peers.run(seeds),
             "faces": faces_section.run, "selfie_cost": selfie_cost.run, "liveness": lambda: liveness.section(seeds),
-            "throughput": throughput.section}
+            "throughput": throughput.section, "outage": outage.section}
 
 
 def _chart(sections: list[Section], path: Path) -> None:

@@ -89,9 +89,8 @@ def _cleanup(redis: Any, token: str, job_ids: list[str]) -> None:
 
 def run(cases: list[tuple[Path, Path]], root: Path, redis_url: str, processes: int, mode: str) -> dict[str, Any]:
     """Run `processes` benchmark processes of `mode` ("baseline" or a worker class) over the cases."""
-    from redis import Redis
-
     from workers.config import WorkerConfig
+    from workers.connection import connect
     from workers.enqueue import result, submit
 
     token = f"bench{uuid.uuid4().hex[:10]}"
@@ -100,7 +99,7 @@ def run(cases: list[tuple[Path, Path]], root: Path, redis_url: str, processes: i
            "KYC_DELIVERY_QUEUE": f"{token}-deliver", "KYC_MEDIA_ROOTS": str(root),
            "KYC_WEBHOOK_SECRET": uuid.uuid4().hex, "KYC_RESULT_TTL": "600", "KYC_WORKER_PROCESSES": "1"}
     config = WorkerConfig.from_env(env)
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url)
     job_ids: list[str] = []
     try:
         if mode != "baseline":

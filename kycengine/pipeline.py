@@ -32,7 +32,7 @@ from .schema import (
     Verdict,
 )
 from .settings import Settings
-from .timelimit import StageTimedOut, time_limit
+from .timelimit import TimedOut, time_limit
 from .video import Video, decode
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _limited(timings: dict[str, float], name: str, limit: float, run: Callable[[
         try:
             with time_limit(name, limit):
                 return run()
-        except StageTimedOut as exc:
+        except TimedOut as exc:
             if exc.what != name:
                 raise
             log.warning("%s", exc)

@@ -19,8 +19,8 @@ from types import FrameType
 from .errors import TimeLimitExceeded
 
 
-class StageTimedOut(TimeLimitExceeded):
-    """A pipeline stage ran past its own time limit."""
+class TimedOut(TimeLimitExceeded):
+    """A block run under `time_limit` (a pipeline stage, a whole job) ran past its limit."""
 
 
 def _can_alarm() -> bool:
@@ -29,7 +29,7 @@ def _can_alarm() -> bool:
 
 @contextmanager
 def time_limit(what: str, seconds: float | None) -> Iterator[None]:
-    """Raise StageTimedOut(what) if the block runs longer than `seconds` (no limit when None or 0)."""
+    """Raise TimedOut(what) if the block runs longer than `seconds` (no limit when None or 0)."""
     if not seconds or seconds <= 0 or not _can_alarm():
         yield
         return
@@ -48,7 +48,7 @@ def time_limit(what: str, seconds: float | None) -> Iterator[None]:
             else:
                 signal.setitimer(signal.ITIMER_REAL, 1e-3)  # its default action, as it would have been
             return
-        raise StageTimedOut(what, seconds)
+        raise TimedOut(what, seconds)
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left else seconds)

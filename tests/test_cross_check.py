@@ -46,5 +46,5 @@ def test_both_agreeing_on_a_mismatch_still_refuse() -> None:
 
 def test_strict_settings_cross_check_with_the_other_backend() -> None:
     assert Settings().strict().face_cross_check == "opencv"
-    assert Settings(face_backend="opencv").strict().face_cross_check == "insightface"
+    assert Settings(face_backend="opencv").strict().face_cross_check == ""  # never the non-commercial weights
     assert Settings().face_cross_check == ""

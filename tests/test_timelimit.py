@@ -16,7 +16,7 @@ from kycengine.pipeline import Verifier
 from kycengine.reasons import Reason, Status
 from kycengine.schema import FaceEvidence, LivenessEvidence, StageState
 from kycengine.settings import Settings
-from kycengine.timelimit import StageTimedOut, time_limit
+from kycengine.timelimit import TimedOut, time_limit
 
 
 class HostTimeout(TimeLimitExceeded):
@@ -40,7 +40,7 @@ def _spin(seconds: float) -> None:
 
 def test_a_block_over_its_limit_is_interrupted() -> None:
     started = time.monotonic()
-    with pytest.raises(StageTimedOut, match="document: over its 0.2 s time limit"):
+    with pytest.raises(TimedOut, match="document: over its 0.2 s time limit"):
         with time_limit("document", 0.2):
             _spin(5)
     assert time.monotonic() - started < 1.5
@@ -61,7 +61,7 @@ def test_the_outer_deadline_fires_first_when_it_is_nearer(host_alarm: None) -> N
 def test_the_outer_deadline_survives_an_inner_limit(host_alarm: None) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.6)
     started = time.monotonic()
-    with pytest.raises(StageTimedOut):
+    with pytest.raises(TimedOut):
         with time_limit("face", 0.1):
             _spin(5)
     with pytest.raises(HostTimeout):  # re-armed for what it had left: fires at 0.6 s, not later

@@ -268,16 +268,19 @@ def test_worker_survives_crashing_and_overrunning_jobs(env: Env, worker_class: s
     submit(env.request("crash-once", "approved", crash_once=str(marker)), env.config, connection=env.redis)
     submit(env.request("always-crash", "approved", crash=True), env.config, connection=env.redis)
     submit(env.request("too-slow", "approved", sleep=10), env.config, connection=env.redis)
+    # a timeout must not be swallowed by a stage that catches every Exception on the way
+    submit(env.request("swallower", "approved", busy_catching=10), env.config, connection=env.redis)
     submit(env.request("fine", "refused"), env.config, connection=env.redis)
     started = time.monotonic()
     env.work(worker_class=worker_class)
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 25
     assert marker.exists()
     assert result(env.cid("crash-once"), 1, env.config, env.redis)["status"] == "approved"  # re-run
-    for case in ("always-crash", "too-slow"):  # no answer is not an answer: a person looks at it
+    for case in ("always-crash", "too-slow", "swallower"):  # no answer is not an answer: a person looks
         out = result(env.cid(case), 1, env.config, env.redis)
         assert out["status"] == "manual_review" and out["reasons"] == ["internal_error"], case
-    assert "timeout" in result(env.cid("too-slow"), 1, env.config, env.redis)["verdict"]["document"]["note"]
+    for case in ("too-slow", "swallower"):
+        assert "timeout" in result(env.cid(case), 1, env.config, env.redis)["verdict"]["document"]["note"]
     assert result(env.cid("fine"), 1, env.config, env.redis)["status"] == "refused"
     assert env.cid("always-crash") in dict(env.store.review_queue())
 

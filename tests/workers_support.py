@@ -50,7 +50,8 @@ STATUS_FINDINGS = {
 # ---- a scripted verifier (same `verify` signature as kycengine.pipeline.Verifier) ---------------
 
 class ScriptedVerifier:
-    """Follows the JSON script in the document file: status, sleep, pidfile, crash_once, crash."""
+    """Follows the JSON script in the document file: status, sleep, busy_catching, pidfile,
+    crash_once, crash."""
 
     def verify(self, document_video: Any, selfie_video: Any, *, declared: Any = None,
                case_id: str = "local", attempt: int = 1, today: dt.date | None = None) -> Verdict:
@@ -67,6 +68,13 @@ class ScriptedVerifier:
             os.kill(os.getpid(), signal.SIGKILL)
         if script.get("sleep"):
             time.sleep(float(script["sleep"]))
+        if script.get("busy_catching"):  # a stage whose own error handling catches every Exception
+            end = time.monotonic() + float(script["busy_catching"])
+            while time.monotonic() < end:
+                try:
+                    time.sleep(0.05)
+                except Exception:
+                    pass
         findings = STATUS_FINDINGS[script.get("status", "approved")]
         document = DocumentEvidence(state=StageState.COMPLETE, findings=findings, fields={"surname": "MARTIN"})
         face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8)

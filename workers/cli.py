@@ -29,6 +29,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .worker import housekeeping, run_worker
 
     config = WorkerConfig.from_env()
+    if args.backend:
+        config = config.with_(face_backend=args.backend)
+    if args.check:
+        from .probe import check
+
+        probe = check(config, min_workers=args.min_workers)
+        _print(probe.to_dict(), args.json, probe.message)
+        return 0 if probe.ok else 1
     if args.housekeeping:
         done = housekeeping(config, connect(config))
         _print(done, args.json, " ".join(f"{k}: {v if not isinstance(v, list) else len(v)}"
@@ -136,6 +144,8 @@ def cmd_review_escalate(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `worker` and `review` to the `kyc` command's subparsers."""
+    from .config import FACE_BACKENDS
+
     p = subparsers.add_parser("worker", help=cmd_worker.__doc__, description=cmd_worker.__doc__)
     p.add_argument("--burst", action="store_true", help="quit when the queues are empty")
     p.add_argument("--max-jobs", type=int, default=None, help="quit after this many jobs")
@@ -148,6 +158,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--housekeeping", action="store_true",
                    help="run retention and escalation once, then exit")
+    p.add_argument("--backend", choices=FACE_BACKENDS, default=None,
+                   help="face backend of the worker's Verifier (default: KYC_FACE_BACKEND, insightface)")
+    p.add_argument("--check", action="store_true",
+                   help="probe: exit 0 when Redis answers and a worker of this host is live, else 1 "
+                        "(docs/operations.md)")
+    p.add_argument("--min-workers", type=int, default=1, help="--check: live workers needed (default 1)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_worker)
 

@@ -41,6 +41,15 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 |                             |                              | before parsing                                  |
 | KYC_CLOCK_SKEW              | 300                          | seconds a client's `submitted_at` may be ahead  |
 | KYC_MAX_REQUEST_AGE_HOURS   | 168                          | oldest `submitted_at` taken as given            |
+| KYC_FACE_BACKEND            | insightface                  | face backend of the workers' Verifier:          |
+|                             |                              | `insightface` (non-commercial weights) or       |
+|                             |                              | `opencv` (commercially usable weights)          |
+| KYC_DRAIN_TIMEOUT           | 60                           | seconds a stopping worker (SIGTERM) lets its    |
+|                             |                              | jobs in hand finish before killing them         |
+| KYC_REDIS_BACKOFF_MAX       | 5                            | longest wait, in seconds, between two tries to  |
+|                             |                              | reach an unreachable Redis (backoff cap)        |
+| KYC_METRICS_PORT            | (none: off)                  | prefork: serve Prometheus metrics on this port  |
+| KYC_METRICS_ADDR            | 0.0.0.0                      | address the metrics endpoint listens on         |
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from kycengine.errors import KycError
 from kycengine.video import MAX_FILE_BYTES
 
 WORKER_CLASSES = ("prefork", "fork", "simple")
+FACE_BACKENDS = ("insightface", "opencv")  # kycengine.settings.Settings.face_backend
 
 
 class ConfigError(KycError):
@@ -95,6 +105,11 @@ class WorkerConfig:
     max_request_depth: int = 16
     clock_skew_s: float = 300.0
     max_request_age_s: float = 168 * 3600.0
+    face_backend: str = "insightface"
+    drain_timeout_s: float = 60.0
+    redis_backoff_max_s: float = 5.0
+    metrics_port: int | None = None
+    metrics_addr: str = "0.0.0.0"
 
     def __post_init__(self) -> None:
         if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
@@ -130,6 +145,13 @@ class WorkerConfig:
         if self.worker_class not in WORKER_CLASSES:
             raise ConfigError(f"KYC_WORKER_CLASS: one of {', '.join(WORKER_CLASSES)}, "
                               f"got {self.worker_class!r}")
+        if self.face_backend not in FACE_BACKENDS:
+            raise ConfigError(f"KYC_FACE_BACKEND: one of {', '.join(FACE_BACKENDS)}, got {self.face_backend!r}")
+        for name in ("drain_timeout_s", "redis_backoff_max_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise ConfigError(f"KYC_METRICS_PORT: a TCP port (1-65535), got {self.metrics_port}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -195,6 +217,11 @@ class WorkerConfig:
             clock_skew_s=float(number("KYC_CLOCK_SKEW", d.clock_skew_s, float)),
             max_request_age_s=float(number("KYC_MAX_REQUEST_AGE_HOURS", d.max_request_age_s / 3600, float))
             * 3600,
+            face_backend=(text("KYC_FACE_BACKEND", d.face_backend) or d.face_backend).lower(),
+            drain_timeout_s=float(number("KYC_DRAIN_TIMEOUT", d.drain_timeout_s, float)),
+            redis_backoff_max_s=float(number("KYC_REDIS_BACKOFF_MAX", d.redis_backoff_max_s, float)),
+            metrics_port=int(number("KYC_METRICS_PORT", 0)) or None,
+            metrics_addr=text("KYC_METRICS_ADDR", d.metrics_addr) or d.metrics_addr,
         )
 
     def with_(self, **changes: object) -> WorkerConfig:

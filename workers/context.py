@@ -19,6 +19,7 @@ from rq.job import Job
 from kycengine.schema import DeclaredIdentity, Verdict
 
 from .config import WorkerConfig
+from .connection import connect
 
 log = logging.getLogger(__name__)
 
@@ -84,4 +85,5 @@ def current_connection() -> tuple[Redis, Job | None]:
     job = get_current_job()
     if job is not None:
         return job.connection, job
-    return Redis.from_url(context().config.redis_url), None
+    config = context().config
+    return connect(config.redis_url, patient=True, backoff_max_s=config.redis_backoff_max_s), None

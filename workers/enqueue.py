@@ -29,6 +29,7 @@ from kycengine.schema import VerificationRequest
 
 from . import egress, intake, media
 from .config import WorkerConfig
+from .connection import connect as connect_url
 from .outcomes import request_identity
 from .queues import enqueue_verification, job_id_for
 from .states import AttemptState, OutcomeStatus
@@ -43,7 +44,7 @@ class AttemptNotAllowed(InvalidRequest):
 
 def connect(config: WorkerConfig) -> Redis:
     """A Redis client for the configured URL."""
-    return Redis.from_url(config.redis_url)
+    return connect_url(config.redis_url)
 
 
 def validate(data: Any, config: WorkerConfig, connection: Redis | None = None) -> VerificationRequest:

@@ -16,6 +16,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -131,14 +132,15 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     return record
 
 
-def strict_verifier() -> VerifierLike:
-    """The re-verification engine: `Verifier(Settings().strict())`, with single-threaded model sessions
-    (each case runs in a forked child: onnxruntime's thread pool would not survive the fork)."""
+def strict_verifier(backend: str = "insightface") -> VerifierLike:
+    """The re-verification engine: `Verifier(Settings(face_backend=backend).strict())`, with
+    single-threaded model sessions (each case runs in a forked child: onnxruntime's thread pool would
+    not survive the fork)."""
     from kycengine.models.registry import Registry
     from kycengine.pipeline import Verifier
     from kycengine.settings import Settings
 
-    return Verifier(Settings().strict(), registry=Registry.load(threads=1))
+    return Verifier(Settings(face_backend=backend).strict(), registry=Registry.load(threads=1))
 
 
 def _strict_verdict(verifier: VerifierLike, config: WorkerConfig, request: dict[str, Any], case_id: str,
@@ -150,9 +152,10 @@ def _strict_verdict(verifier: VerifierLike, config: WorkerConfig, request: dict[
 
 
 def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | None = None, *,
-             verifier_factory: Callable[[], VerifierLike] = strict_verifier, now: float | None = None,
+             verifier_factory: Callable[[], VerifierLike] | None = None, now: float | None = None,
              progress: bool = False) -> list[dict[str, Any]]:
-    """Re-run the strict engine on queued cases (all when `case_ids` is None); evidence, not decisions.
+    """Re-run the strict engine (with the workers' face backend, `KYC_FACE_BACKEND`) on queued cases
+    (all when `case_ids` is None); evidence, not decisions.
 
     The models load once, here; each case runs in a forked child (`isolation`), so memory stays at
     one case's whatever the number of cases. With `progress`, a bar on stderr shows case n/N and
@@ -177,7 +180,7 @@ def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | 
         try:
             media.check_uri(request["document_video"], config)
             media.check_uri(request["selfie_video"], config)
-            verifier = verifier or verifier_factory()
+            verifier = verifier or (verifier_factory or partial(strict_verifier, config.face_backend))()
             data = call_in_child(functools.partial(_strict_verdict, verifier, config, request, case_id, attempt))
         except (InvalidInput, KeyError) as exc:
             results.append({"case_id": case_id, "attempt": attempt, "skipped": f"media unusable: {exc}"})

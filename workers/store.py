@@ -488,6 +488,12 @@ class Store:
             rows = self._r.zrangebyscore(self._k_review_queue, "-inf", until, withscores=True)
         return [(_text(m), float(s)) for m, s in rows]
 
+    def review_backlog(self, now: float) -> tuple[int, int, float | None]:
+        """(cases waiting, of which past their deadline at `now`, earliest deadline or None)."""
+        first = self._r.zrange(self._k_review_queue, 0, 0, withscores=True)
+        return (int(self._r.zcard(self._k_review_queue)), int(self._r.zcount(self._k_review_queue, "-inf", now)),
+                float(first[0][1]) if first else None)
+
     def get_review_item(self, case_id: str) -> dict[str, str] | None:
         raw = self._r.hgetall(self._k_review_item(case_id))
         return _hash(raw) if raw else None

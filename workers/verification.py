@@ -11,7 +11,8 @@ attempt rules), verified by the process's Verifier (`context`), and answered wit
   (`Retry` given at enqueue time). When the re-runs are used up, `on_verify_failure` /
   `on_work_horse_killed` store a `manual_review` verdict with reason `internal_error` (and the
   failed-job sweep catches whatever they could not). A verification that exceeds the job timeout
-  ends the same way at once (it would time out again), without a re-run.
+  (its own limit ends `job_time_margin` before rq's, so the verdict is stored in time) ends the same
+  way at once (it would time out again), without a re-run.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from redis import Redis
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from kycengine.errors import InvalidInput
+from kycengine.errors import InvalidInput, TimeLimitExceeded
 from kycengine.schema import VerificationRequest
+from kycengine.timelimit import time_limit
 
 from . import egress, intake, media, outcomes
 from .config import WorkerConfig
@@ -34,6 +36,12 @@ from .states import FailureCode
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+
+def job_time_margin(config: WorkerConfig) -> float:
+    """Seconds between the end of a verification's own time limit and rq's job timeout: enough to
+    store the verdict (a tenth of the timeout, at most 10 s)."""
+    return min(10.0, 0.1 * config.job_timeout_s)
 
 
 def _check(data: Any, config: WorkerConfig) -> tuple[VerificationRequest, list[str]]:
@@ -74,9 +82,12 @@ def verify_job(request_json: Any) -> dict[str, Any]:
                                      f"{', '.join(taken)}: named by another case first (a case uses only "
                                      "its own media)")
             try:
-                verdict = ctx.verifier.verify(paths[0], paths[1], declared=request.declared,
-                                              case_id=request.case_id, attempt=request.attempt)
-            except JobTimeoutException:
+                # The verification's own limit ends a little before rq's job timeout, so that its
+                # verdict is stored in time; it is a BaseException that no stage can swallow.
+                with time_limit("verification", config.job_timeout_s - job_time_margin(config)):
+                    verdict = ctx.verifier.verify(paths[0], paths[1], declared=request.declared,
+                                                  case_id=request.case_id, attempt=request.attempt)
+            except (TimeLimitExceeded, JobTimeoutException):
                 log.warning("case %s attempt %s: verification timed out", request.case_id, request.attempt)
                 verdict = outcomes.internal_error_verdict(request.case_id, request.attempt,
                                                           f"verification exceeded the {config.job_timeout_s} s "
