@@ -82,7 +82,6 @@ class Faults:
         self.token = f"f{uuid.uuid4().hex[:8]}"
         self.media = tmp / "media"
         self.media.mkdir()
-        (self.media / "selfie.mp4").write_bytes(b"selfie")
         self.runlog = tmp / "runs.jsonl"
         self.receiver = Receiver(SECRET)
         self.workers: list[WorkerProcess] = []
@@ -114,10 +113,11 @@ class Faults:
         wait_for(lambda: check(self.config, min_workers=count).ok, timeout, f"{count} live workers")
 
     def submit(self, name: str, status: str = "approved", **script: Any) -> str:
-        document = self.media / f"{name}.mp4"
+        document, selfie = self.media / f"{name}.mp4", self.media / f"{name}-selfie.mp4"
         document.write_text(json.dumps({"status": status, "runlog": str(self.runlog), **script}))
+        selfie.write_bytes(b"selfie")  # each case its own media: a case may not name another's
         return submit({"case_id": self.cid(name), "attempt": 1, "document_video": str(document),
-                       "selfie_video": str(self.media / "selfie.mp4"), "callback_url": self.receiver.url},
+                       "selfie_video": str(selfie), "callback_url": self.receiver.url},
                       self.config, connection=self.redis)
 
     def runs(self, name: str, event: str = "start") -> list[dict[str, Any]]:

@@ -50,12 +50,29 @@ STATUS_FINDINGS = {
 # ---- a scripted verifier (same `verify` signature as kycengine.pipeline.Verifier) ---------------
 
 class ScriptedVerifier:
-    """Follows the JSON script in the document file: status, sleep, busy_catching, pidfile,
-    crash_once, crash."""
+    """`kycengine.pipeline.Verifier.verify`'s signature, answering what the document file's JSON
+    script says: `status` to answer; `sleep` seconds (`sleep_once`: only on the first run, marked by a
+    file next to the document); `busy_catching` seconds in a loop that catches every Exception (a
+    stage's own error handling); `pidfile`; `crash_once` / `crash` (SIGKILL); `runlog`, a file to
+    which every run appends a JSON line when it starts and when it ends (event, case, pid, backend,
+    time), so that a test can count the runs of a case and see which process ran it."""
+
+    def __init__(self, backend: str = "insightface") -> None:
+        self.backend = backend
 
     def verify(self, document_video: Any, selfie_video: Any, *, declared: Any = None,
                case_id: str = "local", attempt: int = 1, today: dt.date | None = None) -> Verdict:
+        started = time.time()
         script = json.loads(Path(document_video).read_text())
+
+        def note(event: str) -> None:
+            if script.get("runlog"):
+                line = json.dumps({"event": event, "case": case_id, "pid": os.getpid(), "backend": self.backend,
+                                   "at": time.time()})
+                with open(script["runlog"], "a", encoding="utf-8") as log:
+                    log.write(line + "\n")
+
+        note("start")
         if script.get("pidfile"):
             Path(script["pidfile"]).write_text(str(os.getpid()))
         if script.get("ignore_alarm"):  # a job stuck where rq's SIGALRM timeout cannot reach it
@@ -66,23 +83,29 @@ class ScriptedVerifier:
         if marker and not os.path.exists(marker):
             Path(marker).write_text("crashed")
             os.kill(os.getpid(), signal.SIGKILL)
+        once = Path(f"{document_video}.ran")
+        if script.get("sleep_once") and not once.exists():
+            once.write_text("ran")
+            time.sleep(float(script["sleep_once"]))
         if script.get("sleep"):
             time.sleep(float(script["sleep"]))
-        if script.get("busy_catching"):  # a stage whose own error handling catches every Exception
+        if script.get("busy_catching"):
             end = time.monotonic() + float(script["busy_catching"])
             while time.monotonic() < end:
                 try:
                     time.sleep(0.05)
-                except Exception:
+                except Exception:  # the point: rq's JobTimeoutException is one
                     pass
+        note("end")
         findings = STATUS_FINDINGS[script.get("status", "approved")]
         document = DocumentEvidence(state=StageState.COMPLETE, findings=findings, fields={"surname": "MARTIN"})
         face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8)
         liveness = LivenessEvidence(state=StageState.COMPLETE, live=True)
         decision = decide_status(document, face, liveness)
         return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
-                       effects=decision.effects, document=document,
-                       face=face, liveness=liveness, scores={"face_similarity": 0.8},
+                       effects=decision.effects, document=document, face=face, liveness=liveness,
+                       scores={"face_similarity": 0.8},
+                       timings_ms={"decode": 1.0, "total": round((time.time() - started) * 1000, 1)},
                        created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 
