@@ -1,0 +1,522 @@
+"""Is the document in the declared name? The customer's declared identity against the document, field by field.
+
+The customer types surname, given names, birth date (and optionally birth place) before filming.
+`compare_declared` checks each against the MRZ first (read across frames; check digits cover the
+birth date everywhere and the names on the old CNI) and against the printed zone for what the MRZ
+cannot show: accents, given names past its cut, a usage name, the birth place.
+
+Each field gets an outcome: `match`; `tolerated`, a difference the rules explain (reported, never a
+refusal); `unknown`, the document cannot settle it (a person decides); `mismatch`, another identity
+(refused). The record's outcome is the worst of its fields. Security: this check stops someone
+using another person's document, so every tolerance only explains how one name is spelt, cut or
+ordered; none makes another person's name a match. When several rules apply, the most favourable
+one that holds decides.
+
+| field | rule | declared / document (example) | outcome |
+|---|---|---|---|
+| names | exact | DUPONT / DUPONT | match |
+| names | accents_case | Lefèvre / LEFEVRE; Œ Æ ß as OE AE SS | match |
+| names | hyphen_apostrophe_space | D'Almeida / D<ALMEIDA or DALMEIDA; Le Goff / LE<GOFF; Jean Pierre / JEAN-PIERRE | match |
+| surname | name_truncated_in_mrz | the MRZ field is full (old CNI 25, TD1 30, TD3 39) and holds the declared name's start | match |
+| given names | given_names_truncated | Marie Claire Anne / MARIE<<CLAIRE< (old CNI, 14 characters) | match |
+| names | transliteration | Müller / MUELLER; Muñoz / MUNXXOZ (ICAO choices for Ä Å Ö Ø Ü Ñ) | tolerated |
+| given names | given_names_order | Marie Claire Anne / ANNE MARIE CLAIRE | tolerated |
+| given names | given_names_subset | Marie / MARIE, CLAIRE (the first name or names, in order) | tolerated |
+| given names | given_names_partial | Claire / MARIE, CLAIRE; Marie / MARIE-CLAIRE | unknown |
+| surname | usage_name | Martin, Dupont épouse Martin, Martin née Dupont, Dupont-Martin / DUPONT + printed "ép. MARTIN" | tolerated |
+| surname | usage_name_unconfirmed | as above, the usage line unread, read unsure, or blank while the birth name is declared too | unknown |
+| surname | surname_part | Dupont / DUPONT<MARTIN | unknown |
+| names, place | near_miss | Martin / MARTINS: one slip (typing, or OCR: names have no check digit) in 5+ letters | unknown |
+| names | sources_disagree | the printed zone reads the declared name, the MRZ one slip away | unknown |
+| names, place | different | Dupont / NOEL; a declared given name the document does not have | mismatch |
+| birth date | exact / different | the six MRZ digits YYMMDD; any known digit differs | match / mismatch |
+| birth date | date_unreadable | the MRZ birth date is unknown or partial (fillers), and no known digit differs | unknown |
+| birth place | exact, accents_case, hyphen_apostrophe_space, saint_abbreviation | St Étienne / SAINT-ÉTIENNE (42); the department is ignored | match |
+| birth place | printed_unread, printed_unsure, not_on_document | not read; read with a low score and different; not printed | unknown |
+
+Decisions. D'ALMEIDA, D<ALMEIDA and DALMEIDA match: ICAO 9303 omits the apostrophe while French
+issuers write a filler; the letters and their order are the same. Only the first given names are
+tolerated as a subset: a twin shares surname and birth date, and may share a middle name, but not
+the first one. A usage name is never in the MRZ: it is tolerated only when the printed zone shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .document import layout as document_layout
+from .document.icao import FILLER
+from .document.mrz import LAYOUTS, MRZFields, MRZFormat
+from .document.printed import LineState, PrintedIdentity, PrintedLine, value_of
+from .document.types import DocumentType
+from .errors import InvalidInput, InvalidRequest
+from .names import edit_distance, fold, icao_variants, letters, words
+from .records import Record
+
+if TYPE_CHECKING:
+    from .schema import DeclaredIdentity
+
+NEAR_MISS_MIN_LETTERS = 5  # one slip in a shorter name makes another name (LEA, LEO): mismatch
+
+
+class Outcome(str, enum.Enum):
+    """What a declared field (or the whole declaration) is, against the document."""
+
+    MATCH = "match"
+    TOLERATED = "tolerated"  # a difference the rules explain: reported, never a refusal
+    UNKNOWN = "unknown"  # the document cannot settle it: a person decides
+    MISMATCH = "mismatch"  # another identity: refused (declared_identity_mismatch)
+
+
+_SEVERITY = {Outcome.MATCH: 0, Outcome.TOLERATED: 1, Outcome.UNKNOWN: 2, Outcome.MISMATCH: 3}
+
+
+class Rule(str, enum.Enum):
+    """The rule that decided a field's outcome (see the module's table)."""
+
+    EXACT = "exact"
+    ACCENTS_CASE = "accents_case"
+    HYPHEN_APOSTROPHE_SPACE = "hyphen_apostrophe_space"
+    SAINT_ABBREVIATION = "saint_abbreviation"
+    NAME_TRUNCATED_IN_MRZ = "name_truncated_in_mrz"
+    GIVEN_NAMES_TRUNCATED = "given_names_truncated"
+    TRANSLITERATION = "transliteration"
+    GIVEN_NAMES_ORDER = "given_names_order"
+    GIVEN_NAMES_SUBSET = "given_names_subset"
+    GIVEN_NAMES_PARTIAL = "given_names_partial"
+    USAGE_NAME = "usage_name"
+    USAGE_NAME_UNCONFIRMED = "usage_name_unconfirmed"
+    SURNAME_PART = "surname_part"
+    NEAR_MISS = "near_miss"
+    SOURCES_DISAGREE = "sources_disagree"
+    DIFFERENT = "different"
+    DATE_UNREADABLE = "date_unreadable"
+    PRINTED_UNREAD = "printed_unread"
+    PRINTED_UNSURE = "printed_unsure"
+    NOT_ON_DOCUMENT = "not_on_document"
+
+
+class DeclaredField(str, enum.Enum):
+    """The declared fields compared."""
+
+    SURNAME = "surname"
+    GIVEN_NAMES = "given_names"
+    BIRTH_DATE = "birth_date"
+    BIRTH_PLACE = "birth_place"
+
+
+class Source(str, enum.Enum):
+    """Which part of the document the compared value came from."""
+
+    MRZ = "mrz"
+    PRINTED = "printed"
+    MRZ_AND_PRINTED = "mrz_and_printed"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class FieldComparison(Record):
+    """One declared field against the document: outcome, deciding rule and the two values compared."""
+
+    field: DeclaredField
+    outcome: Outcome
+    rule: Rule
+    declared: str
+    document: str  # as the document gives it (MRZ form, or printed text); "" when it gives nothing
+    source: Source
+
+
+@dataclass(frozen=True)
+class DeclaredComparison(Record):
+    """Every declared field against the document; `outcome` is the worst of theirs."""
+
+    outcome: Outcome
+    fields: tuple[FieldComparison, ...]
+
+    def of(self, name: DeclaredField | str) -> FieldComparison | None:
+        """The comparison of one field, None when it was not declared."""
+        return next((f for f in self.fields if f.field == DeclaredField(name)), None)
+
+
+# ---- the document's names ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Name:
+    """A name or list of given names as one source shows it: words (A-Z) grouped by name."""
+
+    names: tuple[tuple[str, ...], ...]
+    shown: str  # the source's own text, for the record
+    cut: bool = False  # an MRZ field filled up: its last word may be cut, further names missing
+    grouped: bool = True  # False where the MRZ does not show which words make one name (TD1, TD3)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(w for name in self.names for w in name)
+
+    @property
+    def letters(self) -> str:
+        return "".join(self.words)
+
+
+def _raw_fields(fmt: MRZFormat, lines: Sequence[str]) -> dict[str, str]:
+    """Raw MRZ text of each logical field (fillers kept)."""
+    layout = LAYOUTS[fmt]
+    if len(lines) != len(layout.lines) or any(len(line) != layout.width for line in lines):
+        shape = " + ".join(str(len(line)) for line in lines) or "no lines"
+        raise InvalidInput(f"mrz_lines ({shape}) do not have the shape of a {fmt.value} MRZ")
+    raw: dict[str, str] = {}
+    for row, col, slot in layout.positions():
+        if slot.field:
+            raw[slot.field] = raw.get(slot.field, "") + lines[row][col:col + slot.length]
+    return raw
+
+
+def _filled(raw: str, separator: int) -> bool:
+    """True when a name field has no room left for another name: it has probably been cut."""
+    return len(raw.rstrip(FILLER)) >= len(raw) - separator
+
+
+def _mrz_names(fmt: MRZFormat, raw: dict[str, str], fields: MRZFields) -> tuple[_Name, _Name]:
+    """(surname, given names) as the MRZ shows them; `fields` gives their decoded text."""
+    def one(text: str) -> tuple[tuple[str, ...], ...]:
+        return (tuple(w for w in text.split(FILLER) if w),)
+
+    def listed(text: str, separator: str) -> tuple[tuple[str, ...], ...]:
+        return tuple(name for name in (one(part)[0] for part in text.split(separator)) if name)
+
+    if fmt is MRZFormat.FR_CNI_1988:  # fields of their own; "<<" between given names
+        surname, given = raw["surname"], raw["given_names"]
+        return (_Name(one(surname), fields.surname, cut=_filled(surname, 1)),
+                _Name(listed(given, FILLER * 2), fields.given_names, cut=_filled(given, 2)))
+    full = _filled(raw["name"], 1)
+    surname, separator, given = raw["name"].rstrip(FILLER).partition(FILLER * 2)
+    return (_Name(one(surname), fields.surname, cut=full and not separator),
+            _Name(listed(given, FILLER), fields.given_names, cut=full, grouped=False))
+
+
+def _printed_name(line: PrintedLine | None, *, listed: bool = False) -> _Name | None:
+    """A printed line as a name (given names: comma-separated names); None when not usable."""
+    if line is None or not line.usable:
+        return None
+    parts = line.value.split(",") if listed else [line.value]
+    names = tuple(w for w in (words(p) for p in parts) if w)
+    return _Name(names, line.value) if names else None
+
+
+# ---- spelling rules ------------------------------------------------------------------------------
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace(",", " ").split())
+
+
+def _spelling(declared: str, document: _Name) -> tuple[Outcome, Rule] | None:
+    """The spelling rule under which `declared` is `document`'s whole value, None if none is."""
+    if _plain(declared) == _plain(document.shown):
+        return Outcome.MATCH, Rule.EXACT
+    if fold(_plain(declared)) == fold(_plain(document.shown)):
+        return Outcome.MATCH, Rule.ACCENTS_CASE
+    if letters(declared) == document.letters:
+        return Outcome.MATCH, Rule.HYPHEN_APOSTROPHE_SPACE
+    if document.letters in icao_variants(declared) or letters(declared) in icao_variants(document.shown):
+        return Outcome.TOLERATED, Rule.TRANSLITERATION
+    return None
+
+
+def _truncated(declared: str, mrz: _Name) -> bool:
+    """True when the MRZ field was cut and holds the start of `declared` (as spelt by any ICAO choice)."""
+    shown = mrz.letters
+    return (mrz.cut and len(shown) >= 2
+            and any(len(v) > len(shown) and v.startswith(shown) for v in icao_variants(declared)))
+
+
+def _ocr_slips(declared: str, document: str) -> bool:
+    """True when two names differ by no more than an OCR reading may (one edit in five letters)."""
+    return edit_distance(declared, document) <= max(1, round(0.2 * len(document)))
+
+
+def _near(declared: str, document: str) -> bool:
+    """One slip (insertion, deletion, substitution, swap) between two names of 5 or more letters."""
+    return (min(len(declared), len(document)) >= NEAR_MISS_MIN_LETTERS
+            and edit_distance(declared, document) == 1)
+
+
+def _agrees(printed: _Name, mrz: _Name) -> bool:
+    """True when a printed value is the one the (cut) MRZ starts to show, up to OCR slips (1 in 5)."""
+    head = printed.letters[:len(mrz.letters)]
+    return len(head) == len(mrz.letters) and edit_distance(head, mrz.letters) <= max(1, round(0.2 * len(head)))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    outcome: Outcome
+    rule: Rule
+    document: str
+    source: Source
+
+
+def _best(verdicts: Sequence[_Verdict | None]) -> _Verdict:
+    """The most favourable of the rules that held (the first one on a tie)."""
+    held = [v for v in verdicts if v is not None]
+    return min(held, key=lambda v: _SEVERITY[v.outcome])
+
+
+def _contradicted(declared: str, printed: _Name | None, mrz: _Name, line: PrintedLine | None) -> bool:
+    """True when a confident printed value, the one the cut MRZ starts, is not `declared`."""
+    if printed is None or line is None or line.state is not LineState.READ or not _agrees(printed, mrz):
+        return False
+    return _spelling(declared, printed) is None and not _near(letters(declared), printed.letters)
+
+
+# ---- surname -------------------------------------------------------------------------------------
+
+# "Dupont épouse Martin", "Dupont ép. Martin", "Dupont veuve Martin"; "Martin née Dupont"
+_BIRTH_THEN_USAGE = re.compile(r"\s+(?:épouse|epouse|époux|epoux|ép\.?|ep\.|veuve|veuf|vve\.?)\s*", re.IGNORECASE)
+_USAGE_THEN_BIRTH = re.compile(r"\s+(?:née|nee|né)\s+", re.IGNORECASE)
+
+
+def _usage_forms(declared: str, birth: _Name) -> list[tuple[str | None, str]]:
+    """Ways to read a declared surname as (birth name or None, usage name)."""
+    forms: list[tuple[str | None, str]] = []
+    for pattern, birth_first in ((_BIRTH_THEN_USAGE, True), (_USAGE_THEN_BIRTH, False)):
+        parts = pattern.split(declared, maxsplit=1)
+        if len(parts) == 2 and all(p.strip() for p in parts):
+            forms.append((parts[0], parts[1]) if birth_first else (parts[1], parts[0]))
+    declared_words, birth_words = words(declared), birth.words
+    n = len(birth_words)
+    if n and len(declared_words) > n:  # the usage name joined to the birth name, either side
+        if declared_words[:n] == birth_words:
+            forms.append((" ".join(birth_words), " ".join(declared_words[n:])))
+        if declared_words[-n:] == birth_words:
+            forms.append((" ".join(birth_words), " ".join(declared_words[:-n])))
+    forms.append((None, declared))  # a usage name alone, in place of the birth name
+    return forms
+
+
+def _usage(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdict | None:
+    """The declared surname read as carrying a usage name, against the printed usage-name line."""
+    line = printed.usage_name if printed is not None else None
+    usage = _printed_name(line)
+    verdicts: list[_Verdict | None] = []
+    for birth, part in _usage_forms(declared, mrz):
+        if birth is not None and (_spelling(birth, mrz) is None and not _truncated(birth, mrz)):
+            continue
+        if usage is not None:
+            mine = Counter(words(part))
+            if _spelling(part, usage) or _spelling(declared, usage) or Counter(words(declared)) == Counter(usage.words):
+                verdicts.append(_Verdict(Outcome.TOLERATED, Rule.USAGE_NAME, line.value, Source.PRINTED))
+            elif not mine - Counter(usage.words):  # one of the names a joined usage name is made of
+                verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SURNAME_PART, line.value, Source.PRINTED))
+            elif _near(letters(part), usage.letters):
+                verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, line.value, Source.PRINTED))
+            elif line.state is LineState.READ:
+                verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, line.value, Source.PRINTED))
+            else:
+                verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.USAGE_NAME_UNCONFIRMED, line.value, Source.PRINTED))
+        elif line is not None and line.state is LineState.BLANK and birth is None:
+            verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, mrz.shown, Source.MRZ_AND_PRINTED))
+        else:  # unread, or blank while the birth name is declared too (a marriage after issue)
+            verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.USAGE_NAME_UNCONFIRMED, "", Source.NONE))
+    return _best(verdicts) if verdicts else None
+
+
+def _surname(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdict:
+    line = printed.surname if printed is not None else None
+    printed_name = _printed_name(line)
+    verdicts: list[_Verdict | None] = []
+    spelt = _spelling(declared, mrz)
+    if spelt:
+        verdicts.append(_Verdict(*spelt, mrz.shown, Source.MRZ))
+    elif _truncated(declared, mrz) and not _contradicted(declared, printed_name, mrz, line):
+        confirmed = printed_name is not None and _spelling(declared, printed_name) is not None
+        verdicts.append(_Verdict(Outcome.MATCH, Rule.NAME_TRUNCATED_IN_MRZ, mrz.shown,
+                                 Source.MRZ_AND_PRINTED if confirmed else Source.MRZ))
+    if (printed_name is not None and _spelling(declared, printed_name)
+            and _ocr_slips(letters(declared), mrz.letters)):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_name.shown, Source.MRZ_AND_PRINTED))
+    if _near(letters(declared), mrz.letters):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, mrz.shown, Source.MRZ))
+    declared_words = words(declared)
+    if declared_words and len(letters(declared)) >= 3 and not Counter(declared_words) - Counter(mrz.words):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SURNAME_PART, mrz.shown, Source.MRZ))
+    verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, mrz.shown, Source.MRZ))
+    verdicts.append(_usage(declared, mrz, printed))
+    return _best(verdicts)
+
+
+# ---- given names ---------------------------------------------------------------------------------
+
+def _at_boundary(document: _Name, count: int) -> bool:
+    """True when the first `count` words of `document` are whole names (or names are not known)."""
+    if not document.grouped:
+        return True
+    total = 0
+    for name in document.names:
+        total += len(name)
+        if total >= count:
+            return total == count
+    return False
+
+
+def _list_rules(declared: str, document: _Name, source: Source) -> _Verdict | None:
+    """Order, first-names subset and partial subset of given names (word by word)."""
+    mine, theirs = words(declared), document.words
+    shown = theirs[:-1] if document.cut else theirs  # a cut MRZ's last word may be partial
+    if not mine:
+        return None
+    if not document.cut and len(mine) == len(theirs) and Counter(mine) == Counter(theirs):
+        return _Verdict(Outcome.TOLERATED, Rule.GIVEN_NAMES_ORDER, document.shown, source)
+    if len(mine) < len(theirs) and tuple(shown[:len(mine)]) == mine:
+        if _at_boundary(document, len(mine)):
+            return _Verdict(Outcome.TOLERATED, Rule.GIVEN_NAMES_SUBSET, document.shown, source)
+        return _Verdict(Outcome.UNKNOWN, Rule.GIVEN_NAMES_PARTIAL, document.shown, source)
+    if not Counter(mine) - Counter(theirs):
+        return _Verdict(Outcome.UNKNOWN, Rule.GIVEN_NAMES_PARTIAL, document.shown, source)
+    if document.cut and not Counter(shown) - Counter(mine):  # what the cut MRZ shows is declared
+        return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, document.shown, source)
+    return None
+
+
+def _given_names(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdict:
+    line = printed.given_names if printed is not None else None
+    printed_names = _printed_name(line, listed=True)
+    # the MRZ was cut: printed names that it starts are the whole list (trusted when read confidently)
+    full = printed_names if printed_names is not None and mrz.cut and _agrees(printed_names, mrz) else None
+    verdicts: list[_Verdict | None] = []
+    if full is None or line.state is not LineState.READ:
+        spelt = _spelling(declared, mrz)
+        if spelt:
+            verdicts.append(_Verdict(*spelt, mrz.shown, Source.MRZ))
+        elif _truncated(declared, mrz):
+            verdicts.append(_Verdict(Outcome.MATCH, Rule.GIVEN_NAMES_TRUNCATED, mrz.shown, Source.MRZ))
+        verdicts.append(_list_rules(declared, mrz, Source.MRZ))
+    if full is not None:
+        spelt = _spelling(declared, full)
+        if spelt:
+            verdicts.append(_Verdict(spelt[0], Rule.GIVEN_NAMES_TRUNCATED, full.shown, Source.MRZ_AND_PRINTED))
+        verdicts.append(_list_rules(declared, full, Source.MRZ_AND_PRINTED))
+    if (printed_names is not None and _spelling(declared, printed_names)
+            and _ocr_slips(letters(declared), mrz.letters)):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_names.shown,
+                                 Source.MRZ_AND_PRINTED))
+    mine, count = letters(declared), len(words(declared))
+    if any(_near(mine, ref.letters) or _near(mine, "".join(ref.words[:count])) for ref in (mrz, full) if ref):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, mrz.shown, Source.MRZ))
+    if full is None and mrz.cut and len(mrz.letters) < 2:  # the MRZ had no room for given names at all
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, "", Source.NONE))
+    verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, (full or mrz).shown,
+                             Source.MRZ_AND_PRINTED if full else Source.MRZ))
+    return _best(verdicts)
+
+
+# ---- birth date and place ------------------------------------------------------------------------
+
+def _birth_date(declared: dt.date, raw: str, fields: MRZFields) -> _Verdict:
+    """The six MRZ digits YYMMDD against the declared date (the century is the MRZ's guess, not read)."""
+    wanted = declared.strftime("%y%m%d")
+    shown = fields.birth_date.isoformat() if fields.birth_date else raw
+    if raw.isdigit() and raw == wanted:
+        return _Verdict(Outcome.MATCH, Rule.EXACT, shown, Source.MRZ)
+    if any(r.isdigit() and r != w for r, w in zip(raw, wanted)):
+        return _Verdict(Outcome.MISMATCH, Rule.DIFFERENT, shown, Source.MRZ)
+    return _Verdict(Outcome.UNKNOWN, Rule.DATE_UNREADABLE, shown, Source.MRZ)
+
+
+_SAINTS = {"ST": "SAINT", "STE": "SAINTE"}
+
+
+def _place_letters(text: str) -> str:
+    return "".join(_SAINTS.get(w, w) for w in words(value_of("birth_place", text)))
+
+
+def _birth_place(declared: str, printed: PrintedIdentity | None) -> _Verdict:
+    if printed is None:
+        return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, "", Source.NONE)
+    line = printed.birth_place
+    if line is None:
+        return _Verdict(Outcome.UNKNOWN, Rule.NOT_ON_DOCUMENT, "", Source.NONE)
+    if not line.usable:
+        return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, line.text, Source.PRINTED)
+    place = value_of("birth_place", declared)
+    checks: tuple[tuple[Rule, Callable[[str], str]], ...] = (
+        (Rule.EXACT, _plain), (Rule.ACCENTS_CASE, lambda t: fold(_plain(t))),
+        (Rule.HYPHEN_APOSTROPHE_SPACE, letters), (Rule.SAINT_ABBREVIATION, _place_letters))
+    for rule, form in checks:
+        if form(place) == form(line.value):
+            return _Verdict(Outcome.MATCH, rule, line.value, Source.PRINTED)
+    if _near(_place_letters(place), _place_letters(line.value)):
+        return _Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, line.value, Source.PRINTED)
+    if line.state is LineState.READ:
+        return _Verdict(Outcome.MISMATCH, Rule.DIFFERENT, line.value, Source.PRINTED)
+    return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNSURE, line.value, Source.PRINTED)
+
+
+# ---- the comparison ------------------------------------------------------------------------------
+
+def compare_declared(declared: DeclaredIdentity, document_type: DocumentType, fields: MRZFields,
+                     mrz_lines: Sequence[str], printed: PrintedIdentity | None = None) -> DeclaredComparison:
+    """Each declared field against the document whose MRZ is `mrz_lines` (decoded: `fields`) and whose
+    printed identity lines were read as `printed` (None when not read). Raises InvalidInput when
+    `mrz_lines` do not have the shape of `document_type`'s MRZ."""
+    fmt = document_layout.LAYOUTS[DocumentType(document_type)].mrz_format
+    raw = _raw_fields(fmt, mrz_lines)
+    surname, given = _mrz_names(fmt, raw, fields)
+    results = [(DeclaredField.SURNAME, declared.surname, _surname(declared.surname, surname, printed)),
+               (DeclaredField.GIVEN_NAMES, declared.given_names, _given_names(declared.given_names, given, printed))]
+    if declared.birth_date is not None:
+        results.append((DeclaredField.BIRTH_DATE, declared.birth_date.isoformat(),
+                        _birth_date(declared.birth_date, raw["birth_date"], fields)))
+    if declared.birth_place is not None:
+        results.append((DeclaredField.BIRTH_PLACE, declared.birth_place, _birth_place(declared.birth_place, printed)))
+    comparisons = tuple(FieldComparison(name, v.outcome, v.rule, value, v.document, v.source)
+                        for name, value, v in results)
+    worst = max((c.outcome for c in comparisons), key=_SEVERITY.__getitem__)
+    return DeclaredComparison(worst, comparisons)
+
+
+# ---- declared values at the boundary -------------------------------------------------------------
+
+_NAME_PUNCTUATION = frozenset(" -'\u2019\u02bc.")
+_PLACE_PUNCTUATION = _NAME_PUNCTUATION | frozenset("()0123456789")
+_LIMITS = {"surname": 80, "given_names": 120, "birth_place": 80}
+_OLDEST = dt.date(1900, 1, 1)
+
+
+def _check_text(name: str, value: object, allowed: frozenset[str]) -> None:
+    if not isinstance(value, str):
+        raise InvalidRequest(f"declared {name}: expected a string, got {type(value).__name__}")
+    if not 1 <= len(value) <= _LIMITS[name]:
+        raise InvalidRequest(f"declared {name}: 1 to {_LIMITS[name]} characters, got {len(value)}")
+    stray = sorted({c for c in unicodedata.normalize("NFC", value)
+                    if not (unicodedata.category(c)[0] in "LM" or c in allowed)})
+    if stray:
+        raise InvalidRequest(f"declared {name}: only letters, spaces, hyphens, apostrophes and full stops"
+                             f"{' (and digits, brackets)' if allowed is _PLACE_PUNCTUATION else ''}"
+                             f" are allowed, found {''.join(stray)!r}")
+    if not any(c.isalpha() for c in value):
+        raise InvalidRequest(f"declared {name}: has no letter")
+
+
+def check_declared(declared: DeclaredIdentity, *, today: dt.date | None = None) -> None:
+    """Raise InvalidRequest unless every declared value is plausible: names of letters (accents too),
+    spaces, hyphens, apostrophes and full stops ("ép."), within length limits; a birth date from 1900
+    to `today`; a document number of 1 to 20 letters and digits."""
+    _check_text("surname", declared.surname, _NAME_PUNCTUATION)
+    _check_text("given_names", declared.given_names, _NAME_PUNCTUATION)
+    if declared.birth_place is not None:
+        _check_text("birth_place", declared.birth_place, _PLACE_PUNCTUATION)
+    if declared.birth_date is not None:
+        today = today or dt.date.today()
+        if not _OLDEST <= declared.birth_date <= today:
+            raise InvalidRequest(f"declared birth_date {declared.birth_date.isoformat()}: must be between "
+                                 f"{_OLDEST.isoformat()} and today ({today.isoformat()})")
+    number = declared.document_number
+    if number is not None and not (isinstance(number, str) and 1 <= len(number) <= 20
+                                   and number.isascii() and number.isalnum()):
+        raise InvalidRequest(f"declared document_number {number!r}: 1 to 20 letters and digits")
