@@ -23,15 +23,18 @@ one that holds decides.
 | given names | given_names_order | Marie Claire Anne / ANNE MARIE CLAIRE | tolerated |
 | given names | given_names_subset | Marie / MARIE, CLAIRE (the first name or names, in order) | tolerated |
 | given names | given_names_partial | Claire / MARIE, CLAIRE; Marie / MARIE-CLAIRE | unknown |
+| given names | printed_unread | the MRZ cut them and the printed zone was not read: names past the cut may be any | unknown |
 | surname | usage_name | Martin, Dupont épouse Martin, Martin née Dupont, Dupont-Martin / DUPONT + printed "ép. MARTIN" | tolerated |
 | surname | usage_name_unconfirmed | as above, the usage line unread, read unsure, or blank while the birth name is declared too | unknown |
 | surname | surname_part | Dupont / DUPONT<MARTIN | unknown |
-| names, place | near_miss | Martin / MARTINS: one slip (typing, or OCR: names have no check digit) in 5+ letters | unknown |
+| names | near_miss | Martin / MARTINS: one slip (typing, or OCR: names have no check digit) in 5+ letters | unknown |
 | names | sources_disagree | the printed zone reads the declared name, the MRZ one slip away | unknown |
-| names, place | different | Dupont / NOEL; a declared given name the document does not have | mismatch |
+| names | different | Dupont / NOEL; a declared given name the document does not have | mismatch |
 | birth date | exact / different | the six MRZ digits YYMMDD; any known digit differs | match / mismatch |
 | birth date | date_unreadable | the MRZ birth date is unknown or partial (fillers), and no known digit differs | unknown |
 | birth place | exact, accents_case, hyphen_apostrophe_space, saint_abbreviation | St Étienne / SAINT-ÉTIENNE (42); the department is ignored | match |
+| birth place | near_miss | NICE / MICE: read confidently, at most 2 slips or a third of the letters (OCR) | unknown |
+| birth place | different | read confidently, more slips than that | mismatch |
 | birth place | printed_unread, printed_unsure, not_on_document | not read; read with a low score and different; not printed | unknown |
 
 Decisions. D'ALMEIDA, D<ALMEIDA and DALMEIDA match: ICAO 9303 omits the apostrophe while French
@@ -64,6 +67,10 @@ if TYPE_CHECKING:
     from .schema import DeclaredIdentity
 
 NEAR_MISS_MIN_LETTERS = 5  # one slip in a shorter name makes another name (LEA, LEO): mismatch
+# A birth place is read by OCR only (no MRZ field): up to one slip in three letters (and two in any
+# place) is a reading a person should look at; more is another place. Confident misreadings seen
+# on generated documents: NICE read MICE, NANCY read HANCY, LYON read LYO (1 slip each).
+PLACE_SLIPS_PER_LETTERS = 3
 
 
 class Outcome(str, enum.Enum):
@@ -183,22 +190,27 @@ def _filled(raw: str, separator: int) -> bool:
     return len(raw.rstrip(FILLER)) >= len(raw) - separator
 
 
-def _mrz_names(fmt: MRZFormat, raw: dict[str, str], fields: MRZFields) -> tuple[_Name, _Name]:
-    """(surname, given names) as the MRZ shows them; `fields` gives their decoded text."""
-    def one(text: str) -> tuple[tuple[str, ...], ...]:
-        return (tuple(w for w in text.split(FILLER) if w),)
+def _mrz_names(fmt: MRZFormat, raw: dict[str, str]) -> tuple[_Name, _Name]:
+    """(surname, given names) as the MRZ lines show them (read from the lines, as the check digits
+    cover them, rather than from a decoding of them)."""
+    def name(text: str) -> tuple[str, ...]:
+        return tuple(w for w in text.split(FILLER) if w)
 
     def listed(text: str, separator: str) -> tuple[tuple[str, ...], ...]:
-        return tuple(name for name in (one(part)[0] for part in text.split(separator)) if name)
+        return tuple(n for n in (name(part) for part in text.split(separator)) if n)
+
+    def shown(names: tuple[tuple[str, ...], ...]) -> str:  # as the MRZ decoding writes it
+        return " ".join("-".join(n) for n in names)
 
     if fmt is MRZFormat.FR_CNI_1988:  # fields of their own; "<<" between given names
-        surname, given = raw["surname"], raw["given_names"]
-        return (_Name(one(surname), fields.surname, cut=_filled(surname, 1)),
-                _Name(listed(given, FILLER * 2), fields.given_names, cut=_filled(given, 2)))
+        surname, given = (name(raw["surname"]),), listed(raw["given_names"], FILLER * 2)
+        return (_Name(surname, " ".join(surname[0]), cut=_filled(raw["surname"], 1)),
+                _Name(given, shown(given), cut=_filled(raw["given_names"], 2)))
     full = _filled(raw["name"], 1)
-    surname, separator, given = raw["name"].rstrip(FILLER).partition(FILLER * 2)
-    return (_Name(one(surname), fields.surname, cut=full and not separator),
-            _Name(listed(given, FILLER), fields.given_names, cut=full, grouped=False))
+    body, separator, rest = raw["name"].rstrip(FILLER).partition(FILLER * 2)
+    surname, given = (name(body),), listed(rest, FILLER)
+    return (_Name(surname, " ".join(surname[0]), cut=full and not separator),
+            _Name(given, shown(given), cut=full, grouped=False))
 
 
 def _printed_name(line: PrintedLine | None, *, listed: bool = False) -> _Name | None:
@@ -267,17 +279,20 @@ def _best(verdicts: Sequence[_Verdict | None]) -> _Verdict:
     return min(held, key=lambda v: _SEVERITY[v.outcome])
 
 
-def _contradicted(declared: str, printed: _Name | None, mrz: _Name, line: PrintedLine | None) -> bool:
-    """True when a confident printed value, the one the cut MRZ starts, is not `declared`."""
-    if printed is None or line is None or line.state is not LineState.READ or not _agrees(printed, mrz):
-        return False
-    return _spelling(declared, printed) is None and not _near(letters(declared), printed.letters)
+def _confirming(printed: _Name | None, line: PrintedLine | None, mrz: _Name) -> _Name | None:
+    """The printed value when it is the same name as the MRZ's and says more: the whole of a cut
+    name, or its accents and umlauts (None when not read, or when the two sources disagree)."""
+    if printed is None or line is None:
+        return None
+    if mrz.cut:
+        return printed if _agrees(printed, mrz) else None
+    return printed if _spelling(printed.shown, mrz) is not None else None
 
 
 # ---- surname -------------------------------------------------------------------------------------
 
 # "Dupont épouse Martin", "Dupont ép. Martin", "Dupont veuve Martin"; "Martin née Dupont"
-_BIRTH_THEN_USAGE = re.compile(r"\s+(?:épouse|epouse|époux|epoux|ép\.?|ep\.|veuve|veuf|vve\.?)\s*", re.IGNORECASE)
+_BIRTH_THEN_USAGE = re.compile(r"\s+(?:épouse|epouse|époux|epoux|veuve|veuf|vve|ép|ep)(?:\.\s*|\s+)", re.IGNORECASE)
 _USAGE_THEN_BIRTH = re.compile(r"\s+(?:née|nee|né)\s+", re.IGNORECASE)
 
 
@@ -329,19 +344,22 @@ def _usage(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdi
 def _surname(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdict:
     line = printed.surname if printed is not None else None
     printed_name = _printed_name(line)
+    whole = _confirming(printed_name, line, mrz)
+    trusted = whole is not None and line.state is LineState.READ
     verdicts: list[_Verdict | None] = []
     spelt = _spelling(declared, mrz)
     if spelt:
         verdicts.append(_Verdict(*spelt, mrz.shown, Source.MRZ))
-    elif _truncated(declared, mrz) and not _contradicted(declared, printed_name, mrz, line):
-        confirmed = printed_name is not None and _spelling(declared, printed_name) is not None
-        verdicts.append(_Verdict(Outcome.MATCH, Rule.NAME_TRUNCATED_IN_MRZ, mrz.shown,
-                                 Source.MRZ_AND_PRINTED if confirmed else Source.MRZ))
+    elif _truncated(declared, mrz) and not trusted:
+        verdicts.append(_Verdict(Outcome.MATCH, Rule.NAME_TRUNCATED_IN_MRZ, mrz.shown, Source.MRZ))
+    if whole is not None and (spelt_whole := _spelling(declared, whole)):
+        rule = Rule.NAME_TRUNCATED_IN_MRZ if mrz.cut and spelt_whole[0] is Outcome.MATCH else spelt_whole[1]
+        verdicts.append(_Verdict(spelt_whole[0], rule, whole.shown, Source.MRZ_AND_PRINTED))
     if (printed_name is not None and _spelling(declared, printed_name)
             and _ocr_slips(letters(declared), mrz.letters)):
         verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_name.shown, Source.MRZ_AND_PRINTED))
-    if _near(letters(declared), mrz.letters):
-        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, mrz.shown, Source.MRZ))
+    if any(_near(letters(declared), ref.letters) for ref in (mrz, whole) if ref is not None):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, (whole or mrz).shown, Source.MRZ))
     declared_words = words(declared)
     if declared_words and len(letters(declared)) >= 3 and not Counter(declared_words) - Counter(mrz.words):
         verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SURNAME_PART, mrz.shown, Source.MRZ))
@@ -368,7 +386,7 @@ def _list_rules(declared: str, document: _Name, source: Source) -> _Verdict | No
     """Order, first-names subset and partial subset of given names (word by word)."""
     mine, theirs = words(declared), document.words
     shown = theirs[:-1] if document.cut else theirs  # a cut MRZ's last word may be partial
-    if not mine:
+    if not mine or not theirs:
         return None
     if not document.cut and len(mine) == len(theirs) and Counter(mine) == Counter(theirs):
         return _Verdict(Outcome.TOLERATED, Rule.GIVEN_NAMES_ORDER, document.shown, source)
@@ -378,40 +396,40 @@ def _list_rules(declared: str, document: _Name, source: Source) -> _Verdict | No
         return _Verdict(Outcome.UNKNOWN, Rule.GIVEN_NAMES_PARTIAL, document.shown, source)
     if not Counter(mine) - Counter(theirs):
         return _Verdict(Outcome.UNKNOWN, Rule.GIVEN_NAMES_PARTIAL, document.shown, source)
-    if document.cut and not Counter(shown) - Counter(mine):  # what the cut MRZ shows is declared
-        return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, document.shown, source)
     return None
 
 
 def _given_names(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Verdict:
     line = printed.given_names if printed is not None else None
     printed_names = _printed_name(line, listed=True)
-    # the MRZ was cut: printed names that it starts are the whole list (trusted when read confidently)
-    full = printed_names if printed_names is not None and mrz.cut and _agrees(printed_names, mrz) else None
+    whole = _confirming(printed_names, line, mrz)  # all the names when the MRZ cut them
+    trusted = whole is not None and line.state is LineState.READ
     verdicts: list[_Verdict | None] = []
-    if full is None or line.state is not LineState.READ:
+    if not trusted:
         spelt = _spelling(declared, mrz)
         if spelt:
             verdicts.append(_Verdict(*spelt, mrz.shown, Source.MRZ))
         elif _truncated(declared, mrz):
             verdicts.append(_Verdict(Outcome.MATCH, Rule.GIVEN_NAMES_TRUNCATED, mrz.shown, Source.MRZ))
         verdicts.append(_list_rules(declared, mrz, Source.MRZ))
-    if full is not None:
-        spelt = _spelling(declared, full)
+    if whole is not None:
+        spelt = _spelling(declared, whole)
         if spelt:
-            verdicts.append(_Verdict(spelt[0], Rule.GIVEN_NAMES_TRUNCATED, full.shown, Source.MRZ_AND_PRINTED))
-        verdicts.append(_list_rules(declared, full, Source.MRZ_AND_PRINTED))
+            rule = Rule.GIVEN_NAMES_TRUNCATED if mrz.cut and spelt[0] is Outcome.MATCH else spelt[1]
+            verdicts.append(_Verdict(spelt[0], rule, whole.shown, Source.MRZ_AND_PRINTED))
+        verdicts.append(_list_rules(declared, whole, Source.MRZ_AND_PRINTED))
     if (printed_names is not None and _spelling(declared, printed_names)
             and _ocr_slips(letters(declared), mrz.letters)):
         verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_names.shown,
                                  Source.MRZ_AND_PRINTED))
     mine, count = letters(declared), len(words(declared))
-    if any(_near(mine, ref.letters) or _near(mine, "".join(ref.words[:count])) for ref in (mrz, full) if ref):
-        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, mrz.shown, Source.MRZ))
-    if full is None and mrz.cut and len(mrz.letters) < 2:  # the MRZ had no room for given names at all
-        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, "", Source.NONE))
-    verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, (full or mrz).shown,
-                             Source.MRZ_AND_PRINTED if full else Source.MRZ))
+    if any(_near(mine, ref.letters) or _near(mine, "".join(ref.words[:count])) for ref in (mrz, whole) if ref):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, (whole or mrz).shown, Source.MRZ))
+    if mrz.cut and not trusted:  # any name may follow the MRZ's cut: only the printed zone can tell
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNREAD, mrz.shown, Source.MRZ))
+    else:
+        verdicts.append(_Verdict(Outcome.MISMATCH, Rule.DIFFERENT, (whole or mrz).shown,
+                                 Source.MRZ_AND_PRINTED if whole else Source.MRZ))
     return _best(verdicts)
 
 
@@ -450,14 +468,23 @@ def _birth_place(declared: str, printed: PrintedIdentity | None) -> _Verdict:
     for rule, form in checks:
         if form(place) == form(line.value):
             return _Verdict(Outcome.MATCH, rule, line.value, Source.PRINTED)
-    if _near(_place_letters(place), _place_letters(line.value)):
-        return _Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, line.value, Source.PRINTED)
-    if line.state is LineState.READ:
+    if line.state is not LineState.READ:
+        return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNSURE, line.value, Source.PRINTED)
+    mine, theirs = _place_letters(place), _place_letters(line.value)
+    if edit_distance(mine, theirs) > max(2, max(len(mine), len(theirs)) // PLACE_SLIPS_PER_LETTERS):
         return _Verdict(Outcome.MISMATCH, Rule.DIFFERENT, line.value, Source.PRINTED)
-    return _Verdict(Outcome.UNKNOWN, Rule.PRINTED_UNSURE, line.value, Source.PRINTED)
+    return _Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, line.value, Source.PRINTED)
 
 
 # ---- the comparison ------------------------------------------------------------------------------
+
+def mrz_names_filled(document_type: DocumentType, mrz_lines: Sequence[str]) -> tuple[bool, bool]:
+    """Whether the MRZ's surname and given names fields are filled up, so may have been cut (a
+    document whose names fit exactly looks the same). Raises InvalidInput for misshapen lines."""
+    fmt = document_layout.LAYOUTS[DocumentType(document_type)].mrz_format
+    surname, given = _mrz_names(fmt, _raw_fields(fmt, mrz_lines))
+    return surname.cut, given.cut
+
 
 def compare_declared(declared: DeclaredIdentity, document_type: DocumentType, fields: MRZFields,
                      mrz_lines: Sequence[str], printed: PrintedIdentity | None = None) -> DeclaredComparison:
@@ -466,7 +493,7 @@ def compare_declared(declared: DeclaredIdentity, document_type: DocumentType, fi
     `mrz_lines` do not have the shape of `document_type`'s MRZ."""
     fmt = document_layout.LAYOUTS[DocumentType(document_type)].mrz_format
     raw = _raw_fields(fmt, mrz_lines)
-    surname, given = _mrz_names(fmt, raw, fields)
+    surname, given = _mrz_names(fmt, raw)
     results = [(DeclaredField.SURNAME, declared.surname, _surname(declared.surname, surname, printed)),
                (DeclaredField.GIVEN_NAMES, declared.given_names, _given_names(declared.given_names, given, printed))]
     if declared.birth_date is not None:
