@@ -48,7 +48,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,7 +58,7 @@ from .document.icao import FILLER
 from .document.mrz import LAYOUTS, MRZFields, MRZFormat
 from .document.printed import LineState, PrintedIdentity, PrintedLine, value_of
 from .document.types import DocumentType
-from .errors import InvalidInput, InvalidRequest
+from .errors import InvalidInput
 from .names import edit_distance, fold, icao_variants, letters, words
 from .records import Record
 
@@ -279,6 +278,14 @@ def _best(verdicts: Sequence[_Verdict | None]) -> _Verdict:
     return min(held, key=lambda v: _SEVERITY[v.outcome])
 
 
+def _other_reading(printed: _Name | None, whole: _Name | None, mrz: _Name) -> _Name | None:
+    """The printed value when it reads the whole MRZ name differently by no more than OCR slips:
+    one of the two readings is wrong (names carry no check digit on TD1 and TD3)."""
+    if printed is None or whole is not None or mrz.cut:
+        return None
+    return printed if _ocr_slips(printed.letters, mrz.letters) else None
+
+
 def _confirming(printed: _Name | None, line: PrintedLine | None, mrz: _Name) -> _Name | None:
     """The printed value when it is the same name as the MRZ's and says more: the whole of a cut
     name, or its accents and umlauts (None when not read, or when the two sources disagree)."""
@@ -355,9 +362,9 @@ def _surname(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> _Ver
     if whole is not None and (spelt_whole := _spelling(declared, whole)):
         rule = Rule.NAME_TRUNCATED_IN_MRZ if mrz.cut and spelt_whole[0] is Outcome.MATCH else spelt_whole[1]
         verdicts.append(_Verdict(spelt_whole[0], rule, whole.shown, Source.MRZ_AND_PRINTED))
-    if (printed_name is not None and _spelling(declared, printed_name)
-            and _ocr_slips(letters(declared), mrz.letters)):
-        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_name.shown, Source.MRZ_AND_PRINTED))
+    other = _other_reading(printed_name, whole, mrz)
+    if other is not None and (_spelling(declared, other) or _near(letters(declared), other.letters)):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, other.shown, Source.MRZ_AND_PRINTED))
     if any(_near(letters(declared), ref.letters) for ref in (mrz, whole) if ref is not None):
         verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, (whole or mrz).shown, Source.MRZ))
     declared_words = words(declared)
@@ -383,8 +390,28 @@ def _at_boundary(document: _Name, count: int) -> bool:
 
 
 def _list_rules(declared: str, document: _Name, source: Source) -> _Verdict | None:
-    """Order, first-names subset and partial subset of given names (word by word)."""
-    mine, theirs = words(declared), document.words
+    """Order, first-names subset and partial subset of given names, word by word; the same with a
+    declared word one slip from one of the document's is a near miss."""
+    mine = words(declared)
+    verdict = _word_rules(mine, document, source)
+    if verdict is not None:
+        return verdict
+    snapped = tuple(_snap(word, document.words) for word in mine)
+    if snapped != mine and (snapped == document.words or _word_rules(snapped, document, source)):
+        return _Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, document.shown, source)
+    return None
+
+
+def _snap(word: str, theirs: tuple[str, ...]) -> str:
+    """The document's word that `word` is one slip from, when there is exactly one; else `word`."""
+    if word in theirs:
+        return word
+    close = {t for t in theirs if _near(word, t)}
+    return close.pop() if len(close) == 1 else word
+
+
+def _word_rules(mine: tuple[str, ...], document: _Name, source: Source) -> _Verdict | None:
+    theirs = document.words
     shown = theirs[:-1] if document.cut else theirs  # a cut MRZ's last word may be partial
     if not mine or not theirs:
         return None
@@ -418,11 +445,11 @@ def _given_names(declared: str, mrz: _Name, printed: PrintedIdentity | None) -> 
             rule = Rule.GIVEN_NAMES_TRUNCATED if mrz.cut and spelt[0] is Outcome.MATCH else spelt[1]
             verdicts.append(_Verdict(spelt[0], rule, whole.shown, Source.MRZ_AND_PRINTED))
         verdicts.append(_list_rules(declared, whole, Source.MRZ_AND_PRINTED))
-    if (printed_names is not None and _spelling(declared, printed_names)
-            and _ocr_slips(letters(declared), mrz.letters)):
-        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, printed_names.shown,
-                                 Source.MRZ_AND_PRINTED))
+    other = _other_reading(printed_names, whole, mrz)
     mine, count = letters(declared), len(words(declared))
+    if other is not None and (_spelling(declared, other) or _list_rules(declared, other, Source.PRINTED)
+                              or _near(mine, other.letters)):
+        verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.SOURCES_DISAGREE, other.shown, Source.MRZ_AND_PRINTED))
     if any(_near(mine, ref.letters) or _near(mine, "".join(ref.words[:count])) for ref in (mrz, whole) if ref):
         verdicts.append(_Verdict(Outcome.UNKNOWN, Rule.NEAR_MISS, (whole or mrz).shown, Source.MRZ))
     if mrz.cut and not trusted:  # any name may follow the MRZ's cut: only the printed zone can tell
@@ -486,6 +513,30 @@ def mrz_names_filled(document_type: DocumentType, mrz_lines: Sequence[str]) -> t
     return surname.cut, given.cut
 
 
+_SETTLED = frozenset({Rule.EXACT, Rule.ACCENTS_CASE, Rule.HYPHEN_APOSTROPHE_SPACE, Rule.TRANSLITERATION,
+                      Rule.GIVEN_NAMES_ORDER, Rule.GIVEN_NAMES_SUBSET})
+
+
+def printed_lines_needed(comparison: DeclaredComparison, document_type: DocumentType,
+                         mrz_lines: Sequence[str]) -> tuple[str, ...]:
+    """The printed identity lines whose reading could change `comparison`, made without them.
+
+    None when the MRZ settles every field by its spelling and list rules (the common case: a holder
+    declaring the names the MRZ shows whole); the surname and usage-name lines for a surname it does
+    not settle or may have cut, the given names line likewise, the birth place line when declared.
+    """
+    surname_filled, given_filled = mrz_names_filled(document_type, mrz_lines)
+    surname, given = comparison.of(DeclaredField.SURNAME), comparison.of(DeclaredField.GIVEN_NAMES)
+    needed: list[str] = []
+    if surname is not None and (surname_filled or surname.rule not in _SETTLED):
+        needed += ["surname", "usage_name"]
+    if given is not None and (given_filled or given.rule not in _SETTLED):
+        needed.append("given_names")
+    if comparison.of(DeclaredField.BIRTH_PLACE) is not None:
+        needed.append("birth_place")
+    return tuple(needed)
+
+
 def compare_declared(declared: DeclaredIdentity, document_type: DocumentType, fields: MRZFields,
                      mrz_lines: Sequence[str], printed: PrintedIdentity | None = None) -> DeclaredComparison:
     """Each declared field against the document whose MRZ is `mrz_lines` (decoded: `fields`) and whose
@@ -505,45 +556,3 @@ def compare_declared(declared: DeclaredIdentity, document_type: DocumentType, fi
                         for name, value, v in results)
     worst = max((c.outcome for c in comparisons), key=_SEVERITY.__getitem__)
     return DeclaredComparison(worst, comparisons)
-
-
-# ---- declared values at the boundary -------------------------------------------------------------
-
-_NAME_PUNCTUATION = frozenset(" -'\u2019\u02bc.")
-_PLACE_PUNCTUATION = _NAME_PUNCTUATION | frozenset("()0123456789")
-_LIMITS = {"surname": 80, "given_names": 120, "birth_place": 80}
-_OLDEST = dt.date(1900, 1, 1)
-
-
-def _check_text(name: str, value: object, allowed: frozenset[str]) -> None:
-    if not isinstance(value, str):
-        raise InvalidRequest(f"declared {name}: expected a string, got {type(value).__name__}")
-    if not 1 <= len(value) <= _LIMITS[name]:
-        raise InvalidRequest(f"declared {name}: 1 to {_LIMITS[name]} characters, got {len(value)}")
-    stray = sorted({c for c in unicodedata.normalize("NFC", value)
-                    if not (unicodedata.category(c)[0] in "LM" or c in allowed)})
-    if stray:
-        raise InvalidRequest(f"declared {name}: only letters, spaces, hyphens, apostrophes and full stops"
-                             f"{' (and digits, brackets)' if allowed is _PLACE_PUNCTUATION else ''}"
-                             f" are allowed, found {''.join(stray)!r}")
-    if not any(c.isalpha() for c in value):
-        raise InvalidRequest(f"declared {name}: has no letter")
-
-
-def check_declared(declared: DeclaredIdentity, *, today: dt.date | None = None) -> None:
-    """Raise InvalidRequest unless every declared value is plausible: names of letters (accents too),
-    spaces, hyphens, apostrophes and full stops ("ép."), within length limits; a birth date from 1900
-    to `today`; a document number of 1 to 20 letters and digits."""
-    _check_text("surname", declared.surname, _NAME_PUNCTUATION)
-    _check_text("given_names", declared.given_names, _NAME_PUNCTUATION)
-    if declared.birth_place is not None:
-        _check_text("birth_place", declared.birth_place, _PLACE_PUNCTUATION)
-    if declared.birth_date is not None:
-        today = today or dt.date.today()
-        if not _OLDEST <= declared.birth_date <= today:
-            raise InvalidRequest(f"declared birth_date {declared.birth_date.isoformat()}: must be between "
-                                 f"{_OLDEST.isoformat()} and today ({today.isoformat()})")
-    number = declared.document_number
-    if number is not None and not (isinstance(number, str) and 1 <= len(number) <= 20
-                                   and number.isascii() and number.isalnum()):
-        raise InvalidRequest(f"declared document_number {number!r}: 1 to 20 letters and digits")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .declared import check_declared
+from .declared_values import check_declared
 from .document.types import DocumentType
 from .errors import InvalidRequest
 from .reasons import Reason, Status

@@ -16,11 +16,11 @@ import pytest
 
 from kycengine import video
 from kycengine.declared import (DeclaredComparison, DeclaredField, Outcome, Rule, Source, compare_declared,
-                                mrz_names_filled)
+                                mrz_names_filled, printed_lines_needed)
 from kycengine.document.analyser import CARD_PX_PER_MM, DocumentAnalyser
 from kycengine.document.layout import LAYOUTS
 from kycengine.document.mrz import MRZFields, MRZFormat, compose, parse
-from kycengine.document.printed import LineState, PrintedIdentity, PrintedLine, value_of
+from kycengine.document.printed import IDENTITY_LINES, LineState, PrintedIdentity, PrintedLine, value_of
 from kycengine.document.types import DocumentType
 from kycengine.document.viz import identity_of
 from kycengine.errors import InvalidInput, InvalidRequest
@@ -295,6 +295,27 @@ def test_printed_zone_agreeing_with_the_declaration_against_an_mrz_slip() -> Non
     assert (result.outcome, result.rule) == (U, Rule.SOURCES_DISAGREE)
 
 
+def test_given_names_read_differently_by_the_mrz_and_the_printed_zone_go_to_a_person() -> None:
+    fields, lines = _mrz(PASSPORT, "Lacroix", "Cedric Etienne")
+    misread = (lines[0].replace("ETIENNE", "ETIEMME"), lines[1])
+    printed = PrintedIdentity(surname=_read("LACROIX"), given_names=_read("Cédric, Étienne"))
+    for declared in ("Cédric Étienne", "Étienne Cédric"):
+        result = compare_declared(DeclaredIdentity("Lacroix", declared, BORN), PASSPORT, fields, misread, printed)
+        assert (result.of("given_names").outcome, result.of("given_names").rule) == (U, Rule.SOURCES_DISAGREE)
+    result = compare_declared(DeclaredIdentity("Lacroix", "Sophie", BORN), PASSPORT, fields, misread, printed)
+    assert result.of("given_names").outcome is X
+
+
+def test_reordered_given_names_with_an_ocr_slip_are_a_near_miss_never_a_mismatch() -> None:
+    given = "Pierre-Yves Louis Frédéric"  # TD3 cuts it; the printed zone, read with a slip, completes it
+    printed = PrintedIdentity(given_names=_read("Pierre-Yves, Lowis, Frédéric"))
+    surname = "Clément-Michel"
+    assert _compare(PASSPORT, surname, given, surname, "Frédéric Louis Pierre-Yves", printed) \
+        .of("given_names").outcome is U
+    assert _compare(PASSPORT, surname, given, surname, "Frédéric Paul Pierre-Yves", printed) \
+        .of("given_names").outcome is X
+
+
 # ---- birth date and place ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", list(DocumentType))
@@ -407,7 +428,7 @@ def test_name_forms_and_distance() -> None:
 
 
 @pytest.mark.parametrize("line,text,value", [
-    ("surname", "m:CHEVALIER", "CHEVALIER"), ("surname", "mLE GALL", "LE GALL"), ("surname", "NOELame", "NOEL"),
+    ("surname", "m:CHEVALIER", "CHEVALIER"), ("surname", "MARTIN.", "MARTIN"), ("surname", "mLE GALL", "LE GALL"), ("surname", "NOELame", "NOEL"),
     ("usage_name", "ép.GARCIA", "GARCIA"), ("usage_name", "ne épouse GARCIA", "GARCIA"),
     ("usage_name", "épouxLEFÈVRE", "LEFÈVRE"), ("usage_name", "pOUx D'ALMEIDA", "D'ALMEIDA"),
     ("usage_name", "Vve DUPONT-MARTIN", "DUPONT-MARTIN"), ("usage_name", "VEUVE MARTIN", "MARTIN"),
@@ -496,7 +517,14 @@ def test_generated_declarations_get_their_outcome(kind) -> None:
             seen.add(case.name)
             with_printed = compare_declared(case.declared, kind, fields, lines, printed)
             assert with_printed.outcome is case.expected, (seed, case, with_printed)
-            assert compare_declared(case.declared, kind, fields, lines).outcome is case.expected_mrz_only, (seed, case)
+            mrz_only = compare_declared(case.declared, kind, fields, lines)
+            assert mrz_only.outcome is case.expected_mrz_only, (seed, case)
+            # reading only the lines said to matter changes no outcome
+            needed = printed_lines_needed(mrz_only, kind, lines)
+            unread = {n: PrintedLine(LineState.UNREAD) for n in IDENTITY_LINES
+                      if n not in needed and getattr(printed, n) is not None}
+            lazily = compare_declared(case.declared, kind, fields, lines, dataclasses.replace(printed, **unread))
+            assert [f.outcome for f in lazily.fields] == [f.outcome for f in with_printed.fields], (seed, case)
     assert {"exact", "accents_dropped", "lower_case", "hyphens_as_spaces", "first_given_name",
             "given_names_reordered", "usage_name", "birth_and_usage_names", "surname_typing_slip", "other_surname",
             "other_given_name", "birth_day_off", "birth_month_off", "birth_year_off", "someone_else",
@@ -547,3 +575,31 @@ def test_printed_zone_read_on_a_filmed_document(tmp_path, analyser, kind, seed, 
     for case in (c for c in declared_cases(labels.identity, np.random.default_rng(seed)) if c.name in cases):
         result = compare_declared(case.declared, kind, fields, evidence.mrz_lines, printed)
         assert result.outcome is case.expected, (case, result)
+        # as the engine runs it: the MRZ first, then only the lines that could change the outcome
+        needed = printed_lines_needed(compare_declared(case.declared, kind, fields, evidence.mrz_lines), kind,
+                                      evidence.mrz_lines)
+        lazily = analyser.viz.read_identity(evidence.card_image, LAYOUTS[kind], CARD_PX_PER_MM, needed)
+        assert compare_declared(case.declared, kind, fields, evidence.mrz_lines, lazily).outcome is case.expected
+
+
+def test_printed_lines_are_read_only_where_they_can_change_the_outcome() -> None:
+    def needed(kind: DocumentType, surname: str, given: str, declared_surname: str, declared_given: str,
+               place: str | None = None) -> tuple[str, ...]:
+        fields, lines = _mrz(kind, surname, given)
+        first = compare_declared(DeclaredIdentity(declared_surname, declared_given, BORN, birth_place=place),
+                                 kind, fields, lines)
+        return printed_lines_needed(first, kind, lines)
+
+    assert needed(PASSPORT, "Lefèvre", "Anne Marie", "Lefevre", "Anne") == ()
+    assert needed(PASSPORT, "Lefèvre", "Anne Marie", "Martin", "Anne") == ("surname", "usage_name")
+    assert needed(OLD, "Martin", "Maximilien Alexandre", "Martin", "Maximilien Alexandre") == ("given_names",)
+    assert needed(OLD, "Martin", "Jean", "Martin", "Jean", "Lyon") == ("birth_place",)
+
+
+def test_lines_not_asked_for_are_unread_not_blank(analyser) -> None:
+    rng = np.random.default_rng(1)
+    holder = random_identity(rng, PASSPORT, today=TODAY)
+    card = documents.render(holder, "astronaut", rng, px_per_mm=CARD_PX_PER_MM).image
+    printed = analyser.viz.read_identity(card, LAYOUTS[PASSPORT], CARD_PX_PER_MM, ("surname",))
+    assert printed.surname.state is LineState.READ and letters(printed.surname.value) == letters(holder.surname)
+    assert printed.usage_name.state is LineState.UNREAD and printed.birth_place.state is LineState.UNREAD

@@ -16,10 +16,9 @@ from ..records import Record
 
 IDENTITY_LINES = ("surname", "usage_name", "given_names", "birth_place")
 
-# The words that introduce a usage name on French documents, in full or abbreviated; "née"/"né"
-# introduces a birth name after a usage name (a form customers type).
-USAGE_MENTIONS = ("épouse", "époux", "ép.", "ép", "veuve", "veuf", "vve.", "vve")
-_MENTION = "|".join(re.escape(m) for m in sorted(USAGE_MENTIONS, key=len, reverse=True))
+# The words that introduce a usage name on French documents, in full or abbreviated.
+_MENTIONS = ("épouse", "époux", "ép.", "ép", "veuve", "veuf", "vve.", "vve")
+_MENTION = "|".join(re.escape(m) for m in sorted(_MENTIONS, key=len, reverse=True))
 # A mention as a word of its own, in any case, then a space or its full stop ("EPOUSE MARTIN");
 # mentions in lower case are dropped with the other lower-case words before a name in capitals.
 _SPACED = re.compile(rf"(?:^|[^\w])(?:{_MENTION})(?:\s+|(?<=\.))", re.IGNORECASE)
@@ -75,7 +74,7 @@ def _capitals(text: str) -> str:
     lower-case words before them (label remains, "ép.", "Vve", "épouse") or glued to them
     ("mFOURNIER", "neBONNET", "NOELame")."""
     kept: list[str] = []
-    for token in reversed(re.split(r"[\s.,]+", text)):
+    for token in reversed([t for t in re.split(r"[\s.,]+", text) if t]):
         stripped = _GLUED_LOWER.sub("", token)
         cased = [c for c in stripped if c.isalpha()]
         if (not cased or sum(c.isupper() for c in cased) < _CAPITALS_SHARE * len(cased)

@@ -8,6 +8,10 @@ Validity rules (the same the engine applies, see `kycengine.document.validity`):
 A document is valid through the day before the anniversary of its issue. Issue and expiry dates keep
 a two-month margin from `today`, and the holder's age at issue is the same on the first of the issue
 month, so that an engine that only knows the old CNI's issue month (YYMM) reaches the same verdict.
+
+A holder may have a usage name (nom d'usage: a spouse's name, with "épouse"/"veuve" or plain, or
+the birth name joined to another); documents print it below the surname, the MRZ never carries it.
+`random_usage_name` draws one; `random_identity` never does, so that its draws stay as they were.
 """
 
 from __future__ import annotations
