@@ -27,8 +27,8 @@ one that holds decides.
 | surname | usage_name | Martin, Dupont épouse Martin, Martin née Dupont, Dupont-Martin / DUPONT + printed "ép. MARTIN" | tolerated |
 | surname | usage_name_unconfirmed | as above, the usage line unread, read unsure, or blank while the birth name is declared too | unknown |
 | surname | surname_part | Dupont / DUPONT<MARTIN | unknown |
-| names | near_miss | Martin / MARTINS: one slip (typing, or OCR: names have no check digit) in 5+ letters | unknown |
-| names | sources_disagree | the printed zone reads the declared name, the MRZ one slip away | unknown |
+| names | near_miss | Martin / MARTINS: one slip (typing, or OCR: names have no check digit) in 5+ letters; the order or subset rules with such a slip in a word | unknown |
+| names | sources_disagree | the printed zone and the MRZ read the name differently (OCR slips: 1 in 5 letters) and the declaration fits the printed one | unknown |
 | names | different | Dupont / NOEL; a declared given name the document does not have | mismatch |
 | birth date | exact / different | the six MRZ digits YYMMDD; any known digit differs | match / mismatch |
 | birth date | date_unreadable | the MRZ birth date is unknown or partial (fillers), and no known digit differs | unknown |
@@ -41,6 +41,11 @@ Decisions. D'ALMEIDA, D<ALMEIDA and DALMEIDA match: ICAO 9303 omits the apostrop
 issuers write a filler; the letters and their order are the same. Only the first given names are
 tolerated as a subset: a twin shares surname and birth date, and may share a middle name, but not
 the first one. A usage name is never in the MRZ: it is tolerated only when the printed zone shows it.
+"Birth épouse/veuve Usage", "Usage née Birth" and the two names joined either way are read as a
+birth name and a usage name; a declared birth name lets a usage name the document does not show
+go to a person (a marriage after the document was issued), a usage name alone is then refused.
+Only the given names' first words (prefix) are tolerated as a subset; a compound name cut in two
+("Marie" for MARIE-CLAIRE) goes to a person where the document shows where names end.
 """
 
 from __future__ import annotations
@@ -66,6 +71,9 @@ if TYPE_CHECKING:
     from .schema import DeclaredIdentity
 
 NEAR_MISS_MIN_LETTERS = 5  # one slip in a shorter name makes another name (LEA, LEO): mismatch
+# A cut MRZ field matches a declared name it starts only when it shows this many of its letters (a
+# long surname can leave two or three letters of given names on a TD1 card: too few to match on).
+TRUNCATED_MIN_LETTERS = 4
 # A birth place is read by OCR only (no MRZ field): up to one slip in three letters (and two in any
 # place) is a reading a person should look at; more is another place. Confident misreadings seen
 # on generated documents: NICE read MICE, NANCY read HANCY, LYON read LYO (1 slip each).
@@ -243,7 +251,7 @@ def _spelling(declared: str, document: _Name) -> tuple[Outcome, Rule] | None:
 def _truncated(declared: str, mrz: _Name) -> bool:
     """True when the MRZ field was cut and holds the start of `declared` (as spelt by any ICAO choice)."""
     shown = mrz.letters
-    return (mrz.cut and len(shown) >= 2
+    return (mrz.cut and len(shown) >= TRUNCATED_MIN_LETTERS
             and any(len(v) > len(shown) and v.startswith(shown) for v in icao_variants(declared)))
 
 

@@ -182,6 +182,13 @@ def test_a_surname_filling_the_td1_field_leaves_the_given_names_to_the_printed_z
     assert _compare(NEW, surname, "Anne", surname, "Sophie", printed).of("given_names").outcome is X
 
 
+def test_a_cut_showing_too_few_letters_matches_nothing() -> None:
+    surname = "Gauthier-Chevalier Mercier"  # 26 characters: GAUTHIER<CHEVALIER<MERCIER<<AN
+    assert _mrz(NEW, surname, "Anne")[1][2].endswith("<<AN")
+    assert _compare(NEW, surname, "Anne", surname, "Anne").of("given_names").outcome is U
+    assert _compare(NEW, surname, "Anne", surname, "Anatole").of("given_names").outcome is U
+
+
 def test_old_card_surname_cut_at_25_and_contradicted_by_a_confident_printed_surname() -> None:
     surname = "Boulogne-Billancourt-Rousseau"
     assert _surname(OLD, surname, surname) == (M, Rule.NAME_TRUNCATED_IN_MRZ)
