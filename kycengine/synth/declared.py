@@ -126,10 +126,8 @@ def _cases(identity: Identity, rng: np.random.Generator) -> Iterator[DeclaredCas
     if identity.usage is not None:
         usage = identity.usage
         yield case("usage_name", _TOLERATED, _UNKNOWN, surname=usage.name)
-        if usage.mention is not UsageMention.NONE:
-            word = {(UsageMention.SPOUSE, "F"): "épouse", (UsageMention.SPOUSE, "M"): "époux",
-                    (UsageMention.WIDOWED, "F"): "veuve", (UsageMention.WIDOWED, "M"): "veuf"}[
-                        (usage.mention, identity.sex)]
+        if usage.mention is not UsageMention.NONE:  # "Dupont épouse Martin", the mention in full
+            word = documents.USAGE_MENTIONS[(usage.mention, identity.sex)][0]
             yield case("birth_and_usage_names", _TOLERATED, _UNKNOWN, surname=f"{surname} {word} {usage.name}")
     plain = letters(surname)
     swaps = [i for i in range(len(plain) // 2, len(plain) - 1) if plain[i] != plain[i + 1]]

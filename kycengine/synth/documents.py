@@ -192,7 +192,7 @@ def _date(day: date, document_type: DocumentType) -> str:
 
 # How each design writes a usage name's mention, by the holder's sex: in full on the 2021 card,
 # abbreviated ("ép.", "Vve") on the old card and the passport, as the issuing offices print them.
-_MENTIONS: dict[tuple[UsageMention, str], tuple[str, str]] = {
+USAGE_MENTIONS: dict[tuple[UsageMention, str], tuple[str, str]] = {
     (UsageMention.SPOUSE, "F"): ("épouse", "ép."), (UsageMention.SPOUSE, "M"): ("époux", "ép."),
     (UsageMention.WIDOWED, "F"): ("veuve", "Vve"), (UsageMention.WIDOWED, "M"): ("veuf", "veuf"),
 }
@@ -206,7 +206,7 @@ def usage_line(identity: Identity) -> str | None:
     name = usage.name.upper()
     if usage.mention is UsageMention.NONE:
         return name
-    full, short = _MENTIONS[(usage.mention, identity.sex)]
+    full, short = USAGE_MENTIONS[(usage.mention, identity.sex)]
     return f"{full if identity.document_type is DocumentType.FR_CNI_2021 else short} {name}"
 
 
