@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .declared_values import check_declared
 from .document.types import DocumentType
 from .errors import InvalidRequest
 from .findings import Finding
@@ -41,6 +42,9 @@ class DeclaredIdentity(Record):
     birth_date: dt.date | None = None
     document_number: str | None = None
     birth_place: str | None = None
+
+    def __post_init__(self) -> None:
+        check_declared(self)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ and hard filming), the attack and capture variants at 640x360, all at 10 fps for
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def test_greyscale_video_is_not_in_colour(tmp_path, make, analyser) -> None:
 # ---- pieces --------------------------------------------------------------------------------------
 
 def test_layouts_match_the_generator() -> None:
-    from kycengine.synth.identity import random_identity
+    from kycengine.synth.identity import UsageMention, UsageName, random_identity
 
     assert (MRZ_PITCH_MM, MRZ_CAP_HEIGHT_MM) == (documents.MRZ_PITCH_MM, documents.MRZ_CAP_HEIGHT_MM)
     for kind, layout in LAYOUTS.items():
@@ -218,7 +219,9 @@ def test_layouts_match_the_generator() -> None:
         assert (layout.mrz_line_spacing_mm, layout.mrz_bottom_mm) == (design.mrz_line_spacing_mm, design.mrz_bottom_mm)
         texts = {t.key: t for t in design.texts if t.key}
         rng = np.random.default_rng(0)
-        render = documents.render(random_identity(rng, kind, today=TODAY), "astronaut", rng, px_per_mm=10)
+        holder = random_identity(rng, kind, today=TODAY)  # with a usage name: every line is printed
+        holder = dataclasses.replace(holder, usage=UsageName("Martin", UsageMention.SPOUSE))
+        render = documents.render(holder, "astronaut", rng, px_per_mm=10)
         assert np.allclose(np.array(render.mrz_box) / 10, layout.mrz_box_mm(), atol=0.1)
         for name, spec in layout.fields.items():
             assert (texts[name].y_mm, texts[name].size_mm) == (spec.baseline_mm, spec.size_mm)

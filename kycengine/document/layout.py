@@ -25,13 +25,15 @@ class PrintedField:
     """A printed text line: where it starts, its baseline, its em size and how wide it may run (mm).
 
     For the old CNI the label is printed inline, before the value: the line starts near the value's
-    start (a little of the label may remain, which the comparison tolerates).
+    start (a little of the label may remain, which the comparison tolerates). `reach_mm` is how far
+    from the expected baseline the line may be found: less for a line printed close to others.
     """
 
     x_mm: float
     baseline_mm: float
     size_mm: float
     width_mm: float
+    reach_mm: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Layout:
     mrz_line_spacing_mm: float
     mrz_bottom_mm: float  # from the last MRZ baseline to the bottom edge
     portrait_mm: Box
-    fields: dict[str, PrintedField]  # printed lines cross-checked against the MRZ
+    fields: dict[str, PrintedField]  # printed lines read: cross-checked with the MRZ, compared with a declaration
 
     @property
     def size_mm(self) -> tuple[float, float]:
@@ -78,13 +80,18 @@ class Layout:
 LAYOUTS: dict[DocumentType, Layout] = {
     DocumentType.FR_CNI_1988: Layout(
         DocumentType.FR_CNI_1988, MRZFormat.FR_CNI_1988, 2, 36, 4.23, 4.8, (5.0, 17.0, 26.0, 33.0),
-        {"document_number": PrintedField(49.0, 13.0, 3.0, 54.0), "surname": PrintedField(38.0, 21.0, 3.0, 65.0)}),
+        {"document_number": PrintedField(49.0, 13.0, 3.0, 54.0), "surname": PrintedField(38.0, 21.0, 3.0, 65.0),
+         "usage_name": PrintedField(39.0, 24.1, 2.6, 63.0, 0.3), "given_names": PrintedField(43.0, 27.0, 3.0, 60.0),
+         "birth_place": PrintedField(36.5, 39.0, 3.0, 60.0)}),
     DocumentType.FR_CNI_2021: Layout(
         DocumentType.FR_CNI_2021, MRZFormat.TD1, 3, 30, 4.23, 3.6, (4.0, 9.5, 22.0, 28.0),
-        {"surname": PrintedField(29.0, 14.0, 2.5, 55.0), "document_number": PrintedField(29.0, 32.5, 2.5, 30.0)}),
+        {"surname": PrintedField(29.0, 14.0, 2.5, 55.0), "document_number": PrintedField(29.0, 32.5, 2.5, 30.0),
+         "usage_name": PrintedField(46.5, 16.3, 1.8, 37.0, 0.6), "given_names": PrintedField(29.0, 20.0, 2.5, 55.0)}),
     DocumentType.PASSPORT: Layout(
         DocumentType.PASSPORT, MRZFormat.TD3, 2, 44, 4.6, 5.0, (6.0, 12.0, 33.0, 43.0),
-        {"document_number": PrintedField(92.0, 17.0, 2.9, 32.0), "surname": PrintedField(43.0, 25.0, 2.9, 80.0)}),
+        {"document_number": PrintedField(92.0, 17.0, 2.9, 32.0), "surname": PrintedField(43.0, 25.0, 2.9, 80.0),
+         "usage_name": PrintedField(43.0, 28.3, 2.6, 80.0, 0.6), "given_names": PrintedField(43.0, 33.0, 2.9, 80.0),
+         "birth_place": PrintedField(59.5, 49.0, 2.9, 62.0)}),
 }
 
 # The MRZ formats that identify a document kind on their own (TD1 is the 2021 CNI only once its

@@ -8,6 +8,7 @@ in every frame. Everything is drawn from `seed`: the same arguments give the sam
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import os
@@ -25,7 +26,7 @@ from ..document.types import DocumentType
 from ..reasons import Reason
 from ..records import Record
 from . import documents, faces, filming
-from .identity import DEFAULT_TODAY, Identity, random_identity
+from .identity import DEFAULT_TODAY, Identity, UsageName, random_identity, random_usage_name
 
 GENERATOR_VERSION = "1"
 CRF = 23  # phone-like H.264 quality
@@ -148,18 +149,24 @@ def _mm_box(box: documents.Box, px_per_mm: float) -> tuple[float, float, float, 
 def document_video_frames(*, document_type: DocumentType, variant: DocumentVariant = DocumentVariant.GENUINE,
                           seed: int = 0, hard: bool = False, size: tuple[int, int] = (1280, 720),
                           fps: float = 30.0, seconds: float = 4.0,
-                          today: date = DEFAULT_TODAY) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
+                          today: date = DEFAULT_TODAY,
+                          usage_name: bool | UsageName = False) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
     """The labels and the BGR frames (produced lazily) of a document video, without encoding it.
 
+    `usage_name` prints a usage name below the surname: True draws one, a `UsageName` gives it. It
+    is drawn from a stream of its own, so a seed's identity and frames without one never change.
     Raises InvalidInput when the variant is impossible for the document on `today` (a 2021 CNI
     cannot be expired before 2031).
     """
     document_type, variant = DocumentType(document_type), DocumentVariant(variant)
-    people_rng, identity_rng, card_rng, camera_rng, frame_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
+    people_rng, identity_rng, card_rng, camera_rng, frame_rng, usage_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6))
     holder, portrait = _people(people_rng, variant)
     identity = random_identity(identity_rng, document_type, today=today,
                                expired=variant is DocumentVariant.EXPIRED, sex=_SEX.get(holder))
+    if usage_name is not False:
+        usage = usage_name if isinstance(usage_name, UsageName) else random_usage_name(usage_rng, identity.surname)
+        identity = dataclasses.replace(identity, usage=usage)
     lines = documents.mrz_lines(identity)
     if variant is DocumentVariant.MRZ_CORRUPTED:
         lines = corrupt_mrz(lines, card_rng, today=today)
@@ -184,13 +191,14 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
 def make_document_video(path: str | os.PathLike[str], *, document_type: DocumentType,
                         variant: DocumentVariant = DocumentVariant.GENUINE, seed: int = 0, hard: bool = False,
                         size: tuple[int, int] = (1280, 720), fps: float = 30.0, seconds: float = 4.0,
-                        today: date = DEFAULT_TODAY) -> DocumentLabels:
+                        today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False) -> DocumentLabels:
     """Film a generated document into an H.264 MP4 at `path`; writes its JSON sidecar and returns its labels.
 
     See `document_video_frames` for the arguments and errors.
     """
     labels, frames = document_video_frames(document_type=document_type, variant=variant, seed=seed, hard=hard,
-                                           size=size, fps=fps, seconds=seconds, today=today)
+                                           size=size, fps=fps, seconds=seconds, today=today,
+                                           usage_name=usage_name)
     video.write(path, frames, fps, crf=CRF_HARD if hard else CRF)
     sidecar_path(path).write_text(json.dumps(labels.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     return labels

@@ -24,7 +24,7 @@ from ..document.mrz import MRZFormat, compose
 from ..document.types import DocumentType
 from ..errors import InvalidInput
 from . import faces
-from .identity import Identity
+from .identity import Identity, UsageMention
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the flat render
 RGB = tuple[int, int, int]
@@ -112,6 +112,7 @@ def _texts_cni_1988() -> tuple[Text, ...]:
         Text("document_number", "CARTE NATIONALE D'IDENTITÉ N° :", 6.0, 13.0, 3.0, "mono",
              label_size_mm=2.6, label_font="condensed_bold", label_color=blue),
         Text("surname", "Nom :", 35.0, 21.0, 3.0, "mono"),
+        Text("usage_name", "", 39.9, 24.1, 2.6, "mono", inline=False),  # "ép. X" below the name
         Text("given_names", "Prénom(s) :", 35.0, 27.0, 3.0, "mono"),
         Text("sex", "Sexe :", 35.0, 33.0, 3.0, "mono"),
         Text("birth_date", "Né(e) le :", 55.0, 33.0, 3.0, "mono"),
@@ -129,6 +130,7 @@ def _texts_cni_2021() -> tuple[Text, ...]:
         Text(None, "CARTE NATIONALE D'IDENTITÉ", 46.0, 4.6, 2.2, "condensed_bold", blue),
         Text(None, "IDENTITY CARD", 46.0, 7.3, 1.8, "condensed", blue),
         Text("surname", "NOM / Surname", 29.0, 14.0, **above),
+        Text("usage_name", "Nom d'usage / Usage name", 29.0, 16.3, 1.8, label_size_mm=1.3),
         Text("given_names", "Prénoms / Given names", 29.0, 20.0, **above),
         Text("sex", "SEXE / Sex", 29.0, 26.0, **above),
         Text("nationality", "NATIONALITÉ / Nationality", 40.0, 26.0, **above),
@@ -148,6 +150,7 @@ def _texts_passport() -> tuple[Text, ...]:
         Text("issuing_state", "Code du pays / Country code", 58.0, 17.0, **above),
         Text("document_number", "Passeport n° / Passport No.", 92.0, 17.0, **above),
         Text("surname", "Nom / Surname", 43.0, 25.0, **above),
+        Text("usage_name", "", 43.0, 28.3, 2.6, inline=False),  # "ép. X" below the name
         Text("given_names", "Prénoms / Given names", 43.0, 33.0, **above),
         Text("nationality", "Nationalité / Nationality", 43.0, 41.0, **above),
         Text("birth_date", "Date de naissance / Date of birth", 85.0, 41.0, **above),
@@ -187,10 +190,33 @@ def _date(day: date, document_type: DocumentType) -> str:
     return day.strftime("%d.%m.%Y" if document_type is DocumentType.FR_CNI_1988 else "%d %m %Y")
 
 
+# How each design writes a usage name's mention, by the holder's sex: in full on the 2021 card,
+# abbreviated ("ép.", "Vve") on the old card and the passport, as the issuing offices print them.
+USAGE_MENTIONS: dict[tuple[UsageMention, str], tuple[str, str]] = {
+    (UsageMention.SPOUSE, "F"): ("épouse", "ép."), (UsageMention.SPOUSE, "M"): ("époux", "ép."),
+    (UsageMention.WIDOWED, "F"): ("veuve", "Vve"), (UsageMention.WIDOWED, "M"): ("veuf", "veuf"),
+}
+
+
+def usage_line(identity: Identity) -> str | None:
+    """The usage-name line of `identity`'s document ("ép. MARTIN", "DUPONT MARTIN"), None without one."""
+    usage = identity.usage
+    if usage is None:
+        return None
+    name = usage.name.upper()
+    if usage.mention is UsageMention.NONE:
+        return name
+    full, short = USAGE_MENTIONS[(usage.mention, identity.sex)]
+    return f"{full if identity.document_type is DocumentType.FR_CNI_2021 else short} {name}"
+
+
 def field_values(identity: Identity) -> dict[str, str]:
-    """What each printed field shows, as the document prints it (accents kept; old CNI in capitals)."""
+    """What each printed field shows, as the document prints it (accents kept; old CNI in capitals).
+
+    The usage-name line is only present for a holder who has one."""
     kind = identity.document_type
     given = ", ".join(identity.given_names)
+    usage = usage_line(identity)
     return {
         "document_kind": "P",
         "issuing_state": "FRA",
@@ -204,6 +230,7 @@ def field_values(identity: Identity) -> dict[str, str]:
         "height": f"{identity.height_cm // 100},{identity.height_cm % 100:02d} m",
         "issue_date": _date(identity.issue_date, kind),
         "expiry_date": _date(identity.expiry_date, kind),
+        **({"usage_name": usage} if usage else {}),
     }
 
 
@@ -413,7 +440,8 @@ def render(identity: Identity, portrait_person: str, rng: np.random.Generator, *
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     values = field_values(identity)
-    boxes = {t.key: _draw_text(draw, t, values[t.key] if t.key else None, px_per_mm) for t in design.texts}
+    boxes = {t.key: _draw_text(draw, t, values[t.key] if t.key else None, px_per_mm)
+             for t in design.texts if t.key is None or t.key in values}
     line_boxes = _draw_mrz(draw, lines, design, kind.size_mm, px_per_mm)
     size = (image.shape[1], image.shape[0])
     return CardRender(

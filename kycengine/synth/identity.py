@@ -8,10 +8,15 @@ Validity rules (the same the engine applies, see `kycengine.document.validity`):
 A document is valid through the day before the anniversary of its issue. Issue and expiry dates keep
 a two-month margin from `today`, and the holder's age at issue is the same on the first of the issue
 month, so that an engine that only knows the old CNI's issue month (YYMM) reaches the same verdict.
+
+A holder may have a usage name (nom d'usage: a spouse's name, with "épouse"/"veuve" or plain, or
+the birth name joined to another); documents print it below the surname, the MRZ never carries it.
+`random_usage_name` draws one; `random_identity` never does, so that its draws stay as they were.
 """
 
 from __future__ import annotations
 
+import enum
 import string
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -64,6 +69,22 @@ _CNI_15_YEARS_FROM = date(2004, 1, 1)
 _ALNUM = string.ascii_uppercase + string.digits
 
 
+class UsageMention(str, enum.Enum):
+    """How the document introduces a usage name printed below the birth name (the MRZ keeps the birth name)."""
+
+    SPOUSE = "spouse"  # "épouse X" / "époux X", often abbreviated "ép. X"
+    WIDOWED = "widowed"  # "veuve X" / "veuf X"
+    NONE = "none"  # a plain "nom d'usage": the spouse's or other parent's name, alone or joined to the birth name
+
+
+@dataclass(frozen=True)
+class UsageName(Record):
+    """A usage name (nom d'usage) as the holder asked for it: the name, mixed case, and its mention."""
+
+    name: str
+    mention: UsageMention = UsageMention.NONE
+
+
 @dataclass(frozen=True)
 class Identity(Record):
     """A document holder and the document issued to them, as printed (accents, hyphens, mixed case)."""
@@ -82,6 +103,7 @@ class Identity(Record):
     nationality: str = "FRA"
     department: str = ""  # old CNI only: issuing department (3 characters) ...
     office: str = ""  # ... and office (3 digits), printed at the end of MRZ line 1
+    usage: UsageName | None = None  # printed below the surname; never in the MRZ
 
     def mrz_fields(self) -> MRZFields:
         """The logical MRZ content of this document (the old CNI's MRZ carries no expiry date)."""
@@ -191,3 +213,13 @@ def random_identity(rng: np.random.Generator, document_type: DocumentType, *,
         birth_place=city, birth_department=birth_department, height_cm=height,
         document_number=_document_number(rng, document_type, issued, department),
         issue_date=issued, expiry_date=expiry, department=department, office=office)
+
+
+def random_usage_name(rng: np.random.Generator, surname: str) -> UsageName:
+    """A usage name for a holder born `surname`: a spouse's name (with "épouse"/"veuve" or plain),
+    or, for a plain usage name, sometimes the birth name joined to another in either order."""
+    other = str(rng.choice([s for s in _SURNAMES if s != surname and " " not in s]))
+    mention = UsageMention(str(rng.choice([m.value for m in UsageMention], p=[0.55, 0.15, 0.3])))
+    if mention is UsageMention.NONE and rng.random() < 0.5:
+        other = f"{surname} {other}" if rng.random() < 0.5 else f"{other} {surname}"
+    return UsageName(other, mention)
