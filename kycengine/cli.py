@@ -51,10 +51,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .settings import Settings
     from .video import check_media_file
 
+    declared = _declared(args)
     for path in (args.document, args.selfie):  # an operator's typo is not the customer's fault
         check_media_file(Path(path))
     verifier = Verifier(Settings(face_backend=args.backend))
-    verdict = verifier.verify(args.document, args.selfie, today=args.today)
+    verdict = verifier.verify(args.document, args.selfie, declared=declared, today=args.today)
     for evidence in (verdict.document, verdict.face):
         unreadable = [f for f in evidence.findings if f.code is FindingCode.VIDEO_UNREADABLE]
         if unreadable:
@@ -64,9 +65,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for name, evidence in (("document", verdict.document), ("face", verdict.face),
                            ("liveness", verdict.liveness)):
         lines.append(f"{name}: {evidence.state.value}" + (f" ({evidence.note})" if evidence.note else ""))
+    if verdict.declared is not None and verdict.declared.comparison is not None:
+        lines += [f"declared {f.field.value}: {f.outcome.value} ({f.rule.value}; document {f.document!r})"
+                  for f in verdict.declared.comparison.fields]
     lines.append(f"time: {verdict.timings_ms.get('total', 0):.0f} ms")
     _print(verdict.to_dict(), args.json, "\n".join(lines))
     return 0
+
+
+def _declared(args: argparse.Namespace) -> Any:
+    """The identity the customer declared, from `kyc verify`'s options (None when none was given)."""
+    from .errors import InvalidInput
+    from .schema import DeclaredIdentity
+
+    given = {"--surname": args.surname, "--given-names": args.given_names, "--birth-date": args.birth_date}
+    if not any(given.values()) and args.birth_place is None:
+        return None
+    missing = [flag for flag, value in given.items() if not value]
+    if missing:
+        raise InvalidInput(f"a declared identity needs --surname, --given-names and --birth-date "
+                           f"(missing {', '.join(missing)})")
+    return DeclaredIdentity(surname=args.surname, given_names=args.given_names, birth_date=args.birth_date,
+                            birth_place=args.birth_place)
 
 
 def cmd_mrz(args: argparse.Namespace) -> int:
@@ -177,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selfie", required=True, help="video of the holder's face")
     p.add_argument("--backend", choices=("insightface", "opencv"), default="insightface")
     p.add_argument("--today", type=_date, default=None, help="date used for expiry rules")
+    p.add_argument("--surname", help="declared surname (birth or usage name, as the customer typed it)")
+    p.add_argument("--given-names", help="declared given names, space-separated")
+    p.add_argument("--birth-date", type=_date, help="declared birth date, YYYY-MM-DD")
+    p.add_argument("--birth-place", help="declared birth place (optional)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_verify)
 

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from .decision import decide
+from .decision import StageEvidence, decide
+from .declared_check import check_declared_identity
 from .document.analyser import DocumentAnalyser
 from .errors import InvalidMedia
 from .face import FaceMatcher
@@ -24,6 +25,7 @@ from .findings import Finding, FindingCode
 from .liveness import LivenessChecker
 from .models import Registry, default_registry
 from .schema import (
+    DeclaredEvidence,
     DeclaredIdentity,
     DocumentEvidence,
     FaceEvidence,
@@ -36,7 +38,7 @@ from .timelimit import TimedOut, time_limit
 from .video import Video, decode
 
 log = logging.getLogger(__name__)
-E = TypeVar("E", DocumentEvidence, FaceEvidence, LivenessEvidence)
+E = TypeVar("E", DocumentEvidence, DeclaredEvidence, FaceEvidence, LivenessEvidence)
 T = TypeVar("T")
 
 try:
@@ -165,13 +167,22 @@ class Verifier:
         """Verify one attempt. Unreadable videos, stage errors and stage timeouts become findings
         (and reasons), never exceptions; a host's own time limit (TimeLimitExceeded) ends it."""
         timings: dict[str, float] = {}
-        document = self._document_stage(document_video, today or dt.date.today(), timings)
+        today = today or dt.date.today()
+        document = self._document_stage(document_video, today, timings)
+        declared_evidence = None if declared is None else _timed(
+            timings, "declared", self.settings.stage_time_limit_s,
+            lambda: check_declared_identity(declared, document, self.document.read_printed, today=today),
+            DeclaredEvidence)
         # The document video's frames are gone by now: one decoded video in memory at a time.
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
         face, liveness = self._selfie_stages(selfie, document.portrait, timings)
-        decision = decide(document, face, liveness, settings=self.settings)
+        stages: list[StageEvidence] = [document, face, liveness]
+        if declared_evidence is not None:
+            stages.insert(1, declared_evidence)
+        decision = decide(*stages, settings=self.settings)
         return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,
                        effects=decision.effects, document=document, face=face, liveness=liveness,
+                       declared=declared_evidence,
                        scores={**document.scores, **face.scores, **liveness.scores},
                        models=self.models,
                        timings_ms={**timings, "total": round(sum(timings.values()), 1)},

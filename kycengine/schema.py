@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .declared import DeclaredComparison
 from .declared_values import check_declared
+from .document.printed import PrintedIdentity
 from .document.types import DocumentType
 from .errors import InvalidRequest
 from .findings import Finding
@@ -143,6 +145,17 @@ class LivenessEvidence(Record):
 
 
 @dataclass(frozen=True)
+class DeclaredEvidence(Record):
+    """The customer's declared identity against the document, field by field (kycengine.declared)."""
+
+    state: StageState
+    findings: tuple[Finding, ...] = ()
+    comparison: DeclaredComparison | None = None
+    printed: PrintedIdentity | None = None  # the printed lines read for it (None: none were needed)
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Verdict(Record):
     """The answer for one attempt: status, every reason with its own effect (the strongest effect
     first: it gave the status), scores, the evidence behind them and timings."""
@@ -155,6 +168,7 @@ class Verdict(Record):
     face: FaceEvidence
     liveness: LivenessEvidence
     effects: dict[Reason, Effect] = field(default_factory=dict)
+    declared: DeclaredEvidence | None = None  # None when no identity was declared
     scores: dict[str, float] = field(default_factory=dict)
     models: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)

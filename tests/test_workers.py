@@ -26,7 +26,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from kycengine.errors import InvalidRequest, PathNotAllowed
-from kycengine.reasons import Reason, Status
+from kycengine.reasons import Reason
 from tests.workers_support import ROOT, Env, ScriptedVerifier, free_port, to_env
 from workers.config import WorkerConfig
 from workers.context import install
@@ -355,11 +355,12 @@ def test_warm_up_verifies_one_generated_sample(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the generated sample is gone
 
 
-def _real_videos(folder: Path, seed: int) -> tuple[Path, Path]:
+def _real_videos(folder: Path, seed: int) -> tuple[Path, Path, Any]:
+    """A generated document + selfie pair (640x360: the MRZ is readable) and the holder's identity."""
     from kycengine.synth import make_sample
 
-    make_sample(folder, seed=seed, size=(320, 240), fps=10)
-    return folder / "document.mp4", folder / "selfie.mp4"
+    labels = make_sample(folder, seed=seed, size=(640, 360), fps=10)
+    return folder / "document.mp4", folder / "selfie.mp4", labels["document.mp4"].identity
 
 
 @pytest.mark.slow
@@ -373,15 +374,19 @@ def test_real_verifier_end_to_end(env: Env) -> None:
         built.append(os.getpid())
         return worker_verifier_factory()
 
-    document, selfie = _real_videos(env.root / "sample", seed=3)
-    for attempt_case in ("real-1", "real-2"):  # each case has its own upload (a case owns its media)
+    document, selfie, holder = _real_videos(env.root / "sample", seed=3)
+    declarations = {  # the holder (accents dropped, hyphenated), and someone else holding their card
+        "real-1": {"surname": holder.surname.upper(), "given_names": "-".join(holder.given_names),
+                   "birth_date": holder.birth_date.isoformat()},
+        "real-2": {"surname": "DUPONT", "given_names": "JEAN", "birth_date": "1990-01-01"}}
+    for attempt_case, declared in declarations.items():  # each case has its own upload (a case owns its media)
         own = env.root / attempt_case
         own.mkdir()
         shutil.copy(document, own / document.name)
         shutil.copy(selfie, own / selfie.name)
         submit({"case_id": env.cid(attempt_case), "attempt": 1, "document_video": str(own / document.name),
                 "selfie_video": str(own / selfie.name), "callback_url": receiver.url,
-                "declared": {"surname": "MARTIN", "given_names": "ALICE"}}, env.config, connection=env.redis)
+                "declared": declared}, env.config, connection=env.redis)
     import cv2
 
     threads = cv2.getNumThreads()
@@ -390,9 +395,11 @@ def test_real_verifier_end_to_end(env: Env) -> None:
     finally:
         cv2.setNumThreads(threads)  # the worker factory sets 1 thread: leave the test process as it was
     assert built == [os.getpid()]  # models loaded once, in the worker process, before the jobs
-    for case in ("real-1", "real-2"):
-        out = result(env.cid(case), 1, env.config, env.redis)
-        assert out is not None and out["status"] in {s.value for s in Status}
+    own, other = (result(env.cid(case), 1, env.config, env.redis) for case in ("real-1", "real-2"))
+    assert own is not None and own["status"] == "approved", own["reasons"]
+    assert own["verdict"]["declared"]["comparison"]["outcome"] == "match"
+    assert other is not None and (other["status"], other["reasons"]) == ("refused", ["declared_identity_mismatch"])
+    for out in (own, other):
         verdict = out["verdict"]
         assert verdict["timings_ms"]["total"] > 0 and verdict["engine_version"]
         assert "portrait" not in verdict["document"] and "embeddings" not in verdict["face"]

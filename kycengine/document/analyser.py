@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from .mrz import MRZ, parse
 from .mrz_band import find_mrz_band
 from .policy import acceptance, document_type_of
 from .portrait import crop_portrait
+from .printed import PrintedIdentity
 from .reader import MRZReader, read_mrz
 from .types import DocumentType
 from .validity import Validity, assess_validity
@@ -311,6 +313,13 @@ class DocumentAnalyser:
             return Finding(FindingCode.DOCUMENT_BLURRY, f"print blur {min(blur):.2f} mm in the sharpest frame",
                            round(min(blur), 3), s.document_blur_max_mm)
         return None
+
+    def read_printed(self, evidence: DocumentEvidence, lines: Collection[str]) -> PrintedIdentity | None:
+        """The printed identity `lines` of the document this stage rectified (None when it has no
+        rectified card or no printed-field reader)."""
+        if self.viz is None or evidence.card_image is None or evidence.document_type is None:
+            return None
+        return self.viz.read_identity(evidence.card_image, LAYOUTS[evidence.document_type], CARD_PX_PER_MM, lines)
 
     def _visual_zone(self, card_image: np.ndarray, layout: Layout, mrz: MRZ, findings: list[Finding],
                      scores: dict[str, float]) -> list[Check]:
