@@ -26,11 +26,24 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
-    from . import end_to_end, faces_section, liveness, mrz_peers, outage, selfie_cost, throughput
+    from . import (
+        declared_identity,
+        end_to_end,
+        faces_section,
+        liveness,
+        mrz_peers,
+        outage,
+        reverify,
+        selfie_cost,
+        throughput,
+        verdicts,
+    )
 
     return {"end_to_end": lambda: end_to_end.run(seeds), "mrz": lambda: mrz_peers.run(seeds),
             "faces": faces_section.run, "selfie_cost": selfie_cost.run, "liveness": lambda: liveness.section(seeds),
-            "throughput": throughput.section, "outage": outage.section}
+            "verdicts": lambda: verdicts.run(max(2, seeds)),
+            "declared_identity": lambda: declared_identity.run(max(2, seeds)),
+            "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run}
 
 
 def _chart(sections: list[Section], path: Path) -> None:
