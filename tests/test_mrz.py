@@ -304,3 +304,17 @@ def test_compose_truncates_long_names():
     line1 = compose(MRZFormat.TD3, fields)[0]
     assert line1 == "P<FRADE<LA<FONTAINE<SAINT<EXUPERY<<ANTOINE<J"
     assert len(line1) == 44
+
+
+def test_a_known_layout_is_kept_when_a_first_letter_is_misread() -> None:
+    """A passport whose P is misread V: detected alone it is a visa (MRV-A, no composite check),
+    parsed in the card's layout it stays a TD3 whose document code its format forbids."""
+    fields = MRZFields("P", "FRA", "Martin", "Claire", "18AB12345", "FRA", date(1980, 1, 1), "F", date(2030, 1, 1))
+    lines = list(compose(MRZFormat.TD3, fields))
+    lines[0] = "V" + lines[0][1:]
+    misread = "\n".join(lines)
+    assert parse(misread, today=date(2026, 1, 1)).format is MRZFormat.MRV_A
+    kept = parse(misread, today=date(2026, 1, 1), fmt=MRZFormat.TD3)
+    assert kept.format is MRZFormat.TD3 and kept.fields.document_code == "V"
+    with pytest.raises(InvalidInput, match="td1: expected 3 lines of 30"):
+        parse(misread, today=date(2026, 1, 1), fmt=MRZFormat.TD1)

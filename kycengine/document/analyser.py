@@ -176,9 +176,11 @@ class DocumentAnalyser:
             # Second opinion: Tesseract voting over whole frames reads some cards the aligned OCR-B
             # reading could not settle on; only a fully valid reading replaces an unsettled one. A
             # settled reading (the same clear characters frame after frame) is never replaced: a
-            # valid second reading of it would be an unconfirmed correction.
+            # valid second reading of it would be an unconfirmed correction. Nor is a second reading
+            # in another format than the card's layout (a passport's P read V makes a "valid" visa).
             second, _ = self._read_whole_frames(video.frames, today)
-            if second is not None and second.valid:
+            card_format = card_reader.layout.mrz_format if card_reader and card_reader.layout else None
+            if second is not None and second.valid and card_format in (None, second.format):
                 mrz = second
                 notes.append("MRZ read on whole frames (the card-aligned reading was not valid)")
         if mrz is None and not located:

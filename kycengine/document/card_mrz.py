@@ -148,8 +148,10 @@ class CardMRZReader:
         lines = self.voted()
         if not lines:
             return None
+        fmt = self.layout.mrz_format if self.layout is not None else None
         try:
-            return parse("\n".join(lines), today=self.today, source=f"{self.source()}-vote-{len(self.readings)}")
+            return parse("\n".join(lines), today=self.today, source=f"{self.source()}-vote-{len(self.readings)}",
+                         fmt=fmt)
         except InvalidInput:
             return None
 
@@ -195,7 +197,8 @@ class CardMRZReader:
 
     def _valid(self, lines: tuple[str, ...]) -> bool:
         try:
-            return parse("\n".join(lines), today=self.today).valid
+            return parse("\n".join(lines), today=self.today,
+                         fmt=self.layout.mrz_format if self.layout is not None else None).valid
         except InvalidInput:
             return False
 

@@ -449,10 +449,16 @@ def _check_digits(layout: Layout, texts: dict[str, str], problems: list[str]) ->
     return tuple(checks)
 
 
-def parse(text: str, *, today: date, source: str = "text") -> MRZ:
-    """Parse MRZ text (lines separated by newlines); raises InvalidInput only if no format has its shape."""
+def parse(text: str, *, today: date, source: str = "text", fmt: MRZFormat | None = None) -> MRZ:
+    """Parse MRZ text (lines separated by newlines) in format `fmt`, or the format `detect` finds;
+    raises InvalidInput only if the text does not have the format's shape (or any format's).
+
+    A reader that knows the document's layout passes its format: a misread first letter (P read V)
+    must not turn a passport's lines into a visa's, whose fewer check digits could then all pass."""
     lines = _normalise(text)
-    layout = LAYOUTS[detect(lines)]
+    layout = LAYOUTS[detect(lines)] if fmt is None else _layout(fmt)
+    if not _shaped(layout, lines):
+        raise InvalidInput(f"{layout.format.value}: expected {len(layout.lines)} lines of {layout.width} characters")
     texts = _slot_texts(layout, lines)
     problems: list[str] = []
     checks = _check_digits(layout, texts, problems)
