@@ -54,12 +54,11 @@ def _cached(path: Path, labels_type: type[L], make: Callable[[], L]) -> L:
 
 
 def document_case(document_type: DocumentType, variant: DocumentVariant, seed: int, hard: bool,
-                  seconds: float = 4.0, fps: int = FPS) -> DocumentCase:
+                  seconds: float = 4.0) -> DocumentCase:
     """Generate (or reuse) one document video of the corpus."""
-    rate = "" if fps == FPS else f"-{fps}fps"
-    path = CORPUS / f"doc-{document_type.value}-{variant.value}-{'hard' if hard else 'clean'}-{seed}{rate}.mp4"
+    path = CORPUS / f"doc-{document_type.value}-{variant.value}-{'hard' if hard else 'clean'}-{seed}.mp4"
     return DocumentCase(path, _cached(path, DocumentLabels, lambda: make_document_video(
-        path, document_type=document_type, variant=variant, seed=seed, hard=hard, size=SIZE, fps=fps,
+        path, document_type=document_type, variant=variant, seed=seed, hard=hard, size=SIZE, fps=FPS,
         seconds=seconds)))
 
 
