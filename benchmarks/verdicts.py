@@ -2,10 +2,11 @@
 
 Every document variant (genuine, expired, altered MRZ, photocopy, screen, cut off, blurry, glare,
 not tilted, damaged cards, ...) of the three document kinds, clean and hard filming, several seeds,
-1280x720 at 30 fps for 4 s (the benchmark corpus; at 10 fps the screen's refresh banding is weaker:
-2 of 12 screens passed in a 10 fps run), through the document stage and kycengine.decision: "caught" when the verdict gives the variant's own reason, "approved" when it
-would pass (a genuine card must, nothing else may). The genuine cards also go through the whole
-pipeline with a live selfie of their holder: no false refusal may come from the new checks.
+1280x720 at 30 fps for 4 s (the benchmark corpus; at 10 fps a screen's refresh banding is weaker:
+2 of 12 screens passed in a 10 fps run), through the document stage and kycengine.decision:
+"caught" when the verdict gives the variant's own reason, "approved" when it would pass (a genuine
+card must, nothing else may). The genuine cards also go through the whole pipeline with a live
+selfie of their holder: no false refusal may come from the new checks.
 
     PYTHONPATH=. python -m benchmarks.verdicts [--seeds 2]
 """
