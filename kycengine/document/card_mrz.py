@@ -104,6 +104,7 @@ class CardMRZReader:
 
     def read_frame(self, index: int, image: np.ndarray, corners: np.ndarray) -> FrameReading | None:
         """Read one frame's document (corners refined, in `image` pixels); adds to the video's evidence."""
+        template: TemplateReading | None
         if self.layout is None:
             settled = self._settle(image, corners)
             if settled is None:
