@@ -316,9 +316,10 @@ def _depth_grid(size: tuple[int, int], box: tuple[int, int, int, int]) -> tuple[
     in_head = in_head * in_head * (3 - 2 * in_head)  # smoothstep
     below_chin = np.clip((gy - (y + 1.05 * h)) / (0.3 * h), 0, 1)
     in_head = in_head * (1 - below_chin)
-    depth = cv2.GaussianBlur(in_head * (skull + nose) + (1 - in_head) * torso * below_chin, (0, 0), 0.05 * w / GRID)
+    depth = in_head * (skull + nose) + (1 - in_head) * torso * below_chin
+    smooth = cv2.GaussianBlur(depth, (0, 0), 0.05 * w / GRID)
     weight = BODY_TURN + (1 - BODY_TURN) * in_head
-    return depth.astype(np.float32), weight.astype(np.float32)
+    return smooth.astype(np.float32), weight.astype(np.float32)
 
 
 def _extend_torso(rgba: np.ndarray, box: tuple[int, int, int, int], rows: int) -> np.ndarray:
