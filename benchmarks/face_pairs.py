@@ -188,9 +188,9 @@ def run(name: str, backend: PairBackend | None = None, threshold: MatchThreshold
     threshold = threshold or threshold_for(name)
     references, probes = _probes(backend)
     genuine: list[Pair] = [{"a": person, "b": f"{person}/{condition}", "score": score(emb, references[person])}
-               for (person, condition), emb in probes.items()]
+                           for (person, condition), emb in probes.items()]
     impostor: list[Pair] = [{"a": other, "b": f"{person}/{condition}", "score": score(emb, references[other])}
-                for (person, condition), emb in probes.items() for other in references if other != person]
+                            for (person, condition), emb in probes.items() for other in references if other != person]
     shipped = _shipped_faces(backend)
     for (ka, ea), (kb, eb) in itertools.combinations(shipped.items(), 2):
         rows = genuine if _identity(ka) == _identity(kb) else impostor

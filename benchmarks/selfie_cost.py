@@ -40,7 +40,8 @@ class VideoSpec(TypedDict):
 
 ROUNDS = 5
 BACKENDS = ("insightface", "opencv")
-VIDEO: VideoSpec = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 720), "fps": 30, "seconds": 5.0}
+VIDEO: VideoSpec = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 720), "fps": 30,
+                    "seconds": 5.0}
 PORTRAIT_SIZE = (120, 150)  # about the portrait the document stage crops from a 720p card video
 
 
