@@ -96,6 +96,7 @@ def run(repeat: int = 3, kinds: tuple[DocumentType, ...] = tuple(DocumentType)) 
 
         # one rectified document, located by the engine itself
         scan = quality.rank_for_reading(quality.scan_frames(clip.frames, settings.document_scan_frames))[0]
+        assert scan.card is not None  # rank_for_reading keeps only frames with a whole document
         grey = cv2.cvtColor(scan.frame.image, cv2.COLOR_BGR2GRAY)
         corners, _ = refine_corners(grey, scan.card.corners, reach=max(3.0, 0.012 * scan.card.width_px))
         first = CardMRZReader(analyser.reader, today=today)

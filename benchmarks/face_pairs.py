@@ -19,12 +19,13 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol, TypedDict
 
 import cv2
 import numpy as np
 from skimage import data
 
-from kycengine.face.backends import BACKENDS, FaceBackend, get_backend
+from kycengine.face.backends import BACKENDS, DetectedFace, get_backend
 from kycengine.face.thresholds import MatchThreshold, threshold_for
 from kycengine.synth import faces
 
@@ -41,6 +42,28 @@ MIN_FACE = 32  # faces narrower than this, or detected with a lower score, are l
 MIN_SCORE = 0.8  # also "finds" blurred background blobs in gdp.jpg, which are no identity
 
 
+class PairBackend(Protocol):
+    """What the benchmark uses of a face backend: a kycengine `FaceBackend` or a peer behind the same calls."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model_ids(self) -> tuple[str, ...]: ...
+
+    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]: ...
+
+    def embed(self, image_bgr: np.ndarray, face: DetectedFace) -> np.ndarray: ...
+
+
+class Pair(TypedDict):
+    """Two faces (a person, 'person/condition' or 'image#rank') and their similarity."""
+
+    a: str
+    b: str
+    score: float
+
+
 def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
@@ -49,7 +72,18 @@ def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise RuntimeError(f"OpenCV could not round-trip a {image.shape} image through JPEG")
+    return decoded
+
+
+def _read(module: str, relative: str) -> np.ndarray:
+    path = faces.package_file(module, relative)
+    image = cv2.imread(str(path))
+    if image is None:
+        raise RuntimeError(f"OpenCV cannot read {path}")
+    return image
 
 
 def _scale(image: np.ndarray, factor: float) -> np.ndarray:
@@ -70,17 +104,17 @@ AUGMENTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 PORTRAITS = {"portrait_96x120": (96, 120), "portrait_160x200": (160, 200)}
 
 
-def _largest_embedding(backend: FaceBackend, image: np.ndarray) -> np.ndarray | None:
+def _largest_embedding(backend: PairBackend, image: np.ndarray) -> np.ndarray | None:
     found = backend.detect(image)
     return backend.embed(image, found[0]) if found else None
 
 
-def _shipped_faces(backend: FaceBackend) -> dict[str, np.ndarray]:
+def _shipped_faces(backend: PairBackend) -> dict[str, np.ndarray]:
     """One embedding per face found in the shipped photos, keyed 'image#rank' (Yao Ming named)."""
     embeddings = {"astronaut": _largest_embedding(backend, cv2.cvtColor(data.astronaut(),
                                                                        cv2.COLOR_RGB2BGR))}
     for name, (module, relative) in SHIPPED.items():
-        image = cv2.imread(str(faces.package_file(module, relative)))
+        image = _read(module, relative)
         found = sorted((f for f in backend.detect(image) if f.width >= MIN_FACE and f.score >= MIN_SCORE),
                        key=lambda f: f.box[0])
         for rank, face in enumerate(found):
@@ -95,7 +129,7 @@ def _identity(key: str) -> str:
     return key.split("@")[0]
 
 
-def _probes(backend: FaceBackend) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray]]:
+def _probes(backend: PairBackend) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray]]:
     """Reference embedding per person of faces.PEOPLE, and (person, condition) -> probe embedding."""
     references, probes = {}, {}
     for person in faces.PEOPLE:
@@ -116,7 +150,7 @@ def _probes(backend: FaceBackend) -> tuple[dict[str, np.ndarray], dict[tuple[str
     return references, probes
 
 
-def _detection_ms(backend: FaceBackend, repeats: int = 10) -> float:
+def _detection_ms(backend: PairBackend, repeats: int = 10) -> float:
     """Median milliseconds to detect faces in a 1280x720 frame holding one selfie-sized face."""
     frame = np.full((720, 1280, 3), 110, np.uint8)
     crop = faces.load_face("astronaut").image
@@ -146,17 +180,17 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b)
 
 
-def run(name: str, backend: FaceBackend | None = None, threshold: MatchThreshold | None = None,
-        score: Score = cosine) -> dict[str, object]:
+def run(name: str, backend: PairBackend | None = None, threshold: MatchThreshold | None = None,
+        score: Score = cosine) -> dict[str, Any]:
     """All pairs for one backend (a kycengine backend by name, or a peer passed in with its own
-    threshold and similarity)."""
+    threshold and similarity), as the JSON report that is printed and saved."""
     backend = backend or get_backend(name)
     threshold = threshold or threshold_for(name)
     references, probes = _probes(backend)
-    genuine = [{"a": person, "b": f"{person}/{condition}", "score": score(emb, references[person])}
-               for (person, condition), emb in probes.items()]
-    impostor = [{"a": other, "b": f"{person}/{condition}", "score": score(emb, references[other])}
-                for (person, condition), emb in probes.items() for other in references if other != person]
+    genuine: list[Pair] = [{"a": person, "b": f"{person}/{condition}", "score": score(emb, references[person])}
+                           for (person, condition), emb in probes.items()]
+    impostor: list[Pair] = [{"a": other, "b": f"{person}/{condition}", "score": score(emb, references[other])}
+                            for (person, condition), emb in probes.items() for other in references if other != person]
     shipped = _shipped_faces(backend)
     for (ka, ea), (kb, eb) in itertools.combinations(shipped.items(), 2):
         rows = genuine if _identity(ka) == _identity(kb) else impostor
@@ -177,7 +211,7 @@ def run(name: str, backend: FaceBackend | None = None, threshold: MatchThreshold
     }
 
 
-def _print(result: dict[str, object]) -> None:
+def _print(result: dict[str, Any]) -> None:
     print(f"\n{result['backend']}  models={result['models']}  detect 720p: {result['detect_ms_720p']:.1f} ms")
     for kind in ("genuine", "impostor"):
         s = result[kind]

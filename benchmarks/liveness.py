@@ -23,17 +23,50 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 ATTACKS = ("print", "screen", "still")
 SIZE, FPS, SECONDS = (480, 360), 10, 4.0
 NEAR_PROFILE = "team_c"
 
 
-def _one(job: tuple[str, str, str, int, bool, str]) -> dict[str, object]:
+class Case(TypedDict):
+    """One rendered video and what the liveness stage made of it."""
+
+    person: str
+    variant: str
+    seed: int
+    hard: bool
+    live: bool | None
+    state: str
+    reasons: list[str]
+    scores: dict[str, float]
+
+
+class Rate(TypedDict):
+    """Errors among some presentations (rate None when there were none), and the cases in error."""
+
+    n: int
+    errors: int
+    rate: float | None
+    failed: list[str]
+
+
+class Accuracy(TypedDict):
+    """APCER per attack kind and BPCER (by key), attacks refused with their own reason, the cases."""
+
+    table: dict[str, Rate]
+    attack_named: dict[str, int]
+    rows: list[Case]
+    seconds: float
+    videos: int
+
+
+def _one(job: tuple[str, str, str, int, bool, str]) -> Case:
     """Render one video, assess it; runs in a worker process (models load once per worker)."""
     folder, person, variant, seed, hard, backend = job
     from kycengine.decision import decide
@@ -54,14 +87,14 @@ def _one(job: tuple[str, str, str, int, bool, str]) -> dict[str, object]:
             "scores": evidence.scores}
 
 
-def _rate(rows: list[dict[str, object]], wrong) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _rate(rows: list[Case], wrong: Callable[[Case], bool]) -> Rate:
     errors = [r for r in rows if wrong(r)]
     return {"n": len(rows), "errors": len(errors), "rate": len(errors) / len(rows) if rows else None,
             "failed": [f"{r['variant']}-{r['person']}-{r['seed']}-{'hard' if r['hard'] else 'clean'}: "
-                       f"{','.join(r['reasons']) or 'live'}" for r in errors]}  # type: ignore[arg-type]
+                       f"{','.join(r['reasons']) or 'live'}" for r in errors]}
 
 
-def accuracy(seeds: int, backend: str, jobs: int) -> dict[str, object]:
+def accuracy(seeds: int, backend: str, jobs: int) -> Accuracy:
     """APCER per attack kind and BPCER over rendered videos."""
     from kycengine.synth.faces import PEOPLE
 
@@ -75,17 +108,16 @@ def accuracy(seeds: int, backend: str, jobs: int) -> dict[str, object]:
             rows = list(pool.map(_one, work, chunksize=2))
         elapsed = time.perf_counter() - started
     live = [r for r in rows if r["variant"] == "live"]
-    table: dict[str, object] = {
-        f"apcer_{kind}": _rate([r for r in rows if r["variant"] == kind], lambda r: r["live"] is True)
-        for kind in ATTACKS}
+    table = {f"apcer_{kind}": _rate([r for r in rows if r["variant"] == kind], lambda r: r["live"] is True)
+             for kind in ATTACKS}
     table["bpcer"] = _rate(live, lambda r: r["live"] is not True)
     table["bpcer_frontal"] = _rate([r for r in live if r["person"] != NEAR_PROFILE], lambda r: r["live"] is not True)
-    table["attack_named"] = {  # attacks refused with their own reason (not only as 'not live')
+    named = {  # attacks refused with their own reason (not only as 'not live')
         "print_face_print": sum("face_print" in r["reasons"] for r in rows if r["variant"] == "print"),
         "screen_face_screen": sum("face_screen" in r["reasons"] for r in rows if r["variant"] == "screen"),
         "still_suspicious_capture": sum("suspicious_capture" in r["reasons"] for r in rows if r["variant"] == "still"),
     }
-    return {"table": table, "rows": rows, "seconds": round(elapsed, 1), "videos": len(rows)}
+    return {"table": table, "attack_named": named, "rows": rows, "seconds": round(elapsed, 1), "videos": len(rows)}
 
 
 def _settings_used(backend: str) -> dict[str, object]:
@@ -105,15 +137,16 @@ def run(seeds: int = 3, backend: str = "insightface", jobs: int = 2) -> Any:
     rows = []
     for key, label in (*((f"apcer_{a}", f"APCER {a}") for a in ATTACKS), ("bpcer", "BPCER (all people)"),
                        ("bpcer_frontal", f"BPCER (without {NEAR_PROFILE})")):
-        row = table[key]  # type: ignore[index]
+        row = table[key]
+        rate = "-" if row["rate"] is None else f"{100 * row['rate']:.1f} %"  # None: no presentation of the kind
         rows.append({"metric": label, "errors": row["errors"], "presentations": row["n"],
-                     "rate": f"{100 * row['rate']:.1f} %", "failed": "; ".join(row["failed"]) or "-"})
+                     "rate": rate, "failed": "; ".join(row["failed"]) or "-"})
     notes = [f"backend {backend}; {result['videos']} videos ({SIZE[0]}x{SIZE[1]}, {FPS} fps, {SECONDS:.0f} s): "
              f"7 people x clean/hard x seeds 0-{seeds - 1} per attack, 0-{2 * seeds - 1} bona fide; "
              f"{result['seconds']} s with {jobs} processes",
              "operating point: Settings() defaults " + json.dumps(_settings_used(backend)),
-             f"attacks refused with their own reason: {json.dumps(table['attack_named'])}"]  # type: ignore[index]
-    raw: list[dict[str, Any]] = list(result["rows"])  # type: ignore[arg-type]
+             f"attacks refused with their own reason: {json.dumps(result['attack_named'])}"]
+    raw: list[dict[str, Any]] = [dict(r) for r in result["rows"]]
     key = "liveness" if backend == "insightface" else f"liveness_{backend}"
     return Section(key, f"Liveness: presentation-attack detection ({backend})", rows, raw, tuple(notes))
 

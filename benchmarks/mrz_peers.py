@@ -111,7 +111,7 @@ def run(seeds: int = 2) -> Section:
         for name, image in (("raw", best.image), ("rectified", rectified)):
             for tool, reader in (("kycengine", _ours), ("passporteye", _passporteye)):
                 args = (image, truth, tessdata) if tool == "passporteye" else (image, truth)
-                read, fields, ms = reader(*args)  # type: ignore[operator]
+                read, fields, ms = reader(*args)
                 row.update({f"{tool}_{name}_read": read, f"{tool}_{name}_fields": fields,
                             f"{tool}_{name}_ms": ms})
         rows.append(row)

@@ -24,11 +24,24 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+
+class VideoSpec(TypedDict):
+    """`make_selfie_video`'s arguments for the measured selfie."""
+
+    person: str
+    variant: str
+    seed: int
+    size: tuple[int, int]
+    fps: float
+    seconds: float
+
 
 ROUNDS = 5
 BACKENDS = ("insightface", "opencv")
-VIDEO = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 720), "fps": 30, "seconds": 5.0}
+VIDEO: VideoSpec = {"person": "astronaut", "variant": "live", "seed": 11, "size": (1280, 720), "fps": 30,
+                    "seconds": 5.0}
 PORTRAIT_SIZE = (120, 150)  # about the portrait the document stage crops from a 720p card video
 
 

@@ -62,9 +62,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise InvalidMedia(unreadable[0].detail)
     lines = [f"status: {verdict.status.value}"]
     lines += [f"reason: {r.value} ({verdict.effects[r].value}): {r.message_en}" for r in verdict.reasons]
-    for name, evidence in (("document", verdict.document), ("face", verdict.face),
-                           ("liveness", verdict.liveness)):
-        lines.append(f"{name}: {evidence.state.value}" + (f" ({evidence.note})" if evidence.note else ""))
+    for name, stage in (("document", verdict.document), ("face", verdict.face), ("liveness", verdict.liveness)):
+        lines.append(f"{name}: {stage.state.value}" + (f" ({stage.note})" if stage.note else ""))
     if verdict.declared is not None and verdict.declared.comparison is not None:
         lines += [f"declared {f.field.value}: {f.outcome.value} ({f.rule.value}; document {f.document!r})"
                   for f in verdict.declared.comparison.fields]
@@ -170,6 +169,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
                "\n".join(str(out / name) for name in labels))
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
+    label: synth.DocumentLabels | synth.SelfieLabels
     if args.what == "document":
         label = synth.make_document_video(out, document_type=synth.DocumentType(args.type),
                                           variant=synth.DocumentVariant(args.variant), seed=args.seed,

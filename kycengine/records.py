@@ -12,7 +12,7 @@ import enum
 import types
 import typing
 from functools import cache
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 _NONE = type(None)
 
@@ -92,11 +92,15 @@ def _hints(cls: type) -> dict[str, Any]:
 class Record:
     """Mixin for frozen dataclasses: JSON-ready `to_dict()` and a validating `from_dict()`."""
 
+    # Declared (never assigned here) so that type checkers see every Record as a dataclass; the
+    # @dataclass decorator on each subclass sets it.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict; transient fields are left out."""
         return {
             f.name: _encode(getattr(self, f.name))
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            for f in dataclasses.fields(self)
             if f.metadata.get("serialize", True)
         }
 
@@ -105,16 +109,16 @@ class Record:
         """Build from `to_dict` output; raises TypeError/ValueError naming the offending field."""
         if not isinstance(data, dict):
             raise TypeError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-        hints = _hints(cls)
+        hints = _hints(cls)  # type: ignore[arg-type]  # mypy reads type[Self] as unhashable (mypy#11470)
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cls):
             if not f.metadata.get("serialize", True) or f.name not in data:
                 continue
             try:
                 kwargs[f.name] = _decode(hints[f.name], data[f.name])
             except (TypeError, ValueError, KeyError) as exc:
                 raise type(exc)(f"{cls.__name__}.{f.name}: {exc}") from None
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(sorted(unknown))}")
         try:

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import cv2
 import numpy as np
 

@@ -107,7 +107,7 @@ def _side_aspect(corners: np.ndarray) -> float:
     c = np.asarray(corners, np.float64)
     width = np.linalg.norm(c[1] - c[0]) + np.linalg.norm(c[2] - c[3])
     height = np.linalg.norm(c[3] - c[0]) + np.linalg.norm(c[2] - c[1])
-    return float(width / max(height, 1e-9))
+    return float(width / max(float(height), 1e-9))
 
 
 # ---- candidates on the proxy ---------------------------------------------------------------------
@@ -382,7 +382,7 @@ def canonical_size(size_mm: tuple[float, float], px_per_mm: float) -> tuple[int,
 def card_homography(corners: np.ndarray, size_mm: tuple[float, float], px_per_mm: float) -> np.ndarray:
     """3x3 homography from frame pixels to the canonical card image."""
     w, h = canonical_size(size_mm, px_per_mm)
-    target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     return cv2.getPerspectiveTransform(np.asarray(corners, np.float32), target)
 
 

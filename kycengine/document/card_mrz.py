@@ -22,10 +22,10 @@ import numpy as np
 from ..errors import InvalidInput
 from .card import ASPECT_SPLIT, card_homography, rotate_quad, true_aspect
 from .layout import LAYOUTS, Layout
-from .mrz import MRZ, parse
-from .reader import MRZReader, vote
 from .mrz import LAYOUTS as MRZ_LAYOUTS
+from .mrz import MRZ, parse
 from .ocrb import GLYPHS, SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
+from .reader import MRZReader, vote
 from .types import DocumentType
 
 OCR_PX_PER_MM = 8.0  # MRZ characters 20 px apart, capitals 18 px tall
@@ -104,6 +104,7 @@ class CardMRZReader:
 
     def read_frame(self, index: int, image: np.ndarray, corners: np.ndarray) -> FrameReading | None:
         """Read one frame's document (corners refined, in `image` pixels); adds to the video's evidence."""
+        template: TemplateReading | None
         if self.layout is None:
             settled = self._settle(image, corners)
             if settled is None:

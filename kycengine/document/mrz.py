@@ -55,7 +55,7 @@ _ALLOWED: dict[CharClass, frozenset[str]] = {
 }
 _TO_DIGIT = str.maketrans("OIBSZGDQ", "01852600")
 _TO_LETTER = str.maketrans("01852", "OIBSZ")
-_CORRECTIONS: dict[CharClass, dict[int, str]] = {
+_CORRECTIONS: dict[CharClass, dict[int, int]] = {
     CharClass.DIGIT: _TO_DIGIT,
     CharClass.ALPHA: _TO_LETTER,
     CharClass.NAME: _TO_LETTER,

@@ -148,6 +148,7 @@ def read_mrz_zone(grey: np.ndarray, layout: Layout, px_per_mm: float, origin_mm:
         chosen_scores.append(chosen)
         margins.append(margin)
         all_scores.append(cells)
+    assert blur is not None, "set by the first line; every layout has two or three"
     return TemplateReading(tuple(lines), np.stack(all_scores), float(np.concatenate(chosen_scores).mean()),
                            float(np.concatenate(margins).mean()), int(blur))
 

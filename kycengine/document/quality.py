@@ -87,15 +87,15 @@ def scan_frames(frames: Sequence[Frame], max_frames: int) -> list[FrameScan]:
 
 def motion(scans: Sequence[FrameScan]) -> dict[int, float]:
     """Per scanned frame with a document, how far its corners move per frame (pixels), from its neighbours."""
-    located = [s for s in scans if s.card is not None]
+    located = [(s.position, s.card.corners) for s in scans if s.card is not None]
     out: dict[int, float] = {}
-    for i, s in enumerate(located):
+    for i, (position, corners) in enumerate(located):
         steps = []
         for j in (i - 1, i + 1):
             if 0 <= j < len(located):
-                gap = abs(located[j].position - s.position)
-                steps.append(float(np.linalg.norm(located[j].card.corners - s.card.corners, axis=1).mean()) / gap)
-        out[s.position] = min(steps) if steps else 0.0
+                other, other_corners = located[j]
+                steps.append(float(np.linalg.norm(other_corners - corners, axis=1).mean()) / abs(other - position))
+        out[position] = min(steps) if steps else 0.0
     return out
 
 

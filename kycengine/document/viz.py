@@ -12,12 +12,11 @@ value inside the printed line (the old CNI prints its labels inline), allowing o
 from __future__ import annotations
 
 import dataclasses
+import string
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
-
-import string
-import unicodedata
 
 import cv2
 import numpy as np

@@ -67,8 +67,15 @@ class DetectedFace:
 class FaceBackend(Protocol):
     """Detects faces and embeds one of them as an L2-normalised vector."""
 
-    name: str
-    model_ids: tuple[str, ...]
+    @property
+    def name(self) -> str:
+        """The backend's name in settings ("insightface", "opencv")."""
+        ...
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        """The registry ids of the models it loads."""
+        ...
 
     def detect(self, image_bgr: np.ndarray, side: int = DETECT_SIDE) -> list[DetectedFace]:
         """All faces in a BGR image, largest first, searched on a copy at most `side` px long."""
@@ -174,9 +181,10 @@ class OpenCVBackend:
             _, rows = self._detector.detect(work)
         if rows is None:
             return np.empty((0, 4)), np.empty(0), np.empty((0, 5, 2))
-        boxes = rows[:, :4].copy()
+        faces = np.asarray(rows, np.float32)  # YuNet's rows are float32 already: no copy
+        boxes = faces[:, :4].copy()
         boxes[:, 2:] += boxes[:, :2]  # (x, y, w, h) -> (x1, y1, x2, y2)
-        return boxes, rows[:, 14], rows[:, 4:14].reshape(-1, 5, 2)
+        return boxes, faces[:, 14], faces[:, 4:14].reshape(-1, 5, 2)
 
     def detect(self, image_bgr: np.ndarray, side: int = DETECT_SIDE) -> list[DetectedFace]:
         """All faces, largest first."""

@@ -84,10 +84,11 @@ def _follow(images: Sequence[np.ndarray], start: np.ndarray) -> tuple[np.ndarray
     points = start.astype(np.float32).reshape(-1, 1, 2)
     keep = np.ones(len(points), bool)
     for previous, current in zip(images, images[1:]):
-        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(previous, current, points, None, winSize=LK_WINDOW,
-                                                maxLevel=LK_LEVELS)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(current, previous, ahead, None, winSize=LK_WINDOW,
-                                                    maxLevel=LK_LEVELS)
+        # nextPts is an output that OpenCV allocates when given None; the stub does not allow None.
+        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(previous, current, points, None,  # type: ignore[call-overload]
+                                                winSize=LK_WINDOW, maxLevel=LK_LEVELS)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(current, previous, ahead, None,  # type: ignore[call-overload]
+                                                    winSize=LK_WINDOW, maxLevel=LK_LEVELS)
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         keep &= (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error < FB_MAX_PX)
         points = ahead
@@ -125,11 +126,11 @@ def span_residual(crops: Crops, track: FaceTrack, first: int, last: int,
 def pick_spans(times: Sequence[float], yaw: np.ndarray, motion: np.ndarray,
                valid: np.ndarray) -> list[tuple[int, int]]:
     """Spans of ~SPAN_S s with the largest yaw change, then with the largest motion, not overlapping."""
-    times = np.asarray(times, np.float64)
+    stamps = np.asarray(times, np.float64)
     candidates = []
-    for first in range(len(times)):
-        last = int(np.searchsorted(times, times[first] + SPAN_S - 1e-6))
-        if last >= len(times) or not (valid[first] and valid[last]):
+    for first in range(len(stamps)):
+        last = int(np.searchsorted(stamps, stamps[first] + SPAN_S - 1e-6))
+        if last >= len(stamps) or not (valid[first] and valid[last]):
             continue
         candidates.append((first, last))
     chosen: list[tuple[int, int]] = []

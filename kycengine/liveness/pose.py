@@ -93,7 +93,7 @@ def _strip(grey: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The eye region rotated and scaled so that the eyes land on EYES."""
     source = right - left
     target = EYES[1] - EYES[0]
-    scale = float(np.linalg.norm(target) / max(np.linalg.norm(source), 1e-6))
+    scale = float(np.linalg.norm(target) / max(float(np.linalg.norm(source)), 1e-6))
     angle = float(np.arctan2(target[1], target[0]) - np.arctan2(source[1], source[0]))
     rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     matrix = np.c_[rotation, EYES[0] - rotation @ left]

@@ -144,7 +144,7 @@ def light_change(before: Light, after: Light, box: np.ndarray) -> tuple[float, f
         return 0.0, 0.0
     size = a.shape[::-1]
     (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(size, cv2.CV_32F))
-    back = cv2.warpAffine(b, np.float32([[1, 0, -dx], [0, 1, -dy]]), size, flags=cv2.INTER_LINEAR,
+    back = cv2.warpAffine(b, np.array([[1, 0, -dx], [0, 1, -dy]], np.float32), size, flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT)
     edge = int(np.ceil(max(abs(dx), abs(dy)))) + 1  # rows and columns the shift filled in
     change = (back - a)[edge:-edge, edge:-edge]
@@ -223,7 +223,7 @@ def dark_thin(grey: np.ndarray) -> np.ndarray:
     """Dark pixels that belong to thin structures (a bezel), not to wide dark blobs (uint8 0/1)."""
     dark = (grey < max(DARK_MIN, DARK_FRACTION * float(np.median(grey)))).astype(np.uint8)
     kernel = np.ones((BEZEL_MAX_PX, BEZEL_MAX_PX), np.uint8)
-    return dark & (1 - cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel))
+    return dark & (1 - np.asarray(cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel), np.uint8))
 
 
 def bright_thin(grey: np.ndarray) -> np.ndarray:

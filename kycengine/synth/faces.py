@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import cv2
+import cv2.data
 import numpy as np
 
 from ..errors import InvalidInput
@@ -55,11 +56,13 @@ def package_file(module: str, relative: str) -> Path:
 @cache
 def _detect(path: Path) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...]]:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidInput(f"{path} is not an image OpenCV can read")
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     grey = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
     boxes = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=6, minSize=(70, 70))
-    ordered = tuple(sorted((tuple(int(v) for v in b) for b in boxes), key=lambda b: b[0]))
-    return image, ordered  # type: ignore[return-value]
+    ordered = tuple(sorted(((int(x), int(y), int(w), int(h)) for x, y, w, h in boxes), key=lambda b: b[0]))
+    return image, ordered
 
 
 @cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import cv2
+import cv2.data
 import numpy as np
 
 from .faces import load_face
@@ -255,7 +256,8 @@ def _person_matte(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarr
     outside[y0:y1, x0:x1] = False
     prior[outside] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # GrabCut seeds its colour models from OpenCV's global RNG
-    cv2.grabCut(image, prior, None, np.zeros((1, 65)), np.zeros((1, 65)), 4, cv2.GC_INIT_WITH_MASK)
+    no_rect = (0, 0, 0, 0)  # what OpenCV makes of None: the mask, not a rectangle, starts the cut
+    cv2.grabCut(image, prior, no_rect, np.zeros((1, 65)), np.zeros((1, 65)), 4, cv2.GC_INIT_WITH_MASK)
     mask = np.isin(prior, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     # Clothes often match the background (dark on dark): below the shoulder line, trust the silhouette.
     torso = np.zeros_like(mask)
@@ -263,8 +265,8 @@ def _person_matte(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarr
     torso[: int(y + 1.3 * h)] = 0
     mask |= torso  # even over the mirrored padding at the sides: it mirrors the clothes
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
-    _, labels = cv2.connectedComponents(mask)
+    smooth = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+    _, labels = cv2.connectedComponents(smooth)
     return (labels == labels[int(y + 0.5 * h), int(cx)]).astype(np.uint8)  # the blob under the face
 
 
@@ -315,9 +317,9 @@ def _depth_grid(size: tuple[int, int], box: tuple[int, int, int, int]) -> tuple[
     below_chin = np.clip((gy - (y + 1.05 * h)) / (0.3 * h), 0, 1)
     in_head = in_head * (1 - below_chin)
     depth = in_head * (skull + nose) + (1 - in_head) * torso * below_chin
-    depth = cv2.GaussianBlur(depth, (0, 0), 0.05 * w / GRID)
+    smooth = cv2.GaussianBlur(depth, (0, 0), 0.05 * w / GRID)
     weight = BODY_TURN + (1 - BODY_TURN) * in_head
-    return depth.astype(np.float32), weight.astype(np.float32)
+    return smooth.astype(np.float32), weight.astype(np.float32)
 
 
 def _extend_torso(rgba: np.ndarray, box: tuple[int, int, int, int], rows: int) -> np.ndarray:

@@ -62,8 +62,8 @@ class Printer:
         if self.screen_mm > 0:
             tone = dot_screen(tone, self.screen_mm / mm_per_px)
         height, width = tone.shape[:2]
-        grain = cv2.GaussianBlur(rng.standard_normal((height, width), dtype=np.float32), (0, 0),
-                                 max(0.5, PAPER_FIBRE_MM / mm_per_px))
+        grain = np.asarray(cv2.GaussianBlur(rng.standard_normal((height, width), dtype=np.float32), (0, 0),
+                                            max(0.5, PAPER_FIBRE_MM / mm_per_px)), np.float32)
         grain *= self.grain / max(1e-6, float(grain.std()))
         printed = (self.black + (self.white - self.black) * tone) * (1 + grain)[..., None]
         return np.clip(printed, 0, 255).astype(np.uint8)

@@ -337,7 +337,7 @@ def _over(base: np.ndarray, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _shake_matrix(shake: np.ndarray, size: tuple[int, int], depth: float) -> np.ndarray:
     """Affine image motion of a hand-held phone's shake for things at relative `depth` (1 = the head)."""
     width, height = size
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), float(shake[2]), 1.0)
+    matrix = np.asarray(cv2.getRotationMatrix2D((width / 2, height / 2), float(shake[2]), 1.0), np.float64)
     matrix[:, 2] += np.array([shake[0], shake[1]]) * width * depth
     return matrix
 
@@ -524,7 +524,7 @@ def _move_box(box: _Box, matrix: np.ndarray) -> _Box:
 def _project_box(box: _Box, offset: tuple[int, int], scale: float, homography: np.ndarray) -> _Box:
     """Bounding box in the frame of a box in content pixels, on a card at `offset`, `scale` px per px."""
     x, y, w, h = (v * scale for v in box)
-    corners = np.array([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]], np.float32) + np.float32(offset)
+    corners = np.array([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]], np.float32) + np.array(offset, np.float32)
     return _bounds(cv2.perspectiveTransform(corners, homography)[0])
 
 
@@ -704,8 +704,9 @@ class _Camera:
         """The frame as the phone records it."""
         height, width = image.shape[:2]
         out = cv2.GaussianBlur(image, (0, 0), self.blur)
-        out = cv2.multiply(out, tuple(float(g) for g in self.gains[index]) + (0.0,), dtype=cv2.CV_8U)
+        gains = tuple(float(g) for g in self.gains[index]) + (0.0,)  # a per-channel scalar, as OpenCV takes it
+        out = cv2.multiply(out, gains, dtype=cv2.CV_8U)  # type: ignore[call-overload]  # stub: arrays only
         rng = np.random.default_rng((self.seed, index))
-        grain = rng.standard_normal((max(1, height // 2), max(1, width // 2)), dtype=np.float32) * self.noise
-        grain = cv2.resize(grain, (width, height), interpolation=cv2.INTER_LINEAR)
+        noise = rng.standard_normal((max(1, height // 2), max(1, width // 2)), dtype=np.float32) * self.noise
+        grain = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
         return cv2.add(out, cv2.cvtColor(grain, cv2.COLOR_GRAY2BGR).astype(np.int16), dtype=cv2.CV_8U)
