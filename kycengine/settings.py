@@ -57,6 +57,21 @@ class Settings(Record):
     # frame pairs) below which the document was never tilted. not_tilted 0.17-1.2 %; every tilted
     # variant 4.8-10.2 %.
     document_tilt_min: float = 0.025
+    # ---- document damage (kycengine.document.damage): torn, cut, creased, corner missing. Measured on
+    # the generator's damage variants and every other variant, see each range; CALIBRATION PENDING ----
+    # Length (mm) of the document's expected edge with no document/surface step in most views at or
+    # above which a part is missing (corner torn off, corner or strip cut).
+    document_damage_outline_min_mm: float = 2.0
+    # Thin-line strength (median contrast over the print's range, weakest quarter of the line) of a
+    # straight line from edge to edge at or above which the document is creased.
+    document_damage_crease_min: float = 0.02
+    # Spread over the views (log brightness) of the lighting step across a straight line at or above
+    # which the two halves of a fold are lit differently as the document tilts (a crease, even where
+    # its line is not seen).
+    document_damage_crease_shading_min: float = 0.15
+    # Depth (mm) of a thin piece running in from a break in the edge at or above which it is a tear.
+    document_damage_tear_min_mm: float = 3.0
+    # ---- end of document damage ----
     # Face backend: "insightface" (SCRFD + ArcFace, non-commercial weights) or "opencv"
     # (YuNet + SFace, commercially usable weights).
     face_backend: str = "insightface"

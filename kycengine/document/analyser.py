@@ -29,7 +29,7 @@ from ..reasons import Reason
 from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
 from ..video import Frame, Video, decode, frame_quality, is_video_file
-from . import authenticity, quality
+from . import authenticity, damage, quality
 from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
 from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
 from .layout import LAYOUTS, Layout
@@ -50,7 +50,9 @@ CARD_PX_PER_MM = 8.0  # the canonical rectified document: 685 x 432 px for an ID
 _AUTH_FRAMES = 3  # read frames whose rectified document feeds the colour check
 _CAPTURE_REASONS = frozenset({Reason.DOCUMENT_NOT_FOUND, Reason.DOCUMENT_CUT_OFF, Reason.DOCUMENT_GLARE,
                               Reason.DOCUMENT_BLURRY})
-_LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted")
+_LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted", "undamaged")
+# findings that say the filmed object is a reproduction: its artefacts are not damage to the document
+_REPRODUCTION = frozenset({Reason.DOCUMENT_SCREEN, Reason.DOCUMENT_PHOTOCOPY, Reason.DOCUMENT_NOT_IN_COLOR})
 # the designs a document of this true aspect can be: ID-1 (above ASPECT_SPLIT) or the 1.42 ones
 _CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
 
@@ -250,7 +252,7 @@ class DocumentAnalyser:
                 checks += self._authenticity(located, where, layout, reasons, scores, len(video.frames))
             else:
                 checks += [Check(name, None, "document outline not found")
-                           for name in ("colour", "not_screen", "tilted")]
+                           for name in ("colour", "not_screen", "tilted", "undamaged")]
         checks += [Check(name, None, "not built in this version") for name in self.pending]
 
         reasons = list(dict.fromkeys(reasons))
@@ -380,7 +382,21 @@ class DocumentAnalyser:
             checks.append(Check("tilted", None, f"the outline was found in {len(quads)} frames; needs 3"))
         if tilted is False:
             reasons.append(Reason.DOCUMENT_NOT_TILTED)
+        checks.append(self._undamaged(located, where, layout, reasons, scores))
         return checks
+
+    def _undamaged(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
+                   reasons: list[Reason], scores: dict[str, float]) -> Check:
+        """Tears, cuts, creases and missing corners, measured on the frames at hand."""
+        views, oriented = damage.gather_views(where.readings, located)
+        found = damage.measure(views, layout, oriented)
+        scores.update(found.scores())
+        kinds = damage.damage_kinds(found, self.settings)
+        if any(r in _REPRODUCTION for r in reasons):  # a screen's or a copy's lines are not the document's
+            return Check("undamaged", None, f"a reproduction, not the document: {found.summary(kinds)}")
+        if kinds:
+            reasons.append(Reason.DOCUMENT_DAMAGED)
+        return Check("undamaged", not kinds, found.summary(kinds))
 
 
 def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,

@@ -159,14 +159,16 @@ def _legs(rng: np.random.Generator, frame: _Frame, strip: bool) -> tuple[int, fl
     """A corner (0 TL, 1 TR, 2 BR, 3 BL) and the lengths (mm) along its horizontal and vertical edges.
 
     Cards lose a top corner (the MRZ is at the bottom); a passport page its bottom corners (the top
-    ones are at the binding), kept narrow along the bottom edge, below and beside the MRZ.
+    ones are at the binding), kept narrow along the bottom edge, beside the MRZ. A strip runs along
+    at most 40 % of its edge, so that the rest of the edge still shows where the document was.
     """
+    w, h = frame.size_mm
     if frame.on_cover:
         corner = int(rng.choice([2, 3]))
-        return (corner, rng.uniform(2.5, 5.0), rng.uniform(22, 40)) if strip else (
-            corner, rng.uniform(4.0, 9.0), rng.uniform(8, 16))
+        return (corner, rng.uniform(3.5, 5.5), rng.uniform(0.25, 0.4) * h) if strip else (
+            corner, rng.uniform(4.0, 9.0), rng.uniform(10, 22))
     corner = int(rng.choice([0, 1]))
-    return (corner, rng.uniform(30, 50), rng.uniform(2.5, 5.0)) if strip else (
+    return (corner, rng.uniform(0.25, 0.4) * w, rng.uniform(4.0, 7.0)) if strip else (
         corner, rng.uniform(8, 18), rng.uniform(6, 13))
 
 
@@ -362,10 +364,10 @@ def crease(subject: Subject, render: CardRender, rng: np.random.Generator, *,
     along_px = (xs - point[0]) * direction[0] + (ys - point[1]) * direction[1]
     knots = rng.uniform(0.6, 1.0, 12)  # the whitening is patchy along the fold
     patchy = np.interp(along_px, np.linspace(-w - h, w + h, 12), knots).astype(np.float32)
-    ridge_w, crack_w = rng.uniform(0.15, 0.25) * ppm, rng.uniform(0.12, 0.2) * ppm
-    whiten = patchy * (rng.uniform(0.35, 0.55) * np.exp(-(across_px / ridge_w) ** 2)
+    ridge_w, crack_w = rng.uniform(0.25, 0.4) * ppm, rng.uniform(0.2, 0.3) * ppm
+    whiten = patchy * (rng.uniform(0.5, 0.7) * np.exp(-(across_px / ridge_w) ** 2)
                        + 0.08 * np.exp(-(across_px / (1.5 * ppm)) ** 2))
-    crack = rng.uniform(0.25, 0.4) * np.exp(-((across_px - 0.35 * ppm) / crack_w) ** 2)
+    crack = rng.uniform(0.35, 0.5) * np.exp(-((across_px - 0.55 * ppm) / crack_w) ** 2)
     image = subject.image.astype(np.float32)
     image = image + (255 - image) * whiten[..., None]
     image *= (1 - crack)[..., None]

@@ -1,0 +1,539 @@
+"""Is the document damaged? Its outline, creases and tears, measured on several rectified frames.
+
+Each view is the document warped upright at 5 px/mm with 4 mm of the surface around it (its outline
+refined on the view itself). Three measurements, each required to hold in most views, so that what
+moves with the light or the background (glare, shadows, the desk's texture) does not count, while
+what belongs to the document does:
+- outline: along the expected edge of the document (corners left out up to 4 mm, where a card is
+  rounded), the colour step between document and surface. Where a corner is missing, a strip is
+  cut off or the edge is notched, the surface shows on both sides of the expected edge and the step
+  is gone. Steps are compared with the same side's median, so a dim side (a white desk,
+  no shadow) is not a missing one; the score is the length of edge (mm) whose step is below
+  `OUTLINE_STEP_MIN` of it in most views.
+- crease: a fold leaves a thin straight line (stress-whitened ridge, crack) right across the
+  document. Thin-line pixels (brighter or darker than both flanks, at the scale of a fraction of a
+  millimetre: a step edge such as the portrait's border is neither) are voted into a Hough
+  transform, and the best straight lines are checked on each view: the share of the line, from
+  edge to edge, that is a thin line there. The design's straight features (text rows, the portrait,
+  the MRZ's clear zone) are short or are steps; the guilloche is curved and too fine to survive the
+  filming. The brightness step across the line, which changes with the tilt when the two halves
+  were left at an angle, is measured too (its spread over the views, in log units).
+- tear: a rip is a thin jagged line (the surface seen through it, its white lips) running in from
+  an edge: thin-line pixels present in most views, grouped into connected pieces; the score is
+  how deep (mm from the edge) the deepest piece that starts at an edge reaches. Printed text stays
+  clear of the edges.
+The views come from the frames the document stage already has (`gather_views`); corners are
+ordered with the MRZ at the bottom when the MRZ was read, so that the regions (mrz, portrait) are
+named correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from ..records import Record
+from ..settings import Settings
+from .card import FINE_PASSES, GLARE_LEVEL, card_homography, refine_corners, rotate_quad
+from .card_mrz import FrameReading
+from .layout import Layout
+from .quality import FrameScan, rank_for_reading
+
+PX_PER_MM = 5.0  # the rectified views the damage is measured on
+MARGIN_MM = 4.0  # of surface kept around the document in them
+MAX_VIEWS = 5
+CORNER_MM = 3.0  # the outline is judged from this far from a corner: a rounding of up to 5 mm radius departs
+# from the square corner by less than 0.45 mm there (ID-1 cards: 3.18 mm, under 0.01 mm)
+OUTLINE_STEP_MIN = 0.4  # an edge step below this share of its side's median is absent
+_OUTLINE_STEP_MM = 0.5  # outline sample spacing
+_BREAK_MAX_MM = 4.0  # a gap in the edge this short is where a rip may start
+_LINE_SMOOTH = 0.5  # px: lines are looked for on the view smoothed this much (noise, aliasing)
+_LINE_MIN = 0.025  # thin-line contrast (over the print's grey range) of a pixel on a line
+_LINE_STRONG = 0.1  # ... of print (text, photo) and of a rip, which shows the surface through it
+_BUSY_MM = 2.5  # print is looked for this far around a point (a box this wide)
+_BUSY_MAX = 0.1  # share of strong line pixels crossing a line's direction above which a point is print
+_QUIET_MIN = 0.3  # share of a line's points that must be quiet (not print) for it to be judged
+_SEGMENTS = 4  # pieces of a line judged on their own
+_HOUGH_MIN = 0.2  # votes a candidate line needs, as a share of the document's height in pixels
+_HOUGH_LINES = 6  # candidates kept per orientation and span
+_INSET_MM = 2.0  # a crease is judged this far inside the edges
+
+
+@dataclass(frozen=True)
+class DamageMeasure(Record):
+    """What the damage check measured (thresholds are applied by the caller, see `damage_kinds`)."""
+
+    views: int  # rectified frames measured
+    oriented: bool  # the MRZ was read, so the document's way up (and its regions) is known
+    outline_missing_mm: float  # length of expected edge (mm) with no document/surface step in most views
+    outline_views: int  # views in which that edge is missing
+    outline_region: str  # "corner" or "edge" (where the longest missing stretch is), "" when none
+    crease_strength: float  # thin-line contrast along the best straight line from edge to edge (over the print's range)
+    crease_shading: float  # spread over the views of the brightness step across that line (log units)
+    crease_views: int  # views in which that line is seen at half the strength a crease needs
+    crease_regions: tuple[str, ...]  # "mrz", "portrait" when the line crosses them
+    tear_depth_mm: float  # how deep the deepest thin piece starting at an edge reaches (mm)
+    tear_views: int  # views in which the break in the edge it starts from is seen
+    tear_regions: tuple[str, ...]  # "edge", and "mrz", "portrait" when the piece enters them
+
+    def scores(self) -> dict[str, float]:
+        """The four measurements, for the evidence's scores."""
+        return {"damage_outline_mm": self.outline_missing_mm, "damage_crease": self.crease_strength,
+                "damage_crease_shading": self.crease_shading, "damage_tear_mm": self.tear_depth_mm}
+
+    def summary(self, kinds: Sequence[str]) -> str:
+        """One line for a check's detail: what was found where, and on how many of the views."""
+        parts = {"outline": f"edge missing over {self.outline_missing_mm} mm ({self.outline_region}, "
+                            f"{self.outline_views}/{self.views} views)",
+                 "crease": f"crease across {', '.join(self.crease_regions) or 'the document'} (line "
+                           f"{self.crease_strength:.3f}, shading {self.crease_shading:.3f}, {self.crease_views}/{self.views} views)",
+                 "tear": f"tear {self.tear_depth_mm} mm in from the edge ({', '.join(self.tear_regions)}, "
+                         f"{self.tear_views}/{self.views} views)"}
+        return "; ".join(parts[k] for k in kinds) or (
+            f"no damage seen on {self.views} views (edge missing {self.outline_missing_mm} mm, crease line "
+            f"{self.crease_strength:.3f}, shading {self.crease_shading:.3f}, tear {self.tear_depth_mm} mm)")
+
+
+def gather_views(readings: Sequence[FrameReading], located: Sequence[FrameScan],
+                 count: int = MAX_VIEWS) -> tuple[list[tuple[np.ndarray, np.ndarray, bool]], bool]:
+    """Up to `count` (frame image, corners with the MRZ at the bottom, whether the corners were refined
+    at the frame's resolution), and whether the way up is known.
+
+    The frames whose MRZ was read come first (refined corners, turned the way the reading settled);
+    the best-ranked scanned frames fill up (corners from the proxy), turned like the reading nearest
+    in time.
+    """
+    views = [(r.image, r.corners, True) for r in readings[:count]]
+    used = {r.frame_index for r in readings}
+    for scan in rank_for_reading(located):
+        if len(views) >= count:
+            break
+        if scan.frame.index in used:
+            continue
+        corners = scan.card.corners
+        if readings:
+            nearest = min(readings, key=lambda r: abs(r.frame_index - scan.frame.index))
+            turned = rotate_quad(corners, 2)
+            if np.abs(turned - nearest.corners).sum() < np.abs(corners - nearest.corners).sum():
+                corners = turned
+        views.append((scan.frame.image, corners, False))
+        used.add(scan.frame.index)
+    return views, bool(readings)
+
+
+def rectify_view(image: np.ndarray, corners: np.ndarray, size_mm: tuple[float, float], *, refine: bool = True,
+                 px_per_mm: float = PX_PER_MM, margin_mm: float = MARGIN_MM) -> np.ndarray:
+    """The document upright at `px_per_mm` with `margin_mm` of surface around it. With `refine`, its
+    outline is refined on the view first (corners from a proxy are a few tenths of a millimetre off)."""
+    m = margin_mm * px_per_mm
+    shift = np.array([[1, 0, m], [0, 1, m], [0, 0, 1]])
+    homography = shift @ card_homography(corners, size_mm, px_per_mm)
+    w, h = (round((s + 2 * margin_mm) * px_per_mm) for s in size_mm)
+    view = cv2.warpPerspective(image, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if not refine:
+        return view
+    expected = np.float32([[m, m], [w - m, m], [w - m, h - m], [m, h - m]])
+    grey = cv2.cvtColor(view, cv2.COLOR_BGR2GRAY)
+    refined, _ = refine_corners(grey, expected, reach=1.5 * px_per_mm, passes=FINE_PASSES)
+    if np.abs(refined - expected).max() > 2.5 * px_per_mm:
+        return view
+    fix = cv2.getPerspectiveTransform(refined.astype(np.float32), expected)
+    return cv2.warpPerspective(image, fix @ homography, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+# ---- the geometry of a view ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _View:
+    """Document millimetres <-> pixels of the rectified views, and where the document is in them."""
+
+    size_mm: tuple[float, float]
+    shape: tuple[int, int]  # (rows, columns) of a view
+    px_per_mm: float = PX_PER_MM
+    margin_mm: float = MARGIN_MM
+
+    def px(self, points_mm: np.ndarray) -> np.ndarray:
+        return (np.asarray(points_mm, np.float64) + self.margin_mm) * self.px_per_mm
+
+    def edge_distance(self) -> np.ndarray:
+        """Per pixel, millimetres from the document's nearest edge (negative outside it)."""
+        rows, cols = self.shape
+        x = np.arange(cols) / self.px_per_mm - self.margin_mm
+        y = np.arange(rows) / self.px_per_mm - self.margin_mm
+        across = np.minimum(x, self.size_mm[0] - x)[None, :]
+        down = np.minimum(y, self.size_mm[1] - y)[:, None]
+        return np.minimum(across, down).astype(np.float32)
+
+
+def _sample(image: np.ndarray, points_px: np.ndarray) -> np.ndarray:
+    """Bilinear samples of `image` (H, W[, C], float32) at (N, 2) points (x, y)."""
+    x = points_px[:, 0].astype(np.float32).reshape(1, -1)
+    y = points_px[:, 1].astype(np.float32).reshape(1, -1)
+    return cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+
+
+def _crosses(points_mm: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    x, y, w, h = box
+    p = np.asarray(points_mm)
+    return bool(((p[:, 0] >= x) & (p[:, 0] <= x + w) & (p[:, 1] >= y) & (p[:, 1] <= y + h)).any())
+
+
+def _regions(points_mm: np.ndarray, layout: Layout, oriented: bool, *base: str) -> tuple[str, ...]:
+    """`base` plus "mrz" and "portrait" when the points enter those zones (only once the way up is known)."""
+    found = list(base)
+    if oriented and _crosses(points_mm, layout.mrz_box_mm(pad=0.0)):
+        found.append("mrz")
+    if oriented and _crosses(points_mm, layout.portrait_mm):
+        found.append("portrait")
+    return tuple(found)
+
+
+# ---- outline -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Outline:
+    """Sample points along the expected edge (mm), their inward normals, sides and distance to a corner zone."""
+
+    points: np.ndarray
+    normals: np.ndarray
+    sides: np.ndarray  # 0 top, 1 right, 2 bottom, 3 left
+    corner_gap: np.ndarray  # mm beyond the nearer corner zone
+
+    @classmethod
+    def of(cls, size_mm: tuple[float, float]) -> _Outline:
+        w, h = size_mm
+        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+        points, normals, sides, gaps = [], [], [], []
+        for k in range(4):
+            a, b = corners[k], corners[(k + 1) % 4]
+            length = float(np.linalg.norm(b - a))
+            d = (b - a) / length
+            t = np.arange(CORNER_MM, length - CORNER_MM + 1e-6, _OUTLINE_STEP_MM)
+            points.append(a + t[:, None] * d)
+            normals.append(np.repeat([[-d[1], d[0]]], len(t), axis=0))
+            sides.append(np.full(len(t), k))
+            gaps.append(np.minimum(t, length - t) - CORNER_MM)
+        return cls(np.vstack(points), np.vstack(normals), np.concatenate(sides), np.concatenate(gaps))
+
+
+def outline_steps(view: np.ndarray, outline: _Outline, geometry: _View) -> tuple[np.ndarray, np.ndarray]:
+    """Per outline sample of one view: the colour step across the expected edge (within 0.5 mm of it)
+    over its side's median, and whether it could be judged (not where glare saturates the
+    document, which hides its edge on a pale surface)."""
+    smooth = cv2.GaussianBlur(view, (0, 0), 0.7).astype(np.float32)
+    best = np.zeros(len(outline.points), np.float32)
+    for u in np.arange(-0.5, 0.51, 0.25):
+        inner = geometry.px(outline.points + (u + 0.5) * outline.normals)
+        outer = geometry.px(outline.points + (u - 0.5) * outline.normals)
+        best = np.maximum(best, np.linalg.norm(_sample(smooth, inner) - _sample(smooth, outer), axis=-1))
+    inside = _sample(smooth, geometry.px(outline.points + 1.0 * outline.normals)).min(axis=-1)
+    known = inside < GLARE_LEVEL
+    scale = np.ones(4, np.float32)
+    for k in range(4):
+        side = known & (outline.sides == k)
+        if side.any():
+            scale[k] = max(float(np.median(best[side])), 1.0)
+    return best / scale[outline.sides], known
+
+
+def _runs(flags: np.ndarray, sides: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of consecutive True samples on one side."""
+    edges = np.flatnonzero(np.diff(np.r_[0, flags.astype(np.int8), 0]))
+    runs = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        for side in np.unique(sides[start:stop]):  # a run never spans two sides
+            on = np.flatnonzero(sides[start:stop] == side) + start
+            runs.append((int(on[0]), int(on[-1]) + 1))
+    return runs
+
+
+# ---- thin lines ----------------------------------------------------------------------------------
+
+def thin_lines(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the contrast of a thin line (brighter or darker than both flanks, 3 px away across
+    it; 2 diagonal steps, 2.8 px, for the diagonal normals) and the index of its normal (0: 0, 1: 45,
+    2: 90, 3: 135 degrees), the one at right angles to the direction that responds least. A step edge, brighter on one flank only, scores at most 0. Integer shifts
+    of a padded copy: no interpolation, and nearly the same flank distance every way."""
+    d, k = 2, 2
+    pad = d
+    padded = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    rows, cols = grey.shape
+
+    def at(dx: int, dy: int) -> np.ndarray:
+        return padded[pad + dy:pad + dy + rows, pad + dx:pad + dx + cols]
+
+    responses = []
+    for dx, dy in ((d, 0), (k, k), (0, d), (-k, k)):
+        plus, minus = at(dx, dy), at(-dx, -dy)
+        bright = cv2.subtract(grey, cv2.max(plus, minus))
+        dark = cv2.subtract(cv2.min(plus, minus), grey)
+        responses.append(cv2.max(bright, dark))
+    # along a line, the flanks lie on the line: the weakest response gives its direction, the normal
+    # is the one at right angles (the strongest is ambiguous: any flank off the line responds)
+    low = cv2.min(responses[0], responses[1]), cv2.min(responses[2], responses[3])
+    along = np.where(low[1] < low[0], 2 + (responses[3] < responses[2]), responses[1] < responses[0])
+    strongest = cv2.max(cv2.max(responses[0], responses[1]), cv2.max(responses[2], responses[3]))
+    return strongest, ((along + 2) % 4).astype(np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class _Lines:
+    """Thin lines of the views' mean: the print and any damage stay (they are on the document), the
+    noise and the glare moving with the tilt average out. With each pixel's line contrast (over the
+    print's grey range), its orientation, and how busy with print of each orientation its
+    surroundings are."""
+
+    smooth: np.ndarray  # the mean grey view smoothed by _LINE_SMOOTH, where lines are measured
+    contrast: float  # the print's grey range (2nd to 98th percentile) on the document
+    level: np.ndarray
+    which: np.ndarray
+    busy: list[np.ndarray]  # per orientation: share of strong line pixels of it within _BUSY_MM
+
+    @classmethod
+    def of(cls, grey: np.ndarray, inside: np.ndarray, px_per_mm: float) -> _Lines:
+        values = grey[inside][::7]  # a sample is enough for two percentiles
+        contrast = max(float(np.percentile(values, 98) - np.percentile(values, 2)), 10.0)
+        smooth = cv2.GaussianBlur(grey, (0, 0), _LINE_SMOOTH)
+        line, which = thin_lines(smooth)
+        level = line / contrast
+        strong = level > _LINE_STRONG
+        size = int(round(_BUSY_MM * px_per_mm)) | 1
+        busy = [cv2.blur((strong & (which == o)).astype(np.float32), (size, size)) for o in range(4)]
+        return cls(smooth, contrast, level, which, busy)
+
+    def strength(self, points: np.ndarray, normal: np.ndarray, smooth: np.ndarray | None = None) -> float:
+        """How surely a thin line runs along the whole chord `points` (normal `normal`): the chord is
+        cut in _SEGMENTS pieces and each scored by the median thin-line contrast (over the print's
+        range) at its quiet points (no print crossing the line around them); the weakest piece
+        counts, so the design's straight features, which never run from edge to edge, score low.
+        Measured in `smooth` (one view) or else the mean view; pieces mostly through print are not
+        judged, and a chord with fewer than two judged pieces scores 0."""
+        angle = np.degrees(np.arctan2(normal[1], normal[0])) % 180
+        crossing = [o for o in range(4) if min(abs(angle - 45 * o), 180 - abs(angle - 45 * o)) >= 44]
+        quiet = sum(_sample(self.busy[o], points) for o in crossing) < _BUSY_MAX
+        across = _across(self.smooth if smooth is None else smooth, points, normal) / self.contrast
+        pieces = [np.median(a[q]) for a, q in zip(np.array_split(across, _SEGMENTS), np.array_split(quiet, _SEGMENTS))
+                  if q.mean() >= _QUIET_MIN]
+        return float(min(pieces)) if len(pieces) >= 2 else 0.0
+
+
+def _across(smooth: np.ndarray, points: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Thin-line contrast (grey levels) across the line of unit `normal` at `points`: flanks 2 px away,
+    the best of the line itself and 1 px either side of it."""
+    centre = points[None] + np.array([-1.0, 0.0, 1.0])[:, None, None] * normal  # (3, N, 2)
+    here, plus, minus = (_sample(smooth, (centre + s * 2.0 * normal).reshape(-1, 2)).reshape(3, -1)
+                         for s in (0, 1, -1))
+    return np.maximum(here - np.maximum(plus, minus), np.minimum(plus, minus) - here).max(axis=0)
+
+
+# ---- crease --------------------------------------------------------------------------------------
+
+def _chord(rho: float, theta: float, geometry: _View) -> tuple[np.ndarray, np.ndarray]:
+    """Points 1 px apart of the line x cos(theta) + y sin(theta) = rho (view pixels) inside the document
+    shrunk by _INSET_MM (none when it misses it), and the line's unit normal."""
+    normal = np.array([np.cos(theta), np.sin(theta)])
+    direction = np.array([-normal[1], normal[0]])
+    low, high = geometry.px(np.array([[_INSET_MM, _INSET_MM],
+                                      [geometry.size_mm[0] - _INSET_MM, geometry.size_mm[1] - _INSET_MM]]))
+    start, t0, t1 = rho * normal, -np.inf, np.inf
+    for axis in (0, 1):  # Liang-Barsky: the stretch of the line between the box's two bounds on each axis
+        if abs(direction[axis]) < 1e-9:
+            if not low[axis] <= start[axis] <= high[axis]:
+                return np.empty((0, 2)), normal
+            continue
+        a, b = sorted(((low[axis] - start[axis]) / direction[axis], (high[axis] - start[axis]) / direction[axis]))
+        t0, t1 = max(t0, a), min(t1, b)
+    if t1 <= t0:
+        return np.empty((0, 2)), normal
+    return start + np.arange(t0, t1, 1.0)[:, None] * direction, normal
+
+
+def _candidates(consensus: np.ndarray, orientation: np.ndarray, min_votes: int) -> list[tuple[float, float]]:
+    """(rho, theta) of the straightest lines of consensus pixels, searched per orientation of the
+    pixels (so that print of other orientations does not compete), a few per orientation."""
+    found: list[tuple[float, float]] = []
+    for o in range(4):
+        pixels = (consensus & (orientation == o)).astype(np.uint8) * 255
+        centre = np.radians(45.0 * o)
+        spans = [(0.0, np.radians(25)), (np.radians(155), np.pi)] if o == 0 else [
+            (centre - np.radians(25), centre + np.radians(25))]
+        for low, high in spans:
+            lines = cv2.HoughLinesWithAccumulator(pixels, 1, np.pi / 360, min_votes, min_theta=low, max_theta=high)
+            if lines is not None:
+                found += [(float(rho), float(theta)) for rho, theta, _ in lines[:_HOUGH_LINES, 0]]
+    distinct: list[tuple[float, float]] = []
+    for rho, theta in found:  # one of each bundle of nearly the same lines
+        if all(abs(rho - r) > 3 or abs(theta - t) > np.radians(1.5) for r, t in distinct):
+            distinct.append((rho, theta))
+    return distinct
+
+
+def _refine(rho: float, theta: float, level: np.ndarray, geometry: _View) -> tuple[float, float]:
+    """The line near (rho, theta) (within 2 px and 1 degree) that runs most on thin line pixels:
+    the angle first, then the offset."""
+    def support(line: tuple[float, float]) -> float:
+        points, _ = _chord(*line, geometry)
+        return float(np.minimum(_sample(level, points), _LINE_STRONG).mean()) if len(points) else 0.0
+
+    theta = max((theta + np.radians(dt) for dt in np.arange(-1, 1.01, 0.5)), key=lambda t: support((rho, t)))
+    rho = max((rho + dr for dr in np.arange(-2, 2.01, 1.0)), key=lambda r: support((r, theta)))
+    return rho, theta
+
+
+@dataclass(frozen=True, eq=False)
+class _Lighting:
+    """How each view's lighting departs from the views' median, at half resolution: the print cancels
+    (it is the same in every view), the lighting stays (log grey, smoothed)."""
+
+    residuals: np.ndarray  # (views, H/2, W/2)
+
+    @classmethod
+    def of(cls, greys: Sequence[np.ndarray]) -> _Lighting:
+        half = (greys[0].shape[1] // 2, greys[0].shape[0] // 2)
+        logs = np.stack([np.log(cv2.GaussianBlur(cv2.resize(g, half, interpolation=cv2.INTER_AREA), (0, 0), 1.0) + 8.0)
+                         for g in greys])
+        return cls(logs - np.median(logs, axis=0))
+
+    def step_spread(self, points: np.ndarray, normal: np.ndarray, px_per_mm: float) -> float:
+        """Spread over the views (log units) of the brightness step across a line (view pixels): the
+        two halves of a fold left at an angle are lit differently as the document tilts. Bands from
+        1.5 to 6 mm each side leave out the line itself (and any misregistered print along it)."""
+        offsets = np.arange(1.5, 6.01, 0.75) * px_per_mm / 2
+        band = points[None] / 2 + offsets[:, None, None] * normal  # (offsets, N, 2) at half resolution
+        ahead, behind = band.reshape(-1, 2), (2 * points[None] / 2 - band).reshape(-1, 2)
+        steps = [_sample(r, ahead).mean() - _sample(r, behind).mean() for r in self.residuals]
+        return float(np.std(steps))
+
+    def step_candidates(self, inside: np.ndarray, min_votes: int) -> list[tuple[float, float]]:
+        """(rho, theta), full-resolution view pixels, of the straightest sharp lighting edges: where the
+        residuals change most (mean over views of their gradient), strongest 3 %."""
+        change = np.mean([np.hypot(cv2.Sobel(r, cv2.CV_32F, 1, 0), cv2.Sobel(r, cv2.CV_32F, 0, 1))
+                          for r in self.residuals], axis=0)
+        where = cv2.resize(inside.astype(np.uint8), change.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+        edges = ((change >= np.percentile(change[where], 97)) & where).astype(np.uint8) * 255
+        lines = cv2.HoughLinesWithAccumulator(edges, 1, np.pi / 180, max(min_votes // 2, 8))
+        if lines is None:
+            return []
+        return [(2 * float(rho), float(theta)) for rho, theta, _ in lines[:_HOUGH_LINES, 0]]
+
+
+# ---- tear ----------------------------------------------------------------------------------------
+
+def _tear(lines: _Lines, geometry: _View, distance: np.ndarray, outline: _Outline,
+          breaks: Sequence[tuple[int, int]], exclude: tuple[np.ndarray, np.ndarray] | None,
+          ) -> tuple[float, tuple[int, int] | None, np.ndarray]:
+    """Depth (mm) of the deepest strong thin piece running in from a short break in the edge, the
+    break (outline sample range) and the piece's pixels (x, y); `exclude` (points, normal) is a
+    crease already found, whose line does not count."""
+    # a rip opens towards the edge: wider there than the thin lines, so they are looked for at half
+    # the resolution too
+    half, _ = thin_lines(cv2.pyrDown(lines.smooth))
+    wide = cv2.resize(half, lines.level.shape[::-1], interpolation=cv2.INTER_LINEAR) / lines.contrast
+    strong = (np.maximum(lines.level, wide) > _LINE_STRONG) & (distance >= 0)
+    if exclude is not None:
+        points, normal = exclude
+        rows, cols = np.indices(distance.shape)
+        strong &= np.abs(cols * normal[0] + rows * normal[1] - float(points[0] @ normal)) > 3
+    count, labels = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
+    at_edge = (distance <= 1.0) & strong
+    best: tuple[float, tuple[int, int] | None, np.ndarray] = (0.0, None, np.empty((0, 2)))
+    for start, stop in breaks:
+        zone = np.zeros(distance.shape, np.uint8)
+        for x, y in geometry.px(outline.points[start:stop]):
+            cv2.circle(zone, (int(round(x)), int(round(y))), int(round(1.5 * geometry.px_per_mm)), 1, -1)
+        touching = np.unique(labels[(zone > 0) & at_edge])
+        touching = touching[touching > 0]
+        if not len(touching):
+            continue
+        depths = ndimage.maximum(distance, labels, touching)
+        if float(np.max(depths)) > best[0]:
+            rows, cols = np.nonzero(labels == touching[int(np.argmax(depths))])
+            best = (float(np.max(depths)), (start, stop), np.stack([cols, rows], axis=1))
+    return best
+
+
+# ---- all together --------------------------------------------------------------------------------
+
+def measure_views(views: Sequence[np.ndarray], layout: Layout, oriented: bool) -> DamageMeasure:
+    """The damage measurements on rectified views (`rectify_view`) of one document."""
+    geometry = _View(layout.size_mm, views[0].shape[:2])
+    distance = geometry.edge_distance()
+    # outline: what no view shows where the edge should be
+    outline = _Outline.of(layout.size_mm)
+    steps, known = (np.stack(part) for part in zip(*(outline_steps(v, outline, geometry) for v in views)))
+    judged = known.sum(axis=0) >= min(2, len(views))
+    filled = np.where(known, steps, np.nan)
+    filled[:, ~known.any(axis=0)] = np.inf  # never judged: not absent
+    absent = judged & (np.nanmedian(filled, axis=0) < OUTLINE_STEP_MIN)
+    runs = _runs(absent, outline.sides)
+    long_runs = [(a, b) for a, b in runs if (b - a) * _OUTLINE_STEP_MM >= 1.0]
+    missing = sum(b - a for a, b in long_runs) * _OUTLINE_STEP_MM
+
+    def agreeing(run: tuple[int, int]) -> int:
+        a, b = run
+        return int(np.sum(((steps[:, a:b] < OUTLINE_STEP_MIN) | ~known[:, a:b]).mean(axis=1) >= 0.5))
+
+    outline_views, outline_region = 0, ""
+    if long_runs:
+        longest = max(long_runs, key=lambda r: r[1] - r[0])
+        outline_views = agreeing(longest)
+        outline_region = "corner" if outline.corner_gap[longest[0]:longest[1]].min() <= 1.0 else "edge"
+    # crease: a thin straight line from edge to edge, and the lighting step across it
+    inside = distance >= _INSET_MM
+    greys = [cv2.cvtColor(v, cv2.COLOR_BGR2GRAY).astype(np.float32) for v in views]
+    lines = _Lines.of(np.mean(greys, axis=0), inside, geometry.px_per_mm)
+    min_votes = int(_HOUGH_MIN * min(layout.size_mm) * geometry.px_per_mm)
+    long_enough = 0.5 * min(layout.size_mm) * geometry.px_per_mm
+    coverage, best = 0.0, None
+    for rho, theta in _candidates((lines.level > _LINE_MIN) & inside, lines.which, min_votes):
+        points, normal = _chord(*_refine(rho, theta, lines.level, geometry), geometry)
+        if len(points) >= long_enough and (strength := lines.strength(points, normal)) > coverage:
+            coverage, best = strength, (points, normal)
+    lighting = _Lighting.of(greys)
+    crease_shading, crease_views, crease_line = 0.0, 0, None
+    if best is not None:
+        points, normal = best
+        crease_shading = lighting.step_spread(points, normal, geometry.px_per_mm)
+        smooths = [cv2.GaussianBlur(g, (0, 0), _LINE_SMOOTH) for g in greys]
+        crease_views = sum(lines.strength(points, normal, s) >= _LINE_MIN / 2 for s in smooths)
+        crease_line = points
+    for rho, theta in lighting.step_candidates(inside, min_votes):
+        points, normal = _chord(rho, theta, geometry)
+        if len(points) >= long_enough and (spread := lighting.step_spread(points, normal, geometry.px_per_mm)) > crease_shading:
+            crease_shading, crease_line = spread, points
+    crease_regions = () if crease_line is None else _regions(
+        crease_line / geometry.px_per_mm - geometry.margin_mm, layout, oriented)
+    # tear: a short break in the edge with a thin piece running in from it
+    breaks = [(a, b) for a, b in runs if (b - a) * _OUTLINE_STEP_MM <= _BREAK_MAX_MM]
+    exclude = best if best is not None and coverage >= _LINE_MIN / 2 else None
+    depth, gap, piece = _tear(lines, geometry, distance, outline, breaks, exclude)
+    tear_regions = _regions(piece / geometry.px_per_mm - geometry.margin_mm, layout, oriented, "edge") if gap else ()
+    return DamageMeasure(
+        views=len(views), oriented=oriented, outline_missing_mm=round(float(missing), 1),
+        outline_views=outline_views, outline_region=outline_region, crease_strength=round(coverage, 3),
+        crease_shading=round(crease_shading, 4), crease_views=int(crease_views), crease_regions=crease_regions,
+        tear_depth_mm=round(depth, 1), tear_views=agreeing(gap) if gap else 0, tear_regions=tear_regions)
+
+
+def damage_kinds(found: DamageMeasure, settings: Settings) -> tuple[str, ...]:
+    """Which damages the measurements show under `settings`' thresholds: "outline", "crease", "tear"."""
+    kinds = []
+    if found.outline_missing_mm >= settings.document_damage_outline_min_mm:
+        kinds.append("outline")
+    if (found.crease_strength >= settings.document_damage_crease_min
+            or found.crease_shading >= settings.document_damage_crease_shading_min):
+        kinds.append("crease")
+    if found.tear_depth_mm >= settings.document_damage_tear_min_mm:
+        kinds.append("tear")
+    return tuple(kinds)
+
+
+def measure(views: Sequence[tuple[np.ndarray, np.ndarray, bool]], layout: Layout, oriented: bool) -> DamageMeasure:
+    """The damage measurements on frames of one document: (frame image, corners, refined) (`gather_views`)."""
+    return measure_views([rectify_view(image, corners, layout.size_mm, refine=not refined)
+                          for image, corners, refined in views], layout, oriented)
