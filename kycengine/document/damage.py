@@ -58,6 +58,7 @@ _BUSY_MM = 2.5  # print is looked for this far around a point (a box this wide)
 _BUSY_MAX = 0.1  # share of strong line pixels crossing a line's direction above which a point is print
 _QUIET_MIN = 0.3  # share of a line's points that must be quiet (not print) for it to be judged
 _SEGMENTS = 4  # pieces of a line judged on their own
+_CONTRAST_MIN = 50.0  # grey levels: a document always carries dark print; a blank one is not judged on its noise
 _HOUGH_MIN = 0.2  # votes a candidate line needs, as a share of the document's height in pixels
 _HOUGH_LINES = 6  # candidates kept per orientation and span
 _INSET_MM = 2.0  # a crease is judged this far inside the edges
@@ -297,7 +298,7 @@ class _Lines:
     @classmethod
     def of(cls, grey: np.ndarray, inside: np.ndarray, px_per_mm: float) -> _Lines:
         values = grey[inside][::7]  # a sample is enough for two percentiles
-        contrast = max(float(np.percentile(values, 98) - np.percentile(values, 2)), 10.0)
+        contrast = max(float(np.percentile(values, 98) - np.percentile(values, 2)), _CONTRAST_MIN)
         smooth = cv2.GaussianBlur(grey, (0, 0), _LINE_SMOOTH)
         line, which = thin_lines(smooth)
         level = line / contrast
