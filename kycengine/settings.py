@@ -64,11 +64,11 @@ class Settings(Record):
     document_damage_outline_min_mm: float = 2.0
     # Thin-line strength (median contrast over the print's range, weakest quarter of the line) of a
     # straight line from edge to edge at or above which the document is creased.
-    document_damage_crease_min: float = 0.02
+    document_damage_crease_min: float = 0.016
     # Spread over the views (log brightness) of the lighting step across a straight line at or above
     # which the two halves of a fold are lit differently as the document tilts (a crease, even where
     # its line is not seen).
-    document_damage_crease_shading_min: float = 0.15
+    document_damage_crease_shading_min: float = 0.135
     # Depth (mm) of a thin piece running in from a break in the edge at or above which it is a tear.
     document_damage_tear_min_mm: float = 3.0
     # ---- end of document damage ----

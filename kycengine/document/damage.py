@@ -1,32 +1,35 @@
 """Is the document damaged? Its outline, creases and tears, measured on several rectified frames.
 
-Each view is the document warped upright at 5 px/mm with 4 mm of the surface around it (its outline
-refined on the view itself). Three measurements, each required to hold in most views, so that what
-moves with the light or the background (glare, shadows, the desk's texture) does not count, while
-what belongs to the document does:
-- outline: along the expected edge of the document (corners left out up to 4 mm, where a card is
-  rounded), the colour step between document and surface. Where a corner is missing, a strip is
-  cut off or the edge is notched, the surface shows on both sides of the expected edge and the step
-  is gone. Steps are compared with the same side's median, so a dim side (a white desk,
-  no shadow) is not a missing one; the score is the length of edge (mm) whose step is below
-  `OUTLINE_STEP_MIN` of it in most views.
-- crease: a fold leaves a thin straight line (stress-whitened ridge, crack) right across the
-  document. Thin-line pixels (brighter or darker than both flanks, at the scale of a fraction of a
-  millimetre: a step edge such as the portrait's border is neither) are voted into a Hough
-  transform, and the best straight lines are checked on each view: the share of the line, from
-  edge to edge, that is a thin line there. The design's straight features (text rows, the portrait,
-  the MRZ's clear zone) are short or are steps; the guilloche is curved and too fine to survive the
-  filming. The brightness step across the line, which changes with the tilt when the two halves
-  were left at an angle, is measured too (its spread over the views, in log units).
-- tear: a rip is a thin jagged line (the surface seen through it, its white lips) running in from
-  an edge: thin-line pixels present in most views, grouped into connected pieces; the score is
-  how deep (mm from the edge) the deepest piece that starts at an edge reaches. Printed text stays
-  clear of the edges.
-The views come from the frames the document stage already has (`gather_views`); corners are
-ordered with the MRZ at the bottom when the MRZ was read, so that the regions (mrz, portrait) are
-named correctly.
+Each view is the document warped upright at 5 px/mm with 4 mm of the surface around it (corners
+that came from a proxy are refined on the view first). The design of the document is not known
+here: what tells damage from print is that damage breaks the outline, runs from edge to edge or
+starts at an edge, while the print keeps clear of the edges; and what tells the document from the
+scene is that it stays put in the rectified views while glare, shadows and the surface move.
+- outline: along the document's expected edge (from 3 mm off each corner, so that a rounded corner
+  is not a missing one), the colour step between document and surface, over the same side's median
+  step (a dim side, on a pale desk, is not a missing one). Where a corner is torn off, a slice is
+  cut or the edge notched, the surface shows on both sides of the expected edge and the step is
+  gone; where glare saturates the document next to its edge, it cannot be judged. The score is the
+  length of edge (mm) without a step in most views.
+- crease: a fold leaves a thin straight line (a stress-whitened ridge, a crack) from edge to edge.
+  Thin lines (brighter or darker than both flanks 0.4 mm away: a step edge, such as the portrait's
+  border, is neither) are found on the mean of the views, where the noise and the moving glare
+  average out, and voted into Hough transforms (one per orientation, so that print of other
+  orientations does not compete). Each candidate line is cut in four pieces and each piece scored
+  by its median thin-line contrast at its quiet points (no print crossing the line around them); the
+  weakest piece is the line's strength, so the design's straight features, which never run from
+  edge to edge, score low. The two halves of a fold left at an angle are also lit differently as
+  the document tilts: every view's brightness is divided by the views' median (the print cancels)
+  and the spread over the views of the step across a line is measured, on the best thin line and on
+  the straightest lighting edges.
+- tear: a rip starts at an edge (a short break in the outline) and runs in as a thin jagged line
+  (the surface seen through it, its white lips), looked for at two scales because it opens towards
+  the edge; the score is how deep (mm from the edge) the strong thin piece starting at a break
+  reaches. Printed text keeps clear of the edges, so nothing there starts at a break.
+The views come from the frames the document stage already has (`gather_views`); corners are ordered
+with the MRZ at the bottom when the MRZ was read, so that the regions (mrz, portrait) are named.
+Thresholds are the caller's (`damage_kinds` with `Settings`).
 """
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,7 +60,8 @@ _LINE_STRONG = 0.1  # ... of print (text, photo) and of a rip, which shows the s
 _BUSY_MM = 2.5  # print is looked for this far around a point (a box this wide)
 _BUSY_MAX = 0.1  # share of strong line pixels crossing a line's direction above which a point is print
 _QUIET_MIN = 0.3  # share of a line's points that must be quiet (not print) for it to be judged
-_SEGMENTS = 4  # pieces of a line judged on their own
+_SEGMENTS = 4  # pieces of a line judged on their own between its ends
+_END_MM = 3.0  # the ends of a line, next to the document's edges, judged on their own
 _CONTRAST_MIN = 50.0  # grey levels: a document always carries dark print; a blank one is not judged on its noise
 _HOUGH_MIN = 0.2  # votes a candidate line needs, as a share of the document's height in pixels
 _HOUGH_LINES = 6  # candidates kept per orientation and span
@@ -307,20 +311,26 @@ class _Lines:
         busy = [cv2.blur((strong & (which == o)).astype(np.float32), (size, size)) for o in range(4)]
         return cls(smooth, contrast, level, which, busy)
 
-    def strength(self, points: np.ndarray, normal: np.ndarray, smooth: np.ndarray | None = None) -> float:
-        """How surely a thin line runs along the whole chord `points` (normal `normal`): the chord is
-        cut in _SEGMENTS pieces and each scored by the median thin-line contrast (over the print's
-        range) at its quiet points (no print crossing the line around them); the weakest piece
-        counts, so the design's straight features, which never run from edge to edge, score low.
-        Measured in `smooth` (one view) or else the mean view; pieces mostly through print are not
-        judged, and a chord with fewer than two judged pieces scores 0."""
+    def strength(self, points: np.ndarray, normal: np.ndarray, px_per_mm: float,
+                 smooth: np.ndarray | None = None) -> float:
+        """How surely a thin line runs along the whole chord `points` (normal `normal`): its two ends
+        (the _END_MM next to the document's edges, where no print is) and _SEGMENTS pieces between
+        are each scored by their median thin-line contrast (over the print's range) at their quiet
+        points (no print crossing the line around them), and the weakest counts: the design's
+        straight features (text rows, the MRZ and its clear zone) never reach the edges. Measured in
+        `smooth` (one view) or else the mean view; pieces mostly through print are not judged, and
+        the ends always are."""
         angle = np.degrees(np.arctan2(normal[1], normal[0])) % 180
         crossing = [o for o in range(4) if min(abs(angle - 45 * o), 180 - abs(angle - 45 * o)) >= 44]
         quiet = sum(_sample(self.busy[o], points) for o in crossing) < _BUSY_MAX
         across = _across(self.smooth if smooth is None else smooth, points, normal) / self.contrast
-        pieces = [np.median(a[q]) for a, q in zip(np.array_split(across, _SEGMENTS), np.array_split(quiet, _SEGMENTS))
-                  if q.mean() >= _QUIET_MIN]
-        return float(min(pieces)) if len(pieces) >= 2 else 0.0
+        end = max(2, int(round(_END_MM * px_per_mm)))
+        if len(points) < 4 * end:
+            return 0.0
+        ends = [np.median(across[:end]), np.median(across[-end:])]
+        middle = [np.median(a[q]) for a, q in zip(np.array_split(across[end:-end], _SEGMENTS),
+                                                  np.array_split(quiet[end:-end], _SEGMENTS)) if q.mean() >= _QUIET_MIN]
+        return float(min(ends + middle))
 
 
 def _across(smooth: np.ndarray, points: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -493,7 +503,7 @@ def measure_views(views: Sequence[np.ndarray], layout: Layout, oriented: bool) -
     coverage, best = 0.0, None
     for rho, theta in _candidates((lines.level > _LINE_MIN) & inside, lines.which, min_votes):
         points, normal = _chord(*_refine(rho, theta, lines.level, geometry), geometry)
-        if len(points) >= long_enough and (strength := lines.strength(points, normal)) > coverage:
+        if len(points) >= long_enough and (strength := lines.strength(points, normal, geometry.px_per_mm)) > coverage:
             coverage, best = strength, (points, normal)
     lighting = _Lighting.of(greys)
     crease_shading, crease_views, crease_line = 0.0, 0, None
@@ -501,7 +511,7 @@ def measure_views(views: Sequence[np.ndarray], layout: Layout, oriented: bool) -
         points, normal = best
         crease_shading = lighting.step_spread(points, normal, geometry.px_per_mm)
         smooths = [cv2.GaussianBlur(g, (0, 0), _LINE_SMOOTH) for g in greys]
-        crease_views = sum(lines.strength(points, normal, s) >= _LINE_MIN / 2 for s in smooths)
+        crease_views = sum(lines.strength(points, normal, geometry.px_per_mm, s) >= _LINE_MIN / 2 for s in smooths)
         crease_line = points
     for rho, theta in lighting.step_candidates(inside, min_votes):
         points, normal = _chord(rho, theta, geometry)
