@@ -394,6 +394,8 @@ class DocumentAnalyser:
         kinds = damage.damage_kinds(found, self.settings)
         if any(r in _REPRODUCTION for r in reasons):  # a screen's or a copy's lines are not the document's
             return Check("undamaged", None, f"a reproduction, not the document: {found.summary(kinds)}")
+        if any(r in _CAPTURE_REASONS for r in reasons):  # blur and glare hide edges and lines: film again
+            return Check("undamaged", None, f"not judged on this capture: {found.summary(kinds)}")
         if kinds:
             reasons.append(Reason.DOCUMENT_DAMAGED)
         return Check("undamaged", not kinds, found.summary(kinds))

@@ -1,28 +1,30 @@
 """Is the document damaged? Its outline, creases and tears, measured on several rectified frames.
 
-Each view is the document warped upright at 5 px/mm with 4 mm of the surface around it (corners
-that came from a proxy are refined on the view first). The design of the document is not known
-here: what tells damage from print is that damage breaks the outline, runs from edge to edge or
-starts at an edge, while the print keeps clear of the edges; and what tells the document from the
-scene is that it stays put in the rectified views while glare, shadows and the surface move.
-- outline: along the document's expected edge (from 3 mm off each corner, so that a rounded corner
-  is not a missing one), the colour step between document and surface, over the same side's median
-  step (a dim side, on a pale desk, is not a missing one). Where a corner is torn off, a slice is
-  cut or the edge notched, the surface shows on both sides of the expected edge and the step is
-  gone; where glare saturates the document next to its edge, it cannot be judged. The score is the
-  length of edge (mm) without a step in most views.
+Each view is the document warped upright at 5 px/mm with 4 mm of the surface around it. The design
+of the document is not known here: what tells damage from print is that damage breaks the outline,
+runs from edge to edge or starts at an edge, while the print keeps clear of the edges; and what
+tells the document from the scene is that it stays put in the rectified views while glare, shadows
+and the surface move.
+- outline: on every outline sample (every 0.5 mm, from 3 mm off each corner, so that a rounded
+  corner is not a missing one) the edge is the outermost strong colour step across the side, looked
+  for from 8 mm outside the corners the document stage found (on a pale surface those may follow a
+  row of print) to 8 mm inside. A straight line is fitted to each side's samples (robustly: a
+  missing stretch does not pull it), the view is warped again on those lines, and where the edge
+  lies at least 1 mm inside its line in most views (a corner torn off, a slice cut, a notch), the
+  edge is missing; where glare saturates the document next to its edge, it is not judged. The
+  score is the length of edge missing (mm, stretches of 1 mm and more).
 - crease: a fold leaves a thin straight line (a stress-whitened ridge, a crack) from edge to edge.
   Thin lines (brighter or darker than both flanks 0.4 mm away: a step edge, such as the portrait's
   border, is neither) are found on the mean of the views, where the noise and the moving glare
   average out, and voted into Hough transforms (one per orientation, so that print of other
-  orientations does not compete). Each candidate line is cut in four pieces and each piece scored
-  by its median thin-line contrast at its quiet points (no print crossing the line around them); the
-  weakest piece is the line's strength, so the design's straight features, which never run from
-  edge to edge, score low. The two halves of a fold left at an angle are also lit differently as
+  orientations does not compete). Each candidate line is scored piece by piece (its two ends, the
+  3 mm next to the edges where no print is, and four pieces between) by the median thin-line
+  contrast at its quiet points (no print crossing the line around them); the weakest piece is the
+  line's strength, so the design's straight features, which never run from edge to edge, score low. The two halves of a fold left at an angle are also lit differently as
   the document tilts: every view's brightness is divided by the views' median (the print cancels)
   and the spread over the views of the step across a line is measured, on the best thin line and on
   the straightest lighting edges.
-- tear: a rip starts at an edge (a short break in the outline) and runs in as a thin jagged line
+- tear: a rip starts at an edge (a break in the outline of up to 4 mm) and runs in as a thin jagged line
   (the surface seen through it, its white lips), looked for at two scales because it opens towards
   the edge; the score is how deep (mm from the edge) the strong thin piece starting at a break
   reaches. Printed text keeps clear of the edges, so nothing there starts at a break.
@@ -30,10 +32,12 @@ The views come from the frames the document stage already has (`gather_views`); 
 with the MRZ at the bottom when the MRZ was read, so that the regions (mrz, portrait) are named.
 Thresholds are the caller's (`damage_kinds` with `Settings`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -41,17 +45,22 @@ from scipy import ndimage
 
 from ..records import Record
 from ..settings import Settings
-from .card import FINE_PASSES, GLARE_LEVEL, card_homography, refine_corners, rotate_quad
+from .card import GLARE_LEVEL, card_homography, rotate_quad
 from .card_mrz import FrameReading
 from .layout import Layout
 from .quality import FrameScan, rank_for_reading
+from .types import DocumentType
 
 PX_PER_MM = 5.0  # the rectified views the damage is measured on
 MARGIN_MM = 4.0  # of surface kept around the document in them
-MAX_VIEWS = 5
+_SEARCH_MM = 8.0  # how far outside the corners' outline the document's edge is looked for
+_SEARCH_PAGE_MM = 1.2  # the same for a passport's data page (its cover's edge is 2 mm further out)
+_EDGE_SHARE = 0.4  # a step at least this share of the outline's typical strongest step is an edge
+MAX_VIEWS = 5  # frames measured: enough for most of them to outvote glare and the moving surface
 CORNER_MM = 3.0  # the outline is judged from this far from a corner: a rounding of up to 5 mm radius departs
 # from the square corner by less than 0.45 mm there (ID-1 cards: 3.18 mm, under 0.01 mm)
-OUTLINE_STEP_MIN = 0.4  # an edge step below this share of its side's median is absent
+_INWARD_MIN_MM = 1.0  # an edge lying this far inside its side's line is missing there
+_INWARD_MAX_MM = 8.0  # how far inside the line the edge is looked for
 _OUTLINE_STEP_MM = 0.5  # outline sample spacing
 _BREAK_MAX_MM = 4.0  # a gap in the edge this short is where a rip may start
 _LINE_SMOOTH = 0.5  # px: lines are looked for on the view smoothed this much (noise, aliasing)
@@ -74,7 +83,7 @@ class DamageMeasure(Record):
 
     views: int  # rectified frames measured
     oriented: bool  # the MRZ was read, so the document's way up (and its regions) is known
-    outline_missing_mm: float  # length of expected edge (mm) with no document/surface step in most views
+    outline_missing_mm: float  # length of edge (mm) lying 1 mm or more inside its side's line in most views
     outline_views: int  # views in which that edge is missing
     outline_region: str  # "corner" or "edge" (where the longest missing stretch is), "" when none
     crease_strength: float  # thin-line contrast along the best straight line from edge to edge (over the print's range)
@@ -104,15 +113,13 @@ class DamageMeasure(Record):
 
 
 def gather_views(readings: Sequence[FrameReading], located: Sequence[FrameScan],
-                 count: int = MAX_VIEWS) -> tuple[list[tuple[np.ndarray, np.ndarray, bool]], bool]:
-    """Up to `count` (frame image, corners with the MRZ at the bottom, whether the corners were refined
-    at the frame's resolution), and whether the way up is known.
+                 count: int = MAX_VIEWS) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    """Up to `count` (frame image, corners with the MRZ at the bottom), and whether the way up is known.
 
-    The frames whose MRZ was read come first (refined corners, turned the way the reading settled);
-    the best-ranked scanned frames fill up (corners from the proxy), turned like the reading nearest
-    in time.
+    The frames whose MRZ was read come first (corners turned the way the reading settled); the
+    best-ranked scanned frames fill up, turned like the reading nearest in time.
     """
-    views = [(r.image, r.corners, True) for r in readings[:count]]
+    views = [(r.image, r.corners) for r in readings[:count]]
     used = {r.frame_index for r in readings}
     for scan in rank_for_reading(located):
         if len(views) >= count:
@@ -125,30 +132,80 @@ def gather_views(readings: Sequence[FrameReading], located: Sequence[FrameScan],
             turned = rotate_quad(corners, 2)
             if np.abs(turned - nearest.corners).sum() < np.abs(corners - nearest.corners).sum():
                 corners = turned
-        views.append((scan.frame.image, corners, False))
+        views.append((scan.frame.image, corners))
         used.add(scan.frame.index)
     return views, bool(readings)
 
 
-def rectify_view(image: np.ndarray, corners: np.ndarray, size_mm: tuple[float, float], *, refine: bool = True,
-                 px_per_mm: float = PX_PER_MM, margin_mm: float = MARGIN_MM) -> np.ndarray:
-    """The document upright at `px_per_mm` with `margin_mm` of surface around it. With `refine`, its
-    outline is refined on the view first (corners from a proxy are a few tenths of a millimetre off)."""
-    m = margin_mm * px_per_mm
-    shift = np.array([[1, 0, m], [0, 1, m], [0, 0, 1]])
-    homography = shift @ card_homography(corners, size_mm, px_per_mm)
-    w, h = (round((s + 2 * margin_mm) * px_per_mm) for s in size_mm)
-    view = cv2.warpPerspective(image, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if not refine:
-        return view
-    expected = np.float32([[m, m], [w - m, m], [w - m, h - m], [m, h - m]])
-    grey = cv2.cvtColor(view, cv2.COLOR_BGR2GRAY)
-    refined, _ = refine_corners(grey, expected, reach=1.5 * px_per_mm, passes=FINE_PASSES)
-    if np.abs(refined - expected).max() > 2.5 * px_per_mm:
-        return view
-    fix = cv2.getPerspectiveTransform(refined.astype(np.float32), expected)
-    return cv2.warpPerspective(image, fix @ homography, (w, h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+@dataclass(frozen=True, eq=False)
+class Rectified:
+    """One frame's document, upright, and how its outline departs from a straight-sided one."""
+
+    view: np.ndarray  # BGR, PX_PER_MM, MARGIN_MM of surface around the document
+    inward: np.ndarray  # per outline sample (`_Outline`): mm the edge lies inside its side's line
+    known: np.ndarray  # per outline sample: the edge could be judged (no glare saturating it)
+
+
+def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rectified:
+    """The document of a frame upright, with its edge traced on every outline sample.
+
+    The frame is first warped with _SEARCH_MM more surface around it. Along every outline sample, the
+    edge is the outermost strong colour step (corners found on a pale surface may follow a row of
+    print instead of the edge: the edge is outside it); each side's line is fitted to its samples,
+    robustly, so that a missing part (the edge lying inside the line) does not move it; the document
+    is warped again with those lines as its sides, and how far inside its line the edge lies at each
+    sample is kept. A passport's data page lies on its cover, whose own edge is 2 mm outside the
+    page's: there the edge is looked for only _SEARCH_PAGE_MM outside the corners' outline.
+    """
+    size_mm = layout.size_mm
+    ppm, outline = PX_PER_MM, _Outline.of(tuple(size_mm))
+    reach = _SEARCH_PAGE_MM if layout.document_type is DocumentType.PASSPORT else _SEARCH_MM
+    search = _SEARCH_MM + MARGIN_MM
+    shift = np.array([[1, 0, search * ppm], [0, 1, search * ppm], [0, 0, 1]])
+    wide = shift @ card_homography(corners, size_mm, ppm)
+    size = tuple(round((s + 2 * search) * ppm) for s in size_mm)
+    view = cv2.warpPerspective(image, wide, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    smooth = cv2.GaussianBlur(view, (0, 0), 0.7).astype(np.float32)
+    offsets = np.arange(-reach, _INWARD_MAX_MM + 1e-6, 0.25)  # mm, inwards
+    points = outline.points[:, None, :] + offsets[None, :, None] * outline.normals[:, None, :]  # (S, U, 2)
+    inner = _sample(smooth, ((points + 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
+    outer = _sample(smooth, ((points - 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
+    steps = np.linalg.norm(inner - outer, axis=-1).reshape(points.shape[:2]).astype(np.float32)
+    steps = cv2.blur(steps, (1, 3))  # over 1.5 mm along the edge
+    edge = np.empty(len(steps))
+    typical = float(np.median(steps.max(axis=1)))  # the document's edge, on most of the outline
+    for k in range(4):
+        side = outline.sides == k
+        strong = steps[side] >= _EDGE_SHARE * typical
+        first = np.where(strong.any(axis=1), strong.argmax(axis=1), len(offsets) - 1)
+        window = np.minimum(first[:, None] + np.arange(5)[None], len(offsets) - 1)  # the step's peak, within 1 mm
+        peak = window[np.arange(len(first)), np.take_along_axis(steps[side], window, axis=1).argmax(axis=1)]
+        edge[side] = offsets[peak]
+    lines, inward = [], np.zeros(len(edge))
+    for k in range(4):
+        side = outline.sides == k
+        t = np.linalg.norm(outline.points[side] - outline.points[side][0], axis=1)
+        keep = np.abs(edge[side] - np.median(edge[side])) < 1.5
+        slope, offset = np.polyfit(t[keep], edge[side][keep], 1) if keep.sum() >= 2 else (0.0, 0.0)
+        inward[side] = edge[side] - (slope * t + offset)
+        start, normal = outline.points[side][0], outline.normals[side][0]
+        direction = (outline.points[side][-1] - start) / max(t[-1], 1e-9)
+        lines.append((start + offset * normal, direction + slope * normal))
+    found = [_meet(*lines[k - 1], *lines[k]) for k in range(4)]
+    w, h = size_mm
+    target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    fit = cv2.getPerspectiveTransform(((np.array(found) + search) * ppm).astype(np.float32), (target + MARGIN_MM) * ppm)
+    out = tuple(round((s + 2 * MARGIN_MM) * ppm) for s in size_mm)
+    final = cv2.warpPerspective(image, fit @ wide, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    grey = cv2.cvtColor(final, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    known = _sample(grey, (outline.points + 1.0 * outline.normals + MARGIN_MM) * ppm) < GLARE_LEVEL
+    return Rectified(final, inward, known)
+
+
+def _meet(p1: np.ndarray, d1: np.ndarray, p2: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    """Where the lines p1 + s d1 and p2 + t d2 cross."""
+    s = np.linalg.solve(np.column_stack([d1, -d2]), p2 - p1)[0]
+    return p1 + s * d1
 
 
 # ---- the geometry of a view ----------------------------------------------------------------------
@@ -177,9 +234,13 @@ class _View:
 
 def _sample(image: np.ndarray, points_px: np.ndarray) -> np.ndarray:
     """Bilinear samples of `image` (H, W[, C], float32) at (N, 2) points (x, y)."""
-    x = points_px[:, 0].astype(np.float32).reshape(1, -1)
-    y = points_px[:, 1].astype(np.float32).reshape(1, -1)
-    return cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    count = len(points_px)
+    width = min(max(count, 1), 4096)  # remap's maps must stay under 32767 a side
+    padded = np.zeros((-(-count // width) * width, 2), np.float32)
+    padded[:count] = points_px
+    maps = padded.reshape(-1, width, 2)
+    values = cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return values.reshape(-1, *image.shape[2:])[:count]
 
 
 def _crosses(points_mm: np.ndarray, box: tuple[float, float, float, float]) -> bool:
@@ -210,6 +271,7 @@ class _Outline:
     corner_gap: np.ndarray  # mm beyond the nearer corner zone
 
     @classmethod
+    @cache
     def of(cls, size_mm: tuple[float, float]) -> _Outline:
         w, h = size_mm
         corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
@@ -224,26 +286,6 @@ class _Outline:
             sides.append(np.full(len(t), k))
             gaps.append(np.minimum(t, length - t) - CORNER_MM)
         return cls(np.vstack(points), np.vstack(normals), np.concatenate(sides), np.concatenate(gaps))
-
-
-def outline_steps(view: np.ndarray, outline: _Outline, geometry: _View) -> tuple[np.ndarray, np.ndarray]:
-    """Per outline sample of one view: the colour step across the expected edge (within 0.5 mm of it)
-    over its side's median, and whether it could be judged (not where glare saturates the
-    document, which hides its edge on a pale surface)."""
-    smooth = cv2.GaussianBlur(view, (0, 0), 0.7).astype(np.float32)
-    best = np.zeros(len(outline.points), np.float32)
-    for u in np.arange(-0.5, 0.51, 0.25):
-        inner = geometry.px(outline.points + (u + 0.5) * outline.normals)
-        outer = geometry.px(outline.points + (u - 0.5) * outline.normals)
-        best = np.maximum(best, np.linalg.norm(_sample(smooth, inner) - _sample(smooth, outer), axis=-1))
-    inside = _sample(smooth, geometry.px(outline.points + 1.0 * outline.normals)).min(axis=-1)
-    known = inside < GLARE_LEVEL
-    scale = np.ones(4, np.float32)
-    for k in range(4):
-        side = known & (outline.sides == k)
-        if side.any():
-            scale[k] = max(float(np.median(best[side])), 1.0)
-    return best / scale[outline.sides], known
 
 
 def _runs(flags: np.ndarray, sides: np.ndarray) -> list[tuple[int, int]]:
@@ -470,30 +512,32 @@ def _tear(lines: _Lines, geometry: _View, distance: np.ndarray, outline: _Outlin
 
 # ---- all together --------------------------------------------------------------------------------
 
-def measure_views(views: Sequence[np.ndarray], layout: Layout, oriented: bool) -> DamageMeasure:
-    """The damage measurements on rectified views (`rectify_view`) of one document."""
-    geometry = _View(layout.size_mm, views[0].shape[:2])
+def measure_views(views: Sequence[Rectified], layout: Layout, oriented: bool) -> DamageMeasure:
+    """The damage measurements on rectified frames (`rectify_view`) of one document."""
+    geometry = _View(layout.size_mm, views[0].view.shape[:2])
     distance = geometry.edge_distance()
-    # outline: what no view shows where the edge should be
+    # outline: where the edge lies inside its line in most views (where it could be judged)
     outline = _Outline.of(layout.size_mm)
-    steps, known = (np.stack(part) for part in zip(*(outline_steps(v, outline, geometry) for v in views)))
+    inward = np.stack([v.inward for v in views])
+    known = np.stack([v.known for v in views])
     judged = known.sum(axis=0) >= min(2, len(views))
-    filled = np.where(known, steps, np.nan)
-    filled[:, ~known.any(axis=0)] = np.inf  # never judged: not absent
-    absent = judged & (np.nanmedian(filled, axis=0) < OUTLINE_STEP_MIN)
+    filled = np.where(known, inward, np.nan)
+    filled[:, ~known.any(axis=0)] = 0.0  # never judged: not missing
+    absent = judged & (np.nanmedian(filled, axis=0) >= _INWARD_MIN_MM)
     runs = _runs(absent, outline.sides)
     long_runs = [(a, b) for a, b in runs if (b - a) * _OUTLINE_STEP_MM >= 1.0]
     missing = sum(b - a for a, b in long_runs) * _OUTLINE_STEP_MM
 
     def agreeing(run: tuple[int, int]) -> int:
         a, b = run
-        return int(np.sum(((steps[:, a:b] < OUTLINE_STEP_MIN) | ~known[:, a:b]).mean(axis=1) >= 0.5))
+        return int(np.sum(((inward[:, a:b] >= _INWARD_MIN_MM) | ~known[:, a:b]).mean(axis=1) >= 0.5))
 
     outline_views, outline_region = 0, ""
     if long_runs:
         longest = max(long_runs, key=lambda r: r[1] - r[0])
         outline_views = agreeing(longest)
         outline_region = "corner" if outline.corner_gap[longest[0]:longest[1]].min() <= 1.0 else "edge"
+    views = [v.view for v in views]
     # crease: a thin straight line from edge to edge, and the lighting step across it
     inside = distance >= _INSET_MM
     greys = [cv2.cvtColor(v, cv2.COLOR_BGR2GRAY).astype(np.float32) for v in views]
@@ -544,7 +588,6 @@ def damage_kinds(found: DamageMeasure, settings: Settings) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def measure(views: Sequence[tuple[np.ndarray, np.ndarray, bool]], layout: Layout, oriented: bool) -> DamageMeasure:
-    """The damage measurements on frames of one document: (frame image, corners, refined) (`gather_views`)."""
-    return measure_views([rectify_view(image, corners, layout.size_mm, refine=not refined)
-                          for image, corners, refined in views], layout, oriented)
+def measure(views: Sequence[tuple[np.ndarray, np.ndarray]], layout: Layout, oriented: bool) -> DamageMeasure:
+    """The damage measurements on frames of one document: (frame image, corners) (`gather_views`)."""
+    return measure_views([rectify_view(image, corners, layout) for image, corners in views], layout, oriented)
