@@ -61,7 +61,7 @@ class Settings(Record):
     # the generator's damage variants and every other variant, see each range; CALIBRATION PENDING ----
     # Length (mm) of the document's expected edge with no document/surface step in most views at or
     # above which a part is missing (corner torn off, corner or strip cut).
-    document_damage_outline_min_mm: float = 3.0
+    document_damage_outline_min_mm: float = 2.0
     # Thin-line strength (median contrast over the print's range, weakest quarter of the line) of a
     # straight line from edge to edge at or above which the document is creased.
     document_damage_crease_min: float = 0.016

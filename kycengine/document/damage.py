@@ -24,10 +24,10 @@ and the surface move.
   the document tilts: every view's brightness is divided by the views' median (the print cancels)
   and the spread over the views of the step across a line is measured, on the best thin line and on
   the straightest lighting edges.
-- tear: a rip starts at an edge (a break in the outline of up to 4 mm) and runs in as a thin jagged line
-  (the surface seen through it, its white lips), looked for at two scales because it opens towards
-  the edge; the score is how deep (mm from the edge) the strong thin piece starting at a break
-  reaches. Printed text keeps clear of the edges, so nothing there starts at a break.
+- tear: a rip starts at an edge and runs in as a thin jagged line (the surface seen through it, its
+  white lips), looked for on the mean view at two scales because it opens towards the edge; the
+  score is how deep (mm from the edge) the deepest strong thin piece starting at the edge reaches.
+  Printed text keeps clear of the edges, so nothing printed starts there.
 The views come from the frames the document stage already has (`gather_views`); corners are ordered
 with the MRZ at the bottom when the MRZ was read, so that the regions (mrz, portrait) are named.
 Thresholds are the caller's (`damage_kinds` with `Settings`).
@@ -62,7 +62,7 @@ CORNER_MM = 3.0  # the outline is judged from this far from a corner: a rounding
 _INWARD_MIN_MM = 1.0  # an edge lying this far inside its side's line is missing there
 _INWARD_MAX_MM = 8.0  # how far inside the line the edge is looked for
 _OUTLINE_STEP_MM = 0.5  # outline sample spacing
-_BREAK_MAX_MM = 4.0  # a gap in the edge this short is where a rip may start
+_TOUCH_MM = 1.0  # a thin piece this close to the edge starts at it
 _LINE_SMOOTH = 0.5  # px: lines are looked for on the view smoothed this much (noise, aliasing)
 _LINE_MIN = 0.025  # thin-line contrast (over the print's grey range) of a pixel on a line
 _LINE_STRONG = 0.1  # ... of print (text, photo) and of a rip, which shows the surface through it
@@ -91,7 +91,7 @@ class DamageMeasure(Record):
     crease_views: int  # views in which that line is seen at half the strength a crease needs
     crease_regions: tuple[str, ...]  # "mrz", "portrait" when the line crosses them
     tear_depth_mm: float  # how deep the deepest thin piece starting at an edge reaches (mm)
-    tear_views: int  # views in which the break in the edge it starts from is seen
+    tear_views: int  # views in which that piece is seen
     tear_regions: tuple[str, ...]  # "edge", and "mrz", "portrait" when the piece enters them
 
     def scores(self) -> dict[str, float]:
@@ -171,9 +171,9 @@ def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rect
     inner = _sample(smooth, ((points + 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
     outer = _sample(smooth, ((points - 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
     steps = np.linalg.norm(inner - outer, axis=-1).reshape(points.shape[:2]).astype(np.float32)
-    steps = cv2.blur(steps, (1, 3))  # over 1.5 mm along the edge
     edge = np.empty(len(steps))
-    typical = float(np.median(steps.max(axis=1)))  # the document's edge, on most of the outline
+    near = np.abs(offsets) <= 2.0  # the document's edge is there on most of the outline, print is further in
+    typical = float(np.median(steps[:, near].max(axis=1)))
     for k in range(4):
         side = outline.sides == k
         strong = steps[side] >= _EDGE_SHARE * typical
@@ -199,7 +199,16 @@ def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rect
     final = cv2.warpPerspective(image, fit @ wide, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     grey = cv2.cvtColor(final, cv2.COLOR_BGR2GRAY).astype(np.float32)
     known = _sample(grey, (outline.points + 1.0 * outline.normals + MARGIN_MM) * ppm) < GLARE_LEVEL
-    return Rectified(final, inward, known)
+    # an edge inside its line is a missing part only where the surface shows between them (not a
+    # faint stretch of edge, the print inside taken for it)
+    colours = cv2.GaussianBlur(final, (0, 0), 1.0).astype(np.float32)
+
+    def colour(depth: np.ndarray) -> np.ndarray:
+        return _sample(colours, (outline.points + depth[:, None] * outline.normals + MARGIN_MM) * ppm)
+
+    gap, surface, document = colour(inward / 2), colour(np.full(len(inward), -1.5)), colour(inward + 1.0)
+    shows = np.linalg.norm(gap - surface, axis=-1) < np.linalg.norm(gap - document, axis=-1)
+    return Rectified(final, np.where(shows, inward, np.minimum(inward, 0.0)), known)
 
 
 def _meet(p1: np.ndarray, d1: np.ndarray, p2: np.ndarray, d2: np.ndarray) -> np.ndarray:
@@ -477,37 +486,31 @@ class _Lighting:
 
 # ---- tear ----------------------------------------------------------------------------------------
 
-def _tear(lines: _Lines, geometry: _View, distance: np.ndarray, outline: _Outline,
-          breaks: Sequence[tuple[int, int]], exclude: tuple[np.ndarray, np.ndarray] | None,
-          ) -> tuple[float, tuple[int, int] | None, np.ndarray]:
-    """Depth (mm) of the deepest strong thin piece running in from a short break in the edge, the
-    break (outline sample range) and the piece's pixels (x, y); `exclude` (points, normal) is a
-    crease already found, whose line does not count."""
-    # a rip opens towards the edge: wider there than the thin lines, so they are looked for at half
-    # the resolution too
-    half, _ = thin_lines(cv2.pyrDown(lines.smooth))
-    wide = cv2.resize(half, lines.level.shape[::-1], interpolation=cv2.INTER_LINEAR) / lines.contrast
-    strong = (np.maximum(lines.level, wide) > _LINE_STRONG) & (distance >= 0)
+def _two_scales(smooth: np.ndarray) -> np.ndarray:
+    """Thin-line contrast (grey levels) at the view's scale and at half of it: a rip opens towards the
+    edge, wider there than the thin lines."""
+    thin, _ = thin_lines(smooth)
+    half, _ = thin_lines(cv2.pyrDown(smooth))
+    return np.maximum(thin, cv2.resize(half, smooth.shape[::-1], interpolation=cv2.INTER_LINEAR))
+
+
+def _tear(lines: _Lines, distance: np.ndarray, exclude: tuple[np.ndarray, np.ndarray] | None,
+          ) -> tuple[float, np.ndarray]:
+    """Depth (mm) and pixels (x, y) of the deepest strong thin piece that starts at the document's
+    edge; `exclude` (points, normal) is a crease already found, whose line does not count."""
+    strong = (_two_scales(lines.smooth) / lines.contrast > _LINE_STRONG) & (distance >= 0)
     if exclude is not None:
         points, normal = exclude
         rows, cols = np.indices(distance.shape)
         strong &= np.abs(cols * normal[0] + rows * normal[1] - float(points[0] @ normal)) > 3
     count, labels = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
-    at_edge = (distance <= 1.0) & strong
-    best: tuple[float, tuple[int, int] | None, np.ndarray] = (0.0, None, np.empty((0, 2)))
-    for start, stop in breaks:
-        zone = np.zeros(distance.shape, np.uint8)
-        for x, y in geometry.px(outline.points[start:stop]):
-            cv2.circle(zone, (int(round(x)), int(round(y))), int(round(1.5 * geometry.px_per_mm)), 1, -1)
-        touching = np.unique(labels[(zone > 0) & at_edge])
-        touching = touching[touching > 0]
-        if not len(touching):
-            continue
-        depths = ndimage.maximum(distance, labels, touching)
-        if float(np.max(depths)) > best[0]:
-            rows, cols = np.nonzero(labels == touching[int(np.argmax(depths))])
-            best = (float(np.max(depths)), (start, stop), np.stack([cols, rows], axis=1))
-    return best
+    touching = np.unique(labels[(distance <= _TOUCH_MM) & strong])
+    touching = touching[touching > 0]
+    if not len(touching):
+        return 0.0, np.empty((0, 2))
+    depths = ndimage.maximum(distance, labels, touching)
+    rows, cols = np.nonzero(labels == touching[int(np.argmax(depths))])
+    return float(np.max(depths)), np.stack([cols, rows], axis=1)
 
 
 # ---- all together --------------------------------------------------------------------------------
@@ -563,16 +566,22 @@ def measure_views(views: Sequence[Rectified], layout: Layout, oriented: bool) ->
             crease_shading, crease_line = spread, points
     crease_regions = () if crease_line is None else _regions(
         crease_line / geometry.px_per_mm - geometry.margin_mm, layout, oriented)
-    # tear: a short break in the edge with a thin piece running in from it
-    breaks = [(a, b) for a, b in runs if (b - a) * _OUTLINE_STEP_MM <= _BREAK_MAX_MM]
+    # tear: a thin piece running in from the edge (print keeps clear of the edges)
     exclude = best if best is not None and coverage >= _LINE_MIN / 2 else None
-    depth, gap, piece = _tear(lines, geometry, distance, outline, breaks, exclude)
-    tear_regions = _regions(piece / geometry.px_per_mm - geometry.margin_mm, layout, oriented, "edge") if gap else ()
+    depth, piece = _tear(lines, distance, exclude)
+    tear_regions = _regions(piece / geometry.px_per_mm - geometry.margin_mm, layout, oriented, "edge") if len(piece) else ()
+    tear_views = 0
+    if len(piece):  # views in which the piece is seen: thin lines along most of it
+        (x0, y0), (x1, y1) = piece.min(axis=0), piece.max(axis=0) + 1
+        for grey in greys:
+            level = _two_scales(cv2.GaussianBlur(grey[y0:y1, x0:x1], (0, 0), _LINE_SMOOTH))
+            seen = level[piece[:, 1] - y0, piece[:, 0] - x0] / lines.contrast > _LINE_STRONG / 2
+            tear_views += int(seen.mean() >= 0.5)
     return DamageMeasure(
         views=len(views), oriented=oriented, outline_missing_mm=round(float(missing), 1),
         outline_views=outline_views, outline_region=outline_region, crease_strength=round(coverage, 3),
         crease_shading=round(crease_shading, 4), crease_views=int(crease_views), crease_regions=crease_regions,
-        tear_depth_mm=round(depth, 1), tear_views=agreeing(gap) if gap else 0, tear_regions=tear_regions)
+        tear_depth_mm=round(depth, 1), tear_views=tear_views, tear_regions=tear_regions)
 
 
 def damage_kinds(found: DamageMeasure, settings: Settings) -> tuple[str, ...]:
