@@ -149,38 +149,56 @@ class Rectified:
 def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rectified:
     """The document of a frame upright, with its edge traced on every outline sample.
 
-    The frame is first warped with _SEARCH_MM more surface around it. Along every outline sample, the
-    edge is the outermost strong colour step (corners found on a pale surface may follow a row of
-    print instead of the edge: the edge is outside it); each side's line is fitted to its samples,
-    robustly, so that a missing part (the edge lying inside the line) does not move it; the document
-    is warped again with those lines as its sides, and how far inside its line the edge lies at each
-    sample is kept. A passport's data page lies on its cover, whose own edge is 2 mm outside the
-    page's: there the edge is looked for only _SEARCH_PAGE_MM outside the corners' outline.
+    The frame is first warped with _SEARCH_MM more surface around it and the edge traced there
+    (`_trace_edge`); each side's line is fitted to its samples, robustly, so that a missing part (the
+    edge lying inside the line) does not move it (`_side_lines`); the document is warped again with
+    those lines as its sides, and how far inside its line the edge lies at each sample is kept where
+    the surface shows between them (`_surface_shows`).
     """
-    size_mm = layout.size_mm
-    ppm, outline = PX_PER_MM, _Outline.of(tuple(size_mm))
-    reach = _SEARCH_PAGE_MM if layout.document_type is DocumentType.PASSPORT else _SEARCH_MM
+    size_mm, ppm = layout.size_mm, PX_PER_MM
+    outline = _Outline.of(tuple(size_mm))
     search = _SEARCH_MM + MARGIN_MM
     shift = np.array([[1, 0, search * ppm], [0, 1, search * ppm], [0, 0, 1]])
     wide = shift @ card_homography(corners, size_mm, ppm)
     size = tuple(round((s + 2 * search) * ppm) for s in size_mm)
     view = cv2.warpPerspective(image, wide, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # a passport's data page lies on its cover, whose own edge is 2 mm outside the page's
+    reach = _SEARCH_PAGE_MM if layout.document_type is DocumentType.PASSPORT else _SEARCH_MM
+    lines, inward = _side_lines(_trace_edge(view, outline, reach, search), outline)
+    found = np.array([_meet(*lines[k - 1], *lines[k]) for k in range(4)])
+    w, h = size_mm
+    target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    fit = cv2.getPerspectiveTransform(((found + search) * ppm).astype(np.float32), (target + MARGIN_MM) * ppm)
+    out = tuple(round((s + 2 * MARGIN_MM) * ppm) for s in size_mm)
+    final = cv2.warpPerspective(image, fit @ wide, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    grey = cv2.cvtColor(final, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    known = _sample(grey, (outline.points + 1.0 * outline.normals + MARGIN_MM) * ppm) < GLARE_LEVEL
+    return Rectified(final, np.where(_surface_shows(final, outline, inward), inward, np.minimum(inward, 0.0)), known)
+
+
+def _trace_edge(view: np.ndarray, outline: _Outline, reach: float, margin_mm: float) -> np.ndarray:
+    """Per outline sample, where the edge is (mm, inwards from the expected outline): the outermost
+    colour step, from `reach` outside to _INWARD_MAX_MM inside, of at least _EDGE_SHARE of the
+    outline's typical edge step, climbed to its peak. Corners found on a pale surface may follow a
+    row of print instead of the edge: the edge is outside it."""
+    ppm = PX_PER_MM
     smooth = cv2.GaussianBlur(view, (0, 0), 0.7).astype(np.float32)
-    offsets = np.arange(-reach, _INWARD_MAX_MM + 1e-6, 0.25)  # mm, inwards
+    offsets = np.arange(-reach, _INWARD_MAX_MM + 1e-6, 0.25)
     points = outline.points[:, None, :] + offsets[None, :, None] * outline.normals[:, None, :]  # (S, U, 2)
-    inner = _sample(smooth, ((points + 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
-    outer = _sample(smooth, ((points - 0.4 * outline.normals[:, None, :] + search) * ppm).reshape(-1, 2))
+    inner = _sample(smooth, ((points + 0.4 * outline.normals[:, None, :] + margin_mm) * ppm).reshape(-1, 2))
+    outer = _sample(smooth, ((points - 0.4 * outline.normals[:, None, :] + margin_mm) * ppm).reshape(-1, 2))
     steps = np.linalg.norm(inner - outer, axis=-1).reshape(points.shape[:2]).astype(np.float32)
-    edge = np.empty(len(steps))
-    near = np.abs(offsets) <= 2.0  # the document's edge is there on most of the outline, print is further in
-    typical = float(np.median(steps[:, near].max(axis=1)))
-    for k in range(4):
-        side = outline.sides == k
-        strong = steps[side] >= _EDGE_SHARE * typical
-        first = np.where(strong.any(axis=1), strong.argmax(axis=1), len(offsets) - 1)
-        window = np.minimum(first[:, None] + np.arange(5)[None], len(offsets) - 1)  # the step's peak, within 1 mm
-        peak = window[np.arange(len(first)), np.take_along_axis(steps[side], window, axis=1).argmax(axis=1)]
-        edge[side] = offsets[peak]
+    near = np.abs(offsets) <= 2.0  # the edge is there on most of the outline; print is further in
+    strong = steps >= _EDGE_SHARE * float(np.median(steps[:, near].max(axis=1)))
+    first = np.where(strong.any(axis=1), strong.argmax(axis=1), len(offsets) - 1)
+    window = np.minimum(first[:, None] + np.arange(5)[None], len(offsets) - 1)  # the step's peak, within 1 mm
+    peak = window[np.arange(len(first)), np.take_along_axis(steps, window, axis=1).argmax(axis=1)]
+    return offsets[peak]
+
+
+def _side_lines(edge: np.ndarray, outline: _Outline) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Each side's line (a point and a direction, mm) fitted to the traced edge, samples more than
+    1.5 mm from the side's median left out; and how far (mm) inside its line the edge lies at each sample."""
     lines, inward = [], np.zeros(len(edge))
     for k in range(4):
         side = outline.sides == k
@@ -191,24 +209,20 @@ def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rect
         start, normal = outline.points[side][0], outline.normals[side][0]
         direction = (outline.points[side][-1] - start) / max(t[-1], 1e-9)
         lines.append((start + offset * normal, direction + slope * normal))
-    found = [_meet(*lines[k - 1], *lines[k]) for k in range(4)]
-    w, h = size_mm
-    target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    fit = cv2.getPerspectiveTransform(((np.array(found) + search) * ppm).astype(np.float32), (target + MARGIN_MM) * ppm)
-    out = tuple(round((s + 2 * MARGIN_MM) * ppm) for s in size_mm)
-    final = cv2.warpPerspective(image, fit @ wide, out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    grey = cv2.cvtColor(final, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    known = _sample(grey, (outline.points + 1.0 * outline.normals + MARGIN_MM) * ppm) < GLARE_LEVEL
-    # an edge inside its line is a missing part only where the surface shows between them (not a
-    # faint stretch of edge, the print inside taken for it)
-    colours = cv2.GaussianBlur(final, (0, 0), 1.0).astype(np.float32)
+    return lines, inward
+
+
+def _surface_shows(view: np.ndarray, outline: _Outline, inward: np.ndarray) -> np.ndarray:
+    """Per outline sample, whether what lies between the side's line and the edge inside it looks like
+    the surface outside the line rather than the document inside the edge: only then is a part of
+    the document missing (not a faint stretch of edge with print inside taken for it)."""
+    colours = cv2.GaussianBlur(view, (0, 0), 1.0).astype(np.float32)
 
     def colour(depth: np.ndarray) -> np.ndarray:
-        return _sample(colours, (outline.points + depth[:, None] * outline.normals + MARGIN_MM) * ppm)
+        return _sample(colours, (outline.points + depth[:, None] * outline.normals + MARGIN_MM) * PX_PER_MM)
 
     gap, surface, document = colour(inward / 2), colour(np.full(len(inward), -1.5)), colour(inward + 1.0)
-    shows = np.linalg.norm(gap - surface, axis=-1) < np.linalg.norm(gap - document, axis=-1)
-    return Rectified(final, np.where(shows, inward, np.minimum(inward, 0.0)), known)
+    return np.linalg.norm(gap - surface, axis=-1) < np.linalg.norm(gap - document, axis=-1)
 
 
 def _meet(p1: np.ndarray, d1: np.ndarray, p2: np.ndarray, d2: np.ndarray) -> np.ndarray:
