@@ -500,10 +500,11 @@ class _Lighting:
 
 # ---- tear ----------------------------------------------------------------------------------------
 
-def _two_scales(smooth: np.ndarray) -> np.ndarray:
-    """Thin-line contrast (grey levels) at the view's scale and at half of it: a rip opens towards the
-    edge, wider there than the thin lines."""
-    thin, _ = thin_lines(smooth)
+def _two_scales(smooth: np.ndarray, thin: np.ndarray | None = None) -> np.ndarray:
+    """Thin-line contrast (grey levels) at the view's scale (`thin`, when already at hand) and at half
+    of it: a rip opens towards the edge, wider there than the thin lines."""
+    if thin is None:
+        thin, _ = thin_lines(smooth)
     half, _ = thin_lines(cv2.pyrDown(smooth))
     return np.maximum(thin, cv2.resize(half, smooth.shape[::-1], interpolation=cv2.INTER_LINEAR))
 
@@ -512,7 +513,7 @@ def _tear(lines: _Lines, distance: np.ndarray, exclude: tuple[np.ndarray, np.nda
           ) -> tuple[float, np.ndarray]:
     """Depth (mm) and pixels (x, y) of the deepest strong thin piece that starts at the document's
     edge; `exclude` (points, normal) is a crease already found, whose line does not count."""
-    strong = (_two_scales(lines.smooth) / lines.contrast > _LINE_STRONG) & (distance >= 0)
+    strong = (_two_scales(lines.smooth, lines.level * lines.contrast) / lines.contrast > _LINE_STRONG) & (distance >= 0)
     if exclude is not None:
         points, normal = exclude
         rows, cols = np.indices(distance.shape)
