@@ -74,3 +74,13 @@ def genuine_documents(seeds: int) -> list[DocumentCase]:
     """Genuine videos of the three document kinds, clean and hard, `seeds` of each."""
     return [document_case(kind, DocumentVariant.GENUINE, seed, hard)
             for kind in DocumentType for hard in (False, True) for seed in range(seeds)]
+
+
+DAMAGED = (DocumentVariant.TORN, DocumentVariant.CUT, DocumentVariant.CREASED_MRZ, DocumentVariant.CREASED_PORTRAIT,
+           DocumentVariant.CORNER_MISSING)
+
+
+def damaged_documents(seeds: int) -> list[DocumentCase]:
+    """Damaged documents (every damage variant) of the three kinds, clean and hard, `seeds` of each."""
+    return [document_case(kind, variant, seed, hard)
+            for kind in DocumentType for variant in DAMAGED for hard in (False, True) for seed in range(seeds)]

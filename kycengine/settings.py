@@ -86,6 +86,34 @@ class Settings(Record):
     # frame pairs) below which the document was never tilted. not_tilted 0.17-1.2 %; every tilted
     # variant 4.8-10.2 %.
     document_tilt_min: float = 0.025
+    # ---- document damage (kycengine.document.damage): torn, cut, creased, corner missing. Measured on
+    # the generator's 15 document variants x 3 types x clean/hard filming x seeds 1-6, at 1280x720 and
+    # 640x360, 10 fps, 2 s (1080 videos) through the document stage. "Others": the 10 earlier variants
+    # where the check is judged (not on a screen or copy, nor when blur or glare is the finding); they
+    # never reach any threshold. Damaged documents caught: 350/360 (missed: 4 passport creases and 2
+    # thin strips cut off a passport page at 640x360, 1 tear at 640x360 hard; 3 hard passport creases
+    # reported as blurry instead). Held out, seeds 40-42 (540 videos): others' crease line up to 0.019
+    # and shading up to 0.128, one false outline (5 mm, a 2021 card); 170/180 damaged caught ----
+    # Length (mm) of the document's edge lying 1 mm or more inside its side's line, with the surface
+    # showing there, in most views, from which a part is missing. Others 0-1.0; corner_missing
+    # 3.5-16.5 (passport pages, torn beside the MRZ, 3.5-11.5); cut 3-22 (2 passport strips 1.0);
+    # torn 0-2 (its rip is the tear below).
+    document_damage_outline_min_mm: float = 2.0
+    # Thin-line strength (median contrast over the print's range, weakest of the line's pieces from
+    # edge to edge) of the best straight line from which the document is creased. Others 0-0.015
+    # (held-out seeds 40-42: up to 0.019, hence 0.025 rather than 0.02, which cost 6 of 144 creases);
+    # creased_mrz 0.011-0.24, creased_portrait 0.001-0.23 (below 0.025: mostly passports filmed
+    # hard, whose fold line the blur dissolves).
+    document_damage_crease_min: float = 0.025
+    # Spread over the views (log brightness) of the lighting step across a straight line from which
+    # the two halves of a fold are lit differently as the document tilts (a crease whose line is
+    # faint). Others 0.002-0.088 (glare_mrz up to 0.134, judged only where its glare is not the
+    # finding); creased 0.003-0.21.
+    document_damage_crease_shading_min: float = 0.15
+    # Depth (mm) of a strong thin piece running in from the edge from which it is a tear. Others
+    # 0-1.4; torn 4-25.6 (one 1988 card at 640x360 hard 0); creases that reach an edge 1-36.
+    document_damage_tear_min_mm: float = 3.0
+    # ---- end of document damage ----
     # Face backend: "insightface" (SCRFD + ArcFace, non-commercial weights) or "opencv"
     # (YuNet + SFace, commercially usable weights).
     face_backend: str = "insightface"

@@ -30,7 +30,7 @@ from ..models import Registry, default_registry
 from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
 from ..video import Frame, Video, decode, frame_quality, is_video_file
-from . import authenticity, quality
+from . import authenticity, damage, quality
 from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
 from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
 from .layout import LAYOUTS, Layout
@@ -61,7 +61,13 @@ _AUTH_FRAMES = 3  # read frames whose rectified document feeds the colour check
 # the first guard. The threshold lies between the two ranges.
 MRZ_CLEAR_MARGIN = 0.02
 _MRZ_AGREE_FRAMES = 2  # frames that must each read the voted lines exactly for them to be settled
-_LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted")
+_LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted", "undamaged")
+# Findings that say the filmed object is a reproduction (its artefacts are not damage to the
+# document), and capture problems that hide edges and lines (film again before judging damage).
+_REPRODUCTION = frozenset({FindingCode.DOCUMENT_SCREEN, FindingCode.DOCUMENT_PHOTOCOPY,
+                           FindingCode.DOCUMENT_NOT_IN_COLOR})
+_POOR_CAPTURE = frozenset({FindingCode.DOCUMENT_NOT_FOUND, FindingCode.DOCUMENT_CUT_OFF,
+                           FindingCode.DOCUMENT_GLARE, FindingCode.DOCUMENT_BLURRY})
 # the designs a document of this true aspect can be: ID-1 (above ASPECT_SPLIT) or the 1.42 ones
 _CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
 
@@ -250,7 +256,7 @@ class DocumentAnalyser:
                 checks += self._authenticity(located, where, layout, findings, scores, len(video.frames))
             else:
                 checks += [Check(name, None, "document outline not found")
-                           for name in ("colour", "not_screen", "tilted")]
+                           for name in ("colour", "not_screen", "tilted", "undamaged")]
         checks += [Check(name, None, "not built in this version") for name in self.pending]
 
         unrun = [c.name for c in checks if c.passed is None and c.name not in ("not_expired", "adult_holder")]
@@ -400,7 +406,24 @@ class DocumentAnalyser:
         if tilted is False:
             findings.append(Finding(FindingCode.DOCUMENT_NOT_TILTED, checks[-1].detail,
                                     round(change, 4) if np.isfinite(change) else None, s.document_tilt_min))
+        checks.append(self._undamaged(located, where, layout, findings, scores))
         return checks
+
+    def _undamaged(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
+                   findings: list[Finding], scores: dict[str, float]) -> Check:
+        """Tears, cuts, creases and missing corners, measured on the frames at hand."""
+        views, oriented = damage.gather_views(where.readings, located)
+        found = damage.measure(views, layout, oriented)
+        scores.update(found.scores())
+        kinds = damage.damage_kinds(found, self.settings)
+        seen = {f.code for f in findings}
+        if seen & _REPRODUCTION:  # a screen's or a copy's lines are not the document's
+            return Check("undamaged", None, f"a reproduction, not the document: {found.summary(kinds)}")
+        if seen & _POOR_CAPTURE:  # blur and glare hide edges and lines: film again
+            return Check("undamaged", None, f"not judged on this capture: {found.summary(kinds)}")
+        if kinds:
+            findings.append(Finding(FindingCode.DOCUMENT_DAMAGED, found.summary(kinds)))
+        return Check("undamaged", not kinds, found.summary(kinds))
 
 
 def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,

@@ -16,6 +16,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ from ..document.mrz import parse
 from ..document.types import DocumentType
 from ..reasons import Reason
 from ..records import Record
-from . import documents, faces, filming
+from . import damage, documents, faces, filming
+from .damage import DamageLabel
 from .identity import DEFAULT_TODAY, Identity, UsageName, random_identity, random_usage_name
 
 GENERATOR_VERSION = "1"
@@ -50,6 +52,12 @@ class DocumentVariant(str, enum.Enum):
     GLARE_MRZ = "glare_mrz"  # a strong glare hides the MRZ in every frame
     OTHER_PHOTO = "other_photo"  # the portrait shows someone other than the holder
     NOT_TILTED = "not_tilted"  # moved only in its plane: constant perspective and reflection
+    # damaged documents (synth.damage)
+    TORN = "torn"  # a rip running in from an edge
+    CUT = "cut"  # a straight cut through a corner: a slice or a thin strip
+    CREASED_MRZ = "creased_mrz"  # folded along a line across the MRZ
+    CREASED_PORTRAIT = "creased_portrait"  # folded along a line across the portrait
+    CORNER_MISSING = "corner_missing"  # a corner torn off
 
 
 EXPECTED_REASONS: dict[DocumentVariant, tuple[Reason, ...]] = {
@@ -63,6 +71,18 @@ EXPECTED_REASONS: dict[DocumentVariant, tuple[Reason, ...]] = {
     DocumentVariant.GLARE_MRZ: (Reason.DOCUMENT_GLARE,),
     DocumentVariant.OTHER_PHOTO: (Reason.FACE_MISMATCH,),
     DocumentVariant.NOT_TILTED: (Reason.DOCUMENT_NOT_TILTED,),
+    DocumentVariant.TORN: (Reason.DOCUMENT_DAMAGED,),
+    DocumentVariant.CUT: (Reason.DOCUMENT_DAMAGED,),
+    DocumentVariant.CREASED_MRZ: (Reason.DOCUMENT_DAMAGED,),
+    DocumentVariant.CREASED_PORTRAIT: (Reason.DOCUMENT_DAMAGED,),
+    DocumentVariant.CORNER_MISSING: (Reason.DOCUMENT_DAMAGED,),
+}
+_DAMAGE: dict[DocumentVariant, damage.Damager] = {
+    DocumentVariant.TORN: damage.tear,
+    DocumentVariant.CUT: damage.cut,
+    DocumentVariant.CREASED_MRZ: partial(damage.crease, across="mrz"),
+    DocumentVariant.CREASED_PORTRAIT: partial(damage.crease, across="portrait"),
+    DocumentVariant.CORNER_MISSING: damage.corner_missing,
 }
 
 
@@ -87,6 +107,7 @@ class DocumentLabels(Record):
     width: int
     height: int
     corners: tuple[tuple[tuple[float, float], ...], ...]  # per frame, the document's four corners
+    damage: DamageLabel | None = None  # what the damaged variants did to the document
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -159,8 +180,10 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
     cannot be expired before 2031).
     """
     document_type, variant = DocumentType(document_type), DocumentVariant(variant)
-    people_rng, identity_rng, card_rng, camera_rng, frame_rng, usage_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6))
+    # usage names and damage draw from streams of their own, so that every other video renders as
+    # it did before they existed (a seed's first children do not depend on how many are spawned)
+    people_rng, identity_rng, card_rng, camera_rng, frame_rng, usage_rng, damage_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     holder, portrait = _people(people_rng, variant)
     identity = random_identity(identity_rng, document_type, today=today,
                                expired=variant is DocumentVariant.EXPIRED, sex=_SEX.get(holder))
@@ -178,13 +201,16 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
         glare_box_mm=_mm_box(render.mrz_box, render.px_per_mm) if variant is DocumentVariant.GLARE_MRZ else None)
     trajectory = filming.plan(shot, document_type.size_mm, camera_rng)
     subject = _subject(variant, render, trajectory, card_rng)
+    damaged = None
+    if variant in _DAMAGE:
+        subject, damaged = _DAMAGE[variant](subject, render, damage_rng)
     labels = DocumentLabels(
         generator_version=GENERATOR_VERSION, seed=seed, document_type=document_type, variant=variant,
         hard=hard, identity=identity, holder_person=holder, portrait_person=portrait, mrz_lines=lines,
         mrz_valid=all(c.valid for c in parse("\n".join(lines), today=today).checks),
         expected_reasons=EXPECTED_REASONS[variant], today=today, fps=float(fps),
         frame_count=shot.frame_count, width=size[0] - size[0] % 2, height=size[1] - size[1] % 2,
-        corners=trajectory.corners)
+        corners=trajectory.corners, damage=damaged)
     return labels, filming.frames(subject, shot, trajectory, frame_rng)
 
 

@@ -27,12 +27,25 @@ _LOWRES = 4  # lighting maps are computed on a grid this many times coarser than
 _FOCAL = 0.78  # focal length over the frame's long side: a phone main camera, about 65 degrees wide
 
 
+COVER = (45, 30, 100)  # BGR of a passport's burgundy cover
+
+
 class Surface(str, enum.Enum):
     """How the filmed object reflects light."""
 
     LAMINATE = "laminate"  # plastic card or laminated page: a glossy highlight that moves with tilt
     PAPER = "paper"  # a photocopy: matte
     SCREEN = "screen"  # glass over an emissive pixel grid: a sharp reflection, refresh banding
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A crease across a subject: a point of it, the unit normal (subject pixels) pointing into the
+    half that stays turned about the crease, and by how much (degrees; the sign says which way)."""
+
+    point: tuple[float, float]
+    normal: tuple[float, float]
+    angle_deg: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +57,10 @@ class Subject:
     px_per_mm: float
     document_box: tuple[float, float, float, float]  # x, y, width, height of the document
     surface: Surface
+    # True when the outline is not the bounding rectangle's (a damaged card): its shadow and glare
+    # then follow the alpha rather than the rectangle
+    exact_outline: bool = False
+    fold: Fold | None = None  # a crease whose two halves the lamp lights differently
 
     @property
     def document_size_mm(self) -> tuple[float, float]:
@@ -55,9 +72,11 @@ class Subject:
         scale = px_per_mm / self.px_per_mm
         size = (max(1, round(self.image.shape[1] * scale)), max(1, round(self.image.shape[0] * scale)))
         x, y, w, h = self.document_box
+        fold = self.fold and Fold((self.fold.point[0] * scale, self.fold.point[1] * scale), self.fold.normal,
+                                  self.fold.angle_deg)
         return Subject(cv2.resize(self.image, size, interpolation=cv2.INTER_AREA),
                        cv2.resize(self.alpha, size, interpolation=cv2.INTER_AREA), px_per_mm,
-                       (x * scale, y * scale, w * scale, h * scale), self.surface)
+                       (x * scale, y * scale, w * scale, h * scale), self.surface, self.exact_outline, fold)
 
 
 def card_subject(render: CardRender, surface: Surface = Surface.LAMINATE) -> Subject:
@@ -72,7 +91,7 @@ def booklet_subject(render: CardRender, facing: np.ndarray) -> Subject:
     h, w = render.image.shape[:2]
     gap, rim = round(1.0 * ppm), round(2.0 * ppm)
     image = np.empty((2 * h + gap + 2 * rim, w + 2 * rim, 3), np.uint8)
-    image[:] = (45, 30, 100)
+    image[:] = COVER
     image[rim:rim + h, rim:rim + w] = facing
     image[rim + h + gap:rim + 2 * h + gap, rim:rim + w] = render.image
     fold = rim + h + gap / 2
@@ -463,9 +482,14 @@ class _Camera:
         mapped = self.grid @ np.linalg.inv(projection).T
         points = mapped[..., :2] / mapped[..., 2:]  # document millimetres of every grid cell
         (left, top), (right, bottom) = self.object_mm
-        inside = ((points[..., 0] > left) & (points[..., 0] < right) & (points[..., 1] > top)
-                  & (points[..., 1] < bottom) & (mapped[..., 2] > 0)).astype(np.float32)
+        if self.subject.exact_outline:
+            inside = self._coverage(index)
+        else:
+            inside = ((points[..., 0] > left) & (points[..., 0] < right) & (points[..., 1] > top)
+                      & (points[..., 1] < bottom) & (mapped[..., 2] > 0)).astype(np.float32)
         light = self.vignette * float(look.gain[index]) * (1 - self._shadow(inside) * (1 - inside))
+        if self.subject.fold is not None:
+            light *= self._fold_shading(index, points, inside)
         if self.subject.surface is Surface.SCREEN:
             rows = self.grid[..., 1] / shot.size[1]
             band = 0.5 + 0.5 * np.sin(2 * np.pi * (rows * 2.5 + index * 0.37))
@@ -474,6 +498,35 @@ class _Camera:
         glare = np.clip(glare[..., None] * [0.97, 1.0, 1.0], 0, 255).astype(np.uint8)
         return (cv2.resize(light[..., None] * look.white_balance, shot.size, interpolation=cv2.INTER_LINEAR),
                 cv2.resize(glare, shot.size, interpolation=cv2.INTER_LINEAR))
+
+    def _coverage(self, index: int) -> np.ndarray:
+        """Share (0..1) of each coarse grid cell that the subject's alpha covers in frame `index`."""
+        shift = 0.5 / _LOWRES - 0.5  # grid cell centres sit at (g + 0.5) * _LOWRES - 0.5 frame pixels
+        to_grid = np.array([[1 / _LOWRES, 0, shift], [0, 1 / _LOWRES, shift], [0, 0, 1]])
+        homography = to_grid @ self.trajectory.homography(index, self.subject)
+        size = self.grid.shape[1::-1]
+        return cv2.warpPerspective(self.subject.alpha, homography, size, flags=cv2.INTER_LINEAR).astype(np.float32) / 255
+
+    def _fold_shading(self, index: int, points: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        """Light factor (coarse grid) of a creased subject: its turned half, tilted by the fold's angle
+        about the crease, receives the lamp's light at another angle (Lambert's cosine law)."""
+        fold, subject = self.subject.fold, self.subject
+        if fold is None:
+            return np.ones(inside.shape, np.float32)
+        x, y, w, h = subject.document_box
+        point = (np.array(fold.point) - (x + w / 2, y + h / 2)) / subject.px_per_mm  # document mm
+        normal = np.array(fold.normal)
+        rotation, translation = self.trajectory.rotations[index], self.trajectory.translations[index]
+        axis = rotation @ np.array([-normal[1], normal[0], 0.0])
+        to_lamp = self.look.lamp - (rotation @ np.array([*point, 0.0]) + translation)
+        to_lamp /= np.linalg.norm(to_lamp)
+        front = -rotation[:, 2]  # the printed face looks towards the camera
+        angle = np.radians(fold.angle_deg)
+        turned = (front * np.cos(angle) + np.cross(axis, front) * np.sin(angle)
+                  + axis * np.dot(axis, front) * (1 - np.cos(angle)))  # Rodrigues' rotation
+        ratio = float(np.clip(max(np.dot(turned, to_lamp), 0.05) / max(np.dot(front, to_lamp), 0.05), 0.3, 1.6))
+        half = (((points - point) @ normal) > 0).astype(np.float32)
+        return (1 + (ratio - 1) * half * inside).astype(np.float32)
 
     def _shadow(self, inside: np.ndarray) -> np.ndarray:
         """Darkening (0..strength) of the object's soft shadow, offset from it, on the coarse grid."""
