@@ -157,29 +157,46 @@ def cmd_reasons(args: argparse.Namespace) -> int:
     return 0
 
 
+# Which `kyc synth` options each kind of output takes; any other given option is refused.
+_SYNTH_OPTIONS = {
+    "document": {"type", "variant", "person", "usage_name"},
+    "selfie": {"variant", "person"},
+    "sample": {"type", "person", "usage_name", "document_variant", "selfie_variant"},
+}
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     """Generate labelled capture videos for tests, demos and benchmarks."""
     from . import synth
+    from .errors import InvalidInput
 
+    given = {name for name in set().union(*_SYNTH_OPTIONS.values()) if getattr(args, name) not in (None, False)}
+    refused = sorted(given - _SYNTH_OPTIONS[args.what])
+    if refused:
+        hint = " (use --document-variant / --selfie-variant)" if args.what == "sample" and "variant" in refused else ""
+        options = ", ".join("--" + name.replace("_", "-") for name in refused)
+        raise InvalidInput(f"synth {args.what}: {options} does not apply{hint}")
     out = Path(args.out)
+    common = {"seed": args.seed, "hard": args.hard, "size": args.size, "fps": args.fps,
+              **({} if args.seconds is None else {"seconds": args.seconds})}
+    document_type = synth.DocumentType(args.type or "fr_cni_1988")
     if args.what == "sample":
-        labels = synth.make_sample(out, seed=args.seed, size=args.size, fps=args.fps,
-                                   document_type=synth.DocumentType(args.type))
+        labels = synth.make_sample(out, document_type=document_type, person=args.person,
+                                   usage_name=args.usage_name,
+                                   document_variant=synth.DocumentVariant(args.document_variant or "genuine"),
+                                   selfie_variant=synth.SelfieVariant(args.selfie_variant or "live"), **common)
         _print({k: v.to_dict() for k, v in labels.items()}, args.json,
                "\n".join(str(out / name) for name in labels))
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     label: synth.DocumentLabels | synth.SelfieLabels
     if args.what == "document":
-        label = synth.make_document_video(out, document_type=synth.DocumentType(args.type),
-                                          variant=synth.DocumentVariant(args.variant), seed=args.seed,
-                                          hard=args.hard, size=args.size, fps=args.fps,
-                                          seconds=args.seconds)
+        label = synth.make_document_video(out, document_type=document_type, person=args.person,
+                                          variant=synth.DocumentVariant(args.variant or "genuine"),
+                                          usage_name=args.usage_name, **common)
     else:
-        label = synth.make_selfie_video(out, person=args.person,
-                                        variant=synth.SelfieVariant(args.variant), seed=args.seed,
-                                        hard=args.hard, size=args.size, fps=args.fps,
-                                        seconds=args.seconds)
+        label = synth.make_selfie_video(out, person=args.person or synth.PEOPLE[0],
+                                        variant=synth.SelfieVariant(args.variant or "live"), **common)
     _print(label.to_dict(), args.json, f"{out}\n{out.with_suffix('.json')}")
     return 0
 
@@ -234,14 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help=cmd_synth.__doc__)
     p.add_argument("what", choices=("document", "selfie", "sample"))
     p.add_argument("out", help="output .mp4 (document, selfie) or folder (sample)")
-    p.add_argument("--type", choices=[t.value for t in DocumentType], default="fr_cni_1988")
-    p.add_argument("--variant", default=None, help="document or selfie variant (default: genuine/live)")
-    p.add_argument("--person", choices=PEOPLE, default=PEOPLE[0])
+    p.add_argument("--type", choices=[t.value for t in DocumentType], help="document kind (default: fr_cni_1988)")
+    p.add_argument("--variant", help="document or selfie variant (default: genuine / live)")
+    p.add_argument("--document-variant", help="sample: the document's variant (default: genuine)")
+    p.add_argument("--selfie-variant", help="sample: the selfie's variant (default: live)")
+    p.add_argument("--person", choices=PEOPLE, help=f"the holder (default: drawn from the seed; selfie: {PEOPLE[0]})")
+    p.add_argument("--usage-name", action="store_true", help="document, sample: print a usage name")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hard", action="store_true", help="harder filming conditions")
     p.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT")
     p.add_argument("--fps", type=int, default=30, choices=range(5, 61), metavar="5-60")
-    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--seconds", type=float, help="length (default: 4 s of document, 5 s of selfie)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_synth)
 
@@ -257,8 +277,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "variant", None) is None and args.command == "synth":
-        args.variant = "live" if args.what == "selfie" else "genuine"
     try:
         return int(args.run(args))
     except KycError as exc:

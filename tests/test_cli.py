@@ -140,3 +140,25 @@ def test_liveness_json_contract(tmp_path: Path) -> None:
     data = json.loads(done.stdout)
     assert data["live"] is False and "face_not_live" in data["reasons"]
     assert isinstance(data["scores"], dict) and data["scores"]
+
+
+def test_every_synth_option_is_honoured_or_refused(tmp_path: Path) -> None:
+    small = ("--size", "320x240", "--fps", "10", "--seconds", "0.5")
+    done = run_kyc("synth", "document", str(tmp_path / "d.mp4"), "--person", "team_b", *small, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["holder_person"] == "team_b"
+    done = run_kyc("synth", "sample", str(tmp_path / "s"), "--person", "yaoming", "--hard",
+                   "--document-variant", "expired", "--selfie-variant", "still", "--type", "passport", *small,
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    labels = json.loads(done.stdout)
+    document, selfie = labels["document.mp4"], labels["selfie.mp4"]
+    assert (document["holder_person"], document["hard"], document["variant"], document["document_type"],
+            document["frame_count"]) == ("yaoming", True, "expired", "passport", 5)
+    assert (selfie["variant"], selfie["hard"], selfie["frame_count"]) == ("still", True, 5)
+    _one_line_error(run_kyc("synth", "sample", str(tmp_path / "t"), "--variant", "screen"),
+                    "--variant does not apply (use --document-variant / --selfie-variant)")
+    _one_line_error(run_kyc("synth", "selfie", str(tmp_path / "x.mp4"), "--type", "passport"),
+                    "--type does not apply")
+    _one_line_error(run_kyc("synth", "document", str(tmp_path / "y.mp4"), "--selfie-variant", "live"),
+                    "--selfie-variant does not apply")

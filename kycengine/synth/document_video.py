@@ -24,6 +24,7 @@ import numpy as np
 from .. import video
 from ..document.mrz import parse
 from ..document.types import DocumentType
+from ..errors import InvalidInput
 from ..reasons import Reason
 from ..records import Record
 from . import damage, documents, faces, filming
@@ -137,9 +138,13 @@ def corrupt_mrz(lines: tuple[str, ...], rng: np.random.Generator, *, today: date
     raise AssertionError("corrupt_mrz: no single character breaks exactly one check")
 
 
-def _people(rng: np.random.Generator, variant: DocumentVariant) -> tuple[str, str]:
-    """(holder, person on the portrait): someone else of the same sex for `other_photo`."""
-    holder = str(rng.choice(faces.PEOPLE))
+def _people(rng: np.random.Generator, variant: DocumentVariant, person: str | None) -> tuple[str, str]:
+    """(holder, person on the portrait): `person`, or one drawn; someone else of the same sex on the
+    portrait for `other_photo`."""
+    if person is not None and person not in faces.PEOPLE:
+        raise InvalidInput(f"unknown person {person!r}; choose one of {', '.join(faces.PEOPLE)}")
+    drawn = str(rng.choice(faces.PEOPLE))  # drawn even when given: the portrait's draw stays the same
+    holder = person or drawn
     if variant is not DocumentVariant.OTHER_PHOTO:
         return holder, holder
     others = [p for p in faces.PEOPLE if p != holder]
@@ -170,21 +175,22 @@ def _mm_box(box: documents.Box, px_per_mm: float) -> tuple[float, float, float, 
 def document_video_frames(*, document_type: DocumentType, variant: DocumentVariant = DocumentVariant.GENUINE,
                           seed: int = 0, hard: bool = False, size: tuple[int, int] = (1280, 720),
                           fps: float = 30.0, seconds: float = 4.0,
-                          today: date = DEFAULT_TODAY,
-                          usage_name: bool | UsageName = False) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
+                          today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False,
+                          person: str | None = None) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
     """The labels and the BGR frames (produced lazily) of a document video, without encoding it.
 
     `usage_name` prints a usage name below the surname: True draws one, a `UsageName` gives it. It
     is drawn from a stream of its own, so a seed's identity and frames without one never change.
+    `person` (one of faces.PEOPLE) is the holder; by default one is drawn from the seed.
     Raises InvalidInput when the variant is impossible for the document on `today` (a 2021 CNI
-    cannot be expired before 2031).
+    cannot be expired before 2031), or for an unknown person.
     """
     document_type, variant = DocumentType(document_type), DocumentVariant(variant)
     # usage names and damage draw from streams of their own, so that every other video renders as
     # it did before they existed (a seed's first children do not depend on how many are spawned)
     people_rng, identity_rng, card_rng, camera_rng, frame_rng, usage_rng, damage_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
-    holder, portrait = _people(people_rng, variant)
+    holder, portrait = _people(people_rng, variant, person)
     identity = random_identity(identity_rng, document_type, today=today,
                                expired=variant is DocumentVariant.EXPIRED, sex=_SEX.get(holder))
     if usage_name is not False:
@@ -217,14 +223,15 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
 def make_document_video(path: str | os.PathLike[str], *, document_type: DocumentType,
                         variant: DocumentVariant = DocumentVariant.GENUINE, seed: int = 0, hard: bool = False,
                         size: tuple[int, int] = (1280, 720), fps: float = 30.0, seconds: float = 4.0,
-                        today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False) -> DocumentLabels:
+                        today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False,
+                        person: str | None = None) -> DocumentLabels:
     """Film a generated document into an H.264 MP4 at `path`; writes its JSON sidecar and returns its labels.
 
     See `document_video_frames` for the arguments and errors.
     """
     labels, frames = document_video_frames(document_type=document_type, variant=variant, seed=seed, hard=hard,
                                            size=size, fps=fps, seconds=seconds, today=today,
-                                           usage_name=usage_name)
+                                           usage_name=usage_name, person=person)
     video.write(path, frames, fps, crf=CRF_HARD if hard else CRF)
     sidecar_path(path).write_text(json.dumps(labels.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     return labels
