@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -32,8 +33,12 @@ def _submit(cases: list[tuple[Path, Path]], prefix: str, config: Any, redis: Any
 
     ids = [f"{prefix}-{i}" for i in range(len(cases))]
     for case_id, (document, selfie) in zip(ids, cases):
-        submit({"case_id": case_id, "attempt": 1, "document_video": str(document), "selfie_video": str(selfie),
-                "callback_url": receiver.url}, config, connection=redis)
+        own = document.parent.parent / case_id  # each case its own upload: a case may not name another's
+        own.mkdir()
+        for source in (document, selfie):
+            shutil.copy(source, own / source.name)
+        submit({"case_id": case_id, "attempt": 1, "document_video": str(own / document.name),
+                "selfie_video": str(own / selfie.name), "callback_url": receiver.url}, config, connection=redis)
     return ids
 
 
