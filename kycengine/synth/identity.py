@@ -25,7 +25,7 @@ import numpy as np
 
 from ..document.mrz import MRZFields
 from ..document.types import DocumentType
-from ..document.validity import ADULT_AGE, age_on
+from ..document.validity import ADULT_AGE, add_years, age_on, last_valid_day
 from ..errors import InvalidInput
 from ..records import Record
 
@@ -117,14 +117,6 @@ class Identity(Record):
             department=self.department, office=self.office)
 
 
-def add_years(day: date, years: int) -> date:
-    """Same day `years` later; 29 February becomes 28 February in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
 def validity_years(document_type: DocumentType, birth: date, issued: date) -> int:
     """How many years a document issued on `issued` to someone born on `birth` is valid."""
     adult = age_on(birth, issued) >= ADULT_AGE
@@ -137,7 +129,7 @@ def validity_years(document_type: DocumentType, birth: date, issued: date) -> in
 
 def expiry_for(document_type: DocumentType, birth: date, issued: date) -> date:
     """Last valid day: the day before the anniversary of issue."""
-    return add_years(issued, validity_years(document_type, birth, issued)) - timedelta(days=1)
+    return last_valid_day(issued, validity_years(document_type, birth, issued))
 
 
 def _random_day(rng: np.random.Generator, first: date, last: date) -> date:
