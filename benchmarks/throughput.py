@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,8 +105,13 @@ def run(cases: list[tuple[Path, Path]], root: Path, redis_url: str, processes: i
     try:
         if mode != "baseline":
             for i, (document, selfie) in enumerate(cases):
-                job_ids.append(submit({"case_id": f"{token}-{i}", "attempt": 1, "document_video": str(document),
-                                       "selfie_video": str(selfie)}, config, connection=redis))
+                own = root / f"{token}-{i}"  # each case its own upload: a case may not name another's
+                own.mkdir()
+                for source in (document, selfie):
+                    shutil.copy(source, own / source.name)
+                job_ids.append(submit({"case_id": f"{token}-{i}", "attempt": 1,
+                                       "document_video": str(own / document.name),
+                                       "selfie_video": str(own / selfie.name)}, config, connection=redis))
         logs = [tempfile.TemporaryFile(mode="w+") for _ in range(processes)]
         # the baseline processes share the cases out; workers share them through the queue
         envs = [{**env, "KYC_BENCH_CASES": json.dumps([[str(d), str(s)] for d, s in cases[i::processes]])}
@@ -126,8 +132,10 @@ def run(cases: list[tuple[Path, Path]], root: Path, redis_url: str, processes: i
         done = [e["done"] for e in events if "done" in e]
         if len(ready) != processes or len(done) != processes:
             raise RuntimeError(f"a benchmark process failed: {events}")
-        jobs = len(cases) if mode == "baseline" else \
-            sum(result(f"{token}-{i}", 1, config, redis) is not None for i in range(len(cases)))
+        outcomes = [] if mode == "baseline" else [result(f"{token}-{i}", 1, config, redis) for i in range(len(cases))]
+        if any(o is None or o["status"] == "failed" for o in outcomes):  # a fast failure is no verification
+            raise RuntimeError(f"{mode}: not every case was verified: {[o and o['status'] for o in outcomes]}")
+        jobs = len(cases)
         wall = max(done) - min(ready)
         cpu_jobs = cpu_total - sum(e["cpu_before_jobs_s"] for e in events if "cpu_before_jobs_s" in e)
         return {"processes": processes, "mode": mode, "jobs": jobs, "wall_s": round(wall, 3),
