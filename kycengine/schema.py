@@ -50,6 +50,28 @@ class DeclaredIdentity(Record):
 
 
 @dataclass(frozen=True)
+class Consent(Record):
+    """The customer's consent to be filmed and to biometric processing, as the bank collected it:
+    which text they accepted, when and through which channel (biometric data needs explicit consent)."""
+
+    text_version: str
+    given_at: dt.datetime
+    channel: str
+    filming: bool
+    biometric_processing: bool
+
+    def __post_init__(self) -> None:
+        for name in ("text_version", "channel"):
+            if not getattr(self, name).strip():
+                raise InvalidRequest(f"consent.{name}: empty")
+
+    @property
+    def explicit(self) -> bool:
+        """True when both the filming and the biometric processing were accepted."""
+        return self.filming is True and self.biometric_processing is True
+
+
+@dataclass(frozen=True)
 class VerificationRequest(Record):
     """One verification attempt as a bank submits it (JSON on the queue)."""
 
@@ -60,10 +82,14 @@ class VerificationRequest(Record):
     declared: DeclaredIdentity | None = None
     callback_url: str | None = None
     submitted_at: dt.datetime | None = None
+    customer_id: str | None = None  # the bank's customer (required by workers/, optional to the library)
+    consent: Consent | None = None  # required by workers/ before anything is decoded
 
     def __post_init__(self) -> None:
         if not _CASE_ID.match(self.case_id):
             raise InvalidRequest(f"case_id {self.case_id!r}: 1-128 letters, digits, '.', '_' or '-'")
+        if self.customer_id is not None and not _CASE_ID.match(self.customer_id):
+            raise InvalidRequest(f"customer_id {self.customer_id!r}: 1-128 letters, digits, '.', '_' or '-'")
         if not 1 <= self.attempt <= 1000:
             raise InvalidRequest(f"attempt {self.attempt}: must be between 1 and 1000")
         for name in ("document_video", "selfie_video"):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workers import delivery
+from workers.status_events import EVENT as STATUS_EVENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,8 +100,9 @@ class Post:
 
 
 class Receiver:
-    """http.server in a thread: checks each POST's signature; answers 503 to the first POST of the
-    cases in `refuse_first`, 200 to the rest (401 to a bad signature)."""
+    """http.server in a thread: checks each POST's signature; answers 503 to the first verification
+    POST of the cases in `refuse_first`, 200 to the rest (401 to a bad signature). Customer status
+    events are kept apart (`status_posts`)."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -115,9 +117,10 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 ok = delivery.verify_signature(receiver.secret, body, self.headers.get("X-KYC-Signature"))
                 case_id = json.loads(body).get("case_id", "")
+                status_event = self.headers.get("X-KYC-Event", "") == STATUS_EVENT
                 with receiver.lock:
                     code = 200 if ok else 401
-                    if ok and case_id in receiver.refuse_first:
+                    if ok and case_id in receiver.refuse_first and not status_event:
                         receiver.refuse_first.discard(case_id)
                         code = 503
                     receiver.posts.append(Post(time.time(), case_id, self.headers.get("X-KYC-Delivery", ""),
@@ -138,7 +141,12 @@ class Receiver:
 
     def for_case(self, case_id: str) -> list[Post]:
         with self.lock:
-            return [p for p in self.posts if p.case_id == case_id]
+            return [p for p in self.posts if p.case_id == case_id and p.event != STATUS_EVENT]
+
+    def status_posts(self, case_id: str) -> list[Post]:
+        """The customer status events about a case."""
+        with self.lock:
+            return [p for p in self.posts if p.case_id == case_id and p.event == STATUS_EVENT]
 
     def acknowledged(self, case_id: str) -> list[Post]:
         return [p for p in self.for_case(case_id) if p.answered == 200]

@@ -36,6 +36,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from tests.fault_env import Receiver, RedisServer, WorkerProcess, alive, children, descendants, free_port, wait_for
+from tests.workers_support import CONSENT
 from workers import connection as conn
 from workers.config import ConfigError, WorkerConfig
 from workers.enqueue import submit
@@ -117,7 +118,8 @@ class Faults:
         document.write_text(json.dumps({"status": status, "runlog": str(self.runlog), **script}))
         selfie.write_bytes(b"selfie")  # each case its own media: a case may not name another's
         return submit({"case_id": self.cid(name), "attempt": 1, "document_video": str(document),
-                       "selfie_video": str(selfie), "callback_url": self.receiver.url},
+                       "selfie_video": str(selfie), "callback_url": self.receiver.url,
+                       "customer_id": self.cid(name), "consent": CONSENT},
                       self.config, connection=self.redis)
 
     def runs(self, name: str, event: str = "start") -> list[dict[str, Any]]:

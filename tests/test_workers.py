@@ -27,7 +27,7 @@ from rq.serializers import JSONSerializer
 
 from kycengine.errors import InvalidRequest, PathNotAllowed
 from kycengine.reasons import Reason
-from tests.workers_support import ROOT, Env, ScriptedVerifier, free_port, to_env
+from tests.workers_support import CONSENT, ROOT, Env, ScriptedVerifier, free_port, to_env
 from workers.config import WorkerConfig
 from workers.context import install
 from workers.delivery_job import redeliver
@@ -87,7 +87,7 @@ def test_malformed_requests_fail_cleanly_and_worker_survives(env: Env) -> None:
 
     def req(name: str, **fields: Any) -> dict[str, Any]:
         return {"case_id": env.cid(name), "attempt": 1, "document_video": good["document_video"],
-                "selfie_video": selfie, **fields}
+                "selfie_video": selfie, "customer_id": env.cid(name), "consent": CONSENT, **fields}
 
     cases: dict[str, tuple[Any, str]] = {
         "not-json": ("{this is not json", "invalid_request"),
@@ -319,7 +319,8 @@ def test_redis_restart_between_jobs_loses_nothing(env: Env, aof_redis: Any) -> N
     statuses = dict(zip(names, ["approved", "manual_review", "refused", "retry_required"]))
     for name in names:
         submit(env.request(name, statuses[name], callback=receiver.url), env.config, connection=env.redis)
-    env.work(max_jobs=3)  # verify r1, deliver r1, verify r2 (its delivery is queued)
+    # verify r1; deliver its three webhooks (customer pending, customer verified, the verdict); verify r2
+    env.work(max_jobs=5)
     done_before = [n for n in names if result(env.cid(n), 1, env.config, env.redis)]
     assert done_before == ["r1", "r2"] and len(receiver.acknowledged()) == 1
     aof_redis()  # Redis killed and restarted from its append-only file
@@ -386,7 +387,8 @@ def test_real_verifier_end_to_end(env: Env) -> None:
         shutil.copy(selfie, own / selfie.name)
         submit({"case_id": env.cid(attempt_case), "attempt": 1, "document_video": str(own / document.name),
                 "selfie_video": str(own / selfie.name), "callback_url": receiver.url,
-                "declared": declared}, env.config, connection=env.redis)
+                "declared": declared, "customer_id": env.cid(attempt_case), "consent": CONSENT},
+               env.config, connection=env.redis)
     import cv2
 
     threads = cv2.getNumThreads()

@@ -16,7 +16,7 @@ from redis.exceptions import NoPermissionError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.workers_support import LOOPBACK, ROOT, SECRET, ScriptedVerifier, free_port
+from tests.workers_support import CONSENT, LOOPBACK, ROOT, SECRET, ScriptedVerifier, free_port
 from workers import review
 from workers.config import WorkerConfig
 from workers.enqueue import job_outcome, result, submit
@@ -67,7 +67,7 @@ def test_bank_user_only_pushes_to_the_intake(acl_redis: int, tmp_path: Path, wor
     (root / "held-selfie.mp4").write_text("selfie")
     bank, worker = _config(acl_redis, "kyc-bank", root), _config(acl_redis, "kyc-worker", root)
     request = {"case_id": "acl-1", "attempt": 1, "document_video": str(root / "doc.mp4"),
-               "selfie_video": str(root / "selfie.mp4")}
+               "selfie_video": str(root / "selfie.mp4"), "customer_id": "acl-customer", "consent": CONSENT}
     submit(request, bank)
     submit(request | {"case_id": "acl-2", "document_video": str(root / "held.mp4"),
                       "selfie_video": str(root / "held-selfie.mp4"),

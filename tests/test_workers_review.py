@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kycengine.reasons import Reason
-from tests.workers_support import Env, ScriptedVerifier, cli, to_env
+from tests.workers_support import CONSENT, Env, ScriptedVerifier, cli, to_env
 from workers import retention, review
 from workers.config import ConfigError
 from workers.context import install
@@ -45,7 +45,7 @@ def test_review_queue_decide_escalate_reverify(env: Env, monkeypatch: pytest.Mon
 
     assert cli(env, monkeypatch, "review", "decide", env.cid("rev-a"), "refuse", "--reason",
                 "document_photocopy, portrait pasted over", "--reviewer", "alice") == 0
-    with pytest.raises(review.ReviewError, match="not in the review queue|already decided"):
+    with pytest.raises(review.ReviewError, match="not in the review queue|already decided|refused, not in review"):
         review.decide(env.config, env.redis, env.cid("rev-a"), "approve", reason="changed my mind",
                       reviewer="mallory")
     with pytest.raises(review.ReviewError, match="reason"):
@@ -85,7 +85,7 @@ def test_retention_deletes_media_keeps_verdict_and_trail(env: Env) -> None:
     for request in (final, held):
         submit(request, env.config, connection=env.redis)
     bad = {"case_id": env.cid("ret-bad"), "attempt": 1, "document_video": str(outside),
-           "selfie_video": final["selfie_video"]}
+           "selfie_video": final["selfie_video"], "customer_id": env.cid("ret-bad"), "consent": CONSENT}
     submit(bad, env.config, connection=env.redis, validate_request=False)
     env.work()
     assert retention.purge_due(env.config, env.redis) == 0  # not due yet

@@ -33,12 +33,15 @@ from kycengine.findings import Finding, FindingCode
 from kycengine.schema import DocumentEvidence, FaceEvidence, LivenessEvidence, StageState, Verdict
 from workers import delivery
 from workers.config import WorkerConfig
+from workers.status_events import EVENT as STATUS_EVENT
 from workers.store import Store
 from workers.worker import run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = ("127.0.0.1/32",)  # the test receivers' network, allowed on purpose (KYC_CALLBACK_ALLOW_NETWORKS)
 SECRET = "test-secret-0123456789abcdef"
+CONSENT = {"text_version": "kyc-consent-v3", "given_at": "2024-05-01T09:00:00+00:00", "channel": "web",
+           "filming": True, "biometric_processing": True}  # the customer's explicit consent, as banks send it
 STATUS_FINDINGS = {
     "approved": (),
     "refused": (Finding(FindingCode.DOCUMENT_EXPIRED),),
@@ -122,14 +125,19 @@ class Received:
 
 
 class Receiver:
-    """http.server on 127.0.0.1 in a thread; checks signatures, can answer 503 `fail_first` times."""
+    """http.server on 127.0.0.1 in a thread; checks signatures, can answer 503 `fail_first` times.
 
-    def __init__(self, port: int | None = None, fail_first: int = 0) -> None:
+    Verification webhooks go to `received`; customer status events to `status` (answered 503
+    `fail_status_first` times)."""
+
+    def __init__(self, port: int | None = None, fail_first: int = 0, fail_status_first: int = 0) -> None:
         if port is None:
             port = free_port()
         self.port = port
         self.fail_first = fail_first
         self.received: list[Received] = []
+        self.status: list[Received] = []
+        self.fail_status_first = fail_status_first
         self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
@@ -144,13 +152,18 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 ok = delivery.verify_signature(SECRET, body, self.headers.get("X-KYC-Signature"))
+                event = self.headers.get("X-KYC-Event", "")
+                status_event = event == STATUS_EVENT
                 with receiver.lock:
-                    if receiver.fail_first > 0:
+                    if status_event and receiver.fail_status_first > 0:
+                        receiver.fail_status_first -= 1
+                        code = 503
+                    elif not status_event and receiver.fail_first > 0:
                         receiver.fail_first -= 1
                         code = 503
                     else:
                         code = 200 if ok else 401
-                    receiver.received.append(Received(self.headers.get("X-KYC-Delivery", ""),
+                    (receiver.status if status_event else receiver.received).append(Received(self.headers.get("X-KYC-Delivery", ""),
                                                       self.headers.get("X-KYC-Event", ""),
                                                       json.loads(body), ok, code, self.headers.get("Host", "")))
                 self.send_response(code)
@@ -173,6 +186,10 @@ class Receiver:
 
     def acknowledged(self) -> list[Received]:
         return [r for r in self.received if r.answered == 200]
+
+    def status_events(self, customer_id: str) -> list[dict[str, Any]]:
+        """The bodies of a customer's acknowledged status events, in arrival order."""
+        return [r.body for r in self.status if r.answered == 200 and r.body["customer_id"] == customer_id]
 
     def for_case(self, case_id: str) -> list[Received]:
         return [r for r in self.acknowledged() if r.body["case_id"] == case_id]
@@ -201,14 +218,16 @@ class Env:
         return Store(self.redis, self.config.key_prefix)
 
     def request(self, case_id: str, status: str = "approved", *, attempt: int = 1,
-                callback: str | None = None, **script: Any) -> dict[str, Any]:
-        """A request whose document file scripts the verifier."""
+                callback: str | None = None, customer: str | None = None, **script: Any) -> dict[str, Any]:
+        """A request whose document file scripts the verifier; its customer is `customer` (default: one
+        customer per case), with consent."""
         document = self.root / f"{case_id}-{attempt}-document.mp4"
         selfie = self.root / f"{case_id}-{attempt}-selfie.mp4"
         document.write_text(json.dumps({"status": status, **script}))
         selfie.write_bytes(b"selfie")
         request = {"case_id": f"{self.token}-{case_id}", "attempt": attempt,
-                   "document_video": str(document), "selfie_video": str(selfie)}
+                   "document_video": str(document), "selfie_video": str(selfie),
+                   "customer_id": self.cid(customer or case_id), "consent": dict(CONSENT)}
         if callback:
             request["callback_url"] = callback
         return request

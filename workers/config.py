@@ -50,6 +50,16 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 |                             |                              | reach an unreachable Redis (backoff cap)        |
 | KYC_METRICS_PORT            | (none: off)                  | prefork: serve Prometheus metrics on this port  |
 | KYC_METRICS_ADDR            | 0.0.0.0                      | address the metrics endpoint listens on         |
+| KYC_REFUSALS_BEFORE_REVIEW  | 3                            | refusals in a row after which a person decides  |
+|                             |                              | (the customer goes `in_review`)                 |
+| KYC_ATTEMPT_COOLDOWN        | 0                            | seconds between an attempt's outcome and the    |
+|                             |                              | customer's next attempt                         |
+| KYC_VALIDITY_MONTHS         | 24                           | a verification expires after this (0: never)    |
+| KYC_EXPIRE_WITH_DOCUMENT    | 1                            | ... or when the verified document expires       |
+| KYC_REVERIFY_AFTER_VERIFIED | 1                            | a new attempt of a verified customer is a       |
+|                             |                              | re-verification (1) or refused (0)              |
+| KYC_REVOCATION_POLICY       | see REVOCATION_POLICY        | revocation reason=new_video|strong_authentication|
+|                             |                              | comma-separated: what restores the access       |
 """
 
 from __future__ import annotations
@@ -62,7 +72,15 @@ from dataclasses import dataclass, field, replace
 from kycengine.errors import KycError
 from kycengine.video import MAX_FILE_BYTES
 
+from .states import Restore, RevocationReason
+
 WORKER_CLASSES = ("prefork", "fork", "simple")
+# What restores a revoked access, by revocation reason (workers.states.RevocationReason -> Restore):
+# a reset code or a new administrator means someone else may hold the account, so a new video; a code
+# the customer changed themselves needs only the bank's fresh strong authentication.
+REVOCATION_POLICY = (("secret_code_reset", "new_video"), ("secret_code_changed", "strong_authentication"),
+                     ("administrator_changed", "new_video"), ("adviser_revoked", "new_video"),
+                     ("other", "new_video"))
 FACE_BACKENDS = ("insightface", "opencv")  # kycengine.settings.Settings.face_backend
 
 
@@ -110,6 +128,12 @@ class WorkerConfig:
     redis_backoff_max_s: float = 5.0
     metrics_port: int | None = None
     metrics_addr: str = "0.0.0.0"
+    refusals_before_review: int = 3
+    attempt_cooldown_s: float = 0.0
+    validity_months: int = 24
+    expire_with_document: bool = True
+    reverify_after_verified: bool = True
+    revocation_policy: tuple[tuple[str, str], ...] = REVOCATION_POLICY
 
     def __post_init__(self) -> None:
         if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
@@ -152,6 +176,25 @@ class WorkerConfig:
                 raise ConfigError(f"{name}: must be positive, got {getattr(self, name)}")
         if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
             raise ConfigError(f"KYC_METRICS_PORT: a TCP port (1-65535), got {self.metrics_port}")
+        if self.refusals_before_review <= 0:
+            raise ConfigError("KYC_REFUSALS_BEFORE_REVIEW: must be positive")
+        if self.attempt_cooldown_s < 0 or self.validity_months < 0:
+            raise ConfigError("KYC_ATTEMPT_COOLDOWN and KYC_VALIDITY_MONTHS: must be >= 0")
+        self._check_revocation_policy()
+
+    def _check_revocation_policy(self) -> None:
+        reasons = {r.value for r in RevocationReason}
+        given = dict(self.revocation_policy)
+        for reason, restore in self.revocation_policy:
+            if reason not in reasons or restore not in {r.value for r in Restore}:
+                raise ConfigError(f"KYC_REVOCATION_POLICY: {reason}={restore}: reasons are "
+                                  f"{', '.join(sorted(reasons))}; each is new_video or strong_authentication")
+        if set(given) != reasons:
+            raise ConfigError(f"KYC_REVOCATION_POLICY: name every reason ({', '.join(sorted(reasons))})")
+
+    def restore_after(self, reason: str) -> str:
+        """What restores an access revoked for `reason` (a `states.Restore` value)."""
+        return dict(self.revocation_policy)[reason]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -183,6 +226,17 @@ class WorkerConfig:
 
         def items(name: str) -> tuple[str, ...]:
             return tuple(r.strip() for r in env.get(name, "").split(",") if r.strip())
+
+        def flag(name: str, default: bool) -> bool:
+            raw = text(name, None)
+            return default if raw is None else raw.lower() not in ("0", "false", "no", "off")
+
+        def policy() -> tuple[tuple[str, str], ...]:
+            given = dict(d.revocation_policy)
+            for item in items("KYC_REVOCATION_POLICY"):
+                reason, _, restore = item.partition("=")
+                given[reason.strip()] = restore.strip()
+            return tuple(given.items())
 
         roots = items("KYC_MEDIA_ROOTS")
         return cls(
@@ -222,6 +276,12 @@ class WorkerConfig:
             redis_backoff_max_s=float(number("KYC_REDIS_BACKOFF_MAX", d.redis_backoff_max_s, float)),
             metrics_port=int(number("KYC_METRICS_PORT", 0)) or None,
             metrics_addr=text("KYC_METRICS_ADDR", d.metrics_addr) or d.metrics_addr,
+            refusals_before_review=int(number("KYC_REFUSALS_BEFORE_REVIEW", d.refusals_before_review)),
+            attempt_cooldown_s=float(number("KYC_ATTEMPT_COOLDOWN", d.attempt_cooldown_s, float)),
+            validity_months=int(number("KYC_VALIDITY_MONTHS", d.validity_months)),
+            expire_with_document=flag("KYC_EXPIRE_WITH_DOCUMENT", d.expire_with_document),
+            reverify_after_verified=flag("KYC_REVERIFY_AFTER_VERIFIED", d.reverify_after_verified),
+            revocation_policy=policy(),
         )
 
     def with_(self, **changes: object) -> WorkerConfig:

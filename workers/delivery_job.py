@@ -17,7 +17,7 @@ from rq import Retry
 
 from kycengine.reasons import Effect, Status, explain
 
-from . import delivery
+from . import delivery, status_events
 from .config import WorkerConfig
 from .context import context, current_connection
 from .egress import CallbackPolicy
@@ -28,12 +28,17 @@ from .store import Store, iso
 log = logging.getLogger(__name__)
 
 EVENTS = {DeliveryKind.VERDICT: "verification.completed", DeliveryKind.FAILED: "verification.failed",
-          DeliveryKind.DECISION: "review.decided"}
+          DeliveryKind.DECISION: "review.decided", DeliveryKind.STATUS: status_events.EVENT}
 
 
 def build_payload(store: Store, case_id: str, attempt: int, kind: DeliveryKind,
                   delivery_id: str) -> tuple[str, dict[str, Any]] | None:
-    """(callback URL, JSON body) of a delivery, or None when there is nothing to send."""
+    """(callback URL, JSON body) of a delivery, or None when there is nothing to send. For a status
+    event `case_id` is the customer id and `attempt` the event's sequence number."""
+    if kind == DeliveryKind.STATUS:
+        event = store.status_event(case_id, attempt)
+        url = (store.get_delivery(case_id, attempt, kind) or {}).get("callback_url")
+        return (url, {**event, "delivery_id": delivery_id}) if event is not None and url else None
     record = store.get_attempt(case_id, attempt) or {}
     request = record.get("request") or {}
     url = request.get("callback_url")
@@ -106,8 +111,8 @@ def deliver_job(case_id: str, attempt: int, event: str = DeliveryKind.VERDICT.va
         if result.acknowledged:
             store.update_delivery(case_id, attempt, kind, state=DeliveryState.DELIVERED, tries=tries,
                                   delivered_at=iso(now), http_status=result.status or 0, last_error="")
-            store.append_history(case_id, "delivered", now=now, attempt=attempt, kind=kind.value,
-                                 delivery_id=delivery_id, tries=tries, http_status=result.status)
+            _trail(store, kind, case_id, "delivered", now=now, attempt=attempt, kind=kind.value,
+                   delivery_id=delivery_id, tries=tries, http_status=result.status)
             return {"state": DeliveryState.DELIVERED.value, "delivery_id": delivery_id, "tries": tries}
         store.update_delivery(case_id, attempt, kind, state=DeliveryState.RETRYING, tries=tries,
                               last_error=result.error, last_try_at=iso(now))
@@ -121,15 +126,22 @@ def deliver_job(case_id: str, attempt: int, event: str = DeliveryKind.VERDICT.va
     return Retry(max=config.delivery_max_tries, interval=list(config.delivery_backoff_s))
 
 
+def _trail(store: Store, delivery_kind: DeliveryKind, owner: str, event: str, **fields: Any) -> None:
+    """Append a delivery's audit entry: to the customer's trail for a status event, else the case's."""
+    if delivery_kind == DeliveryKind.STATUS:
+        store.append_customer_history(owner, event, **fields)
+    else:
+        store.append_history(owner, event, **fields)
+
+
 def give_up(store: Store, case_id: str, attempt: int, kind: DeliveryKind, *, last_error: str,
             now: float | None = None) -> None:
     """Mark a delivery given up, with a `delivery_gave_up` audit entry (`redeliver` re-arms it)."""
     now = time.time() if now is None else now
     record = store.get_delivery(case_id, attempt, kind) or {}
     store.update_delivery(case_id, attempt, kind, state=DeliveryState.GAVE_UP)
-    store.append_history(case_id, "delivery_gave_up", now=now, attempt=attempt, kind=kind.value,
-                         delivery_id=record.get("delivery_id"), tries=int(record.get("tries") or 0),
-                         last_error=last_error)
+    _trail(store, kind, case_id, "delivery_gave_up", now=now, attempt=attempt, kind=kind.value,
+           delivery_id=record.get("delivery_id"), tries=int(record.get("tries") or 0), last_error=last_error)
     log.error("delivery %s for case %s gave up: %s", record.get("delivery_id"), case_id, last_error)
 
 

@@ -27,7 +27,7 @@ from rq.job import Job
 from kycengine.errors import InvalidRequest
 from kycengine.schema import VerificationRequest
 
-from . import egress, intake, media
+from . import egress, identity, intake, lifecycle, media
 from .config import WorkerConfig
 from .connection import connect as connect_url
 from .outcomes import request_identity
@@ -50,6 +50,7 @@ def connect(config: WorkerConfig) -> Redis:
 def validate(data: Any, config: WorkerConfig, connection: Redis | None = None) -> VerificationRequest:
     """Parse and check a request as the worker will; raises InvalidRequest or PathNotAllowed."""
     request = VerificationRequest.parse(intake.load(data, config))
+    customer_id = identity.check_request(request, config)
     if request.callback_url is not None:
         egress.target(request.callback_url, egress.CallbackPolicy.from_config(config))
     uris = [media.check_uri(request.document_video, config), media.check_uri(request.selfie_video, config)]
@@ -59,6 +60,10 @@ def validate(data: Any, config: WorkerConfig, connection: Redis | None = None) -
             problem = store.attempt_problem(request.case_id, request.attempt, config.max_attempts)
             if problem is not None:
                 raise AttemptNotAllowed(problem[1])
+            record = store.get_customer(customer_id) or {}
+            lifecycle.submission(customer_id, record, case_id=request.case_id, attempt=request.attempt,
+                                 case_owner=(store.get_case(request.case_id) or {}).get("customer_id"),
+                                 consent={}, callback_url=None, config=config, now=time.time())
         for uri in uris:
             owner = store.media_owner(uri)
             if owner not in (None, request.case_id):

@@ -26,11 +26,11 @@ from kycengine.errors import InvalidInput, InvalidRequest
 from kycengine.findings import Finding, FindingCode
 from kycengine.schema import DocumentEvidence, FaceEvidence, LivenessEvidence, StageState, Verdict, VerificationRequest
 
-from . import egress, intake
+from . import egress, identity, intake, lifecycle
 from .config import WorkerConfig
 from .queues import delivery_enqueuer
 from .states import DeliveryKind, FailureCode, OutcomeStatus
-from .store import Store, new_delivery_id
+from .store import CustomerUpdate, Store, new_delivery_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,32 @@ def request_identity(data: Any) -> tuple[str, int] | None:
     except (InvalidInput, TypeError):
         return None
     return case_id, attempt
+
+
+def _customer_of(data: Any) -> str | None:
+    """The request's customer id when it is usable as a key (even in an otherwise malformed request)."""
+    customer_id = data.get("customer_id") if isinstance(data, dict) else None
+    if not isinstance(customer_id, str):
+        return None
+    try:
+        VerificationRequest(case_id="c", attempt=1, document_video="-", selfie_video="-", customer_id=customer_id)
+    except InvalidInput:
+        return None
+    return customer_id
+
+
+def _failure_update(config: WorkerConfig, connection: Redis, data: Any, case_id: str, attempt: int,
+                    code: str) -> CustomerUpdate | None:
+    """A failed attempt moves its customer to `action_required` (when it was their current attempt)."""
+    customer_id = _customer_of(data)
+    if customer_id is None:
+        return None
+    now = time.time()
+
+    def plan(record: dict[str, str], case: dict[str, str]) -> lifecycle.Change:
+        return lifecycle.failure(customer_id, record, case_id=case_id, attempt=attempt, code=code, now=now)
+
+    return identity.update(config, connection, customer_id, plan)
 
 
 def _valid_case_id(data: Any) -> str | None:
@@ -91,8 +117,10 @@ def fail(config: WorkerConfig, connection: Redis, job_id: str, data: Any, code: 
         except InvalidRequest:
             delivery_id = enqueue = None
     attempt_rule = code in {c.value for c in FailureCode if c.attempt_rule}
+    customer = None if attempt_rule else _failure_update(config, connection, data, case_id, attempt, code)
     stored = store.record_failure(case_id, attempt, code, detail, request=request, delivery_id=delivery_id,
-                                  enqueue=enqueue, retention_s=config.retention_s, touch_case=not attempt_rule)
+                                  enqueue=enqueue, retention_s=config.retention_s, touch_case=not attempt_rule,
+                                  customer=customer)
     if not stored:  # a verdict exists for this attempt: report it, not the failure
         verdict = store.get_verdict(case_id, attempt) or {}
         return summary(verdict, duplicate=True) | {"ignored_failure": code}
@@ -139,10 +167,20 @@ def commit(config: WorkerConfig, connection: Redis, request: VerificationRequest
         delivery_id = new_delivery_id()
         enqueue = delivery_enqueuer(config, connection, request.case_id, request.attempt, DeliveryKind.VERDICT,
                                     delivery_id)
-    stored, kept = store.commit_verdict(request.to_dict(), verdict.to_dict(), submitted_at=submitted_at,
+    verdict_data = verdict.to_dict()
+    customer = None
+    if request.customer_id is not None:
+        customer_id, deadline = request.customer_id, submitted_at + config.review_deadline_s
+
+        def plan(record: dict[str, str], case: dict[str, str]) -> lifecycle.Change:
+            return lifecycle.verdict(customer_id, record, case_id=request.case_id, attempt=request.attempt,
+                                     verdict=verdict_data, config=config, now=now, review_deadline=deadline)
+
+        customer = identity.update(config, connection, customer_id, plan)
+    stored, kept = store.commit_verdict(request.to_dict(), verdict_data, submitted_at=submitted_at,
                                         review_deadline_s=config.review_deadline_s,
                                         retention_s=config.retention_s, delivery_id=delivery_id,
-                                        enqueue=enqueue, now=now)
+                                        enqueue=enqueue, now=now, customer=customer)
     if not stored:
         log.info("case %s attempt %s already has a verdict: kept it", request.case_id, request.attempt)
     elif replaced is not None:

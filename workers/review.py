@@ -6,7 +6,9 @@ submission time + KYC_REVIEW_DEADLINE_HOURS, 72 h by default). A reviewer's deci
 who, when and why; the verdict itself is never changed. Overdue cases are escalated (once, with an
 audit entry) and reported; they stay decidable. Re-verification runs the engine again with
 `Settings().strict()` on the case's media and appends the result to the audit trail as evidence for
-the reviewer; it does not decide the case.
+the reviewer; it does not decide the case. The queue shows each case's customer with their
+identity status and earlier attempts; a decision moves the customer (`lifecycle.decision`), in the
+same transaction, and is refused unless the customer is in review on that very attempt.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from kycengine.errors import InvalidInput, InvalidRequest
 from kycengine.reasons import Reason, Status
 from kycengine.schema import DeclaredIdentity
 
-from . import media
+from . import identity, lifecycle, media
 from .config import WorkerConfig
 from .context import VerifierLike
 from .isolation import call_in_child
 from .queues import delivery_enqueuer
-from .states import DeliveryKind, MediaState, ReviewState
+from .states import CustomerStatus, DeliveryKind, MediaState, ReviewState
 from .store import AlreadyDecided, Store, iso, new_delivery_id
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,20 @@ def list_queue(config: WorkerConfig, connection: Redis, now: float | None = None
         out.append({"case_id": case_id, "attempt": attempt, "deadline": iso(deadline),
                     "overdue": deadline <= now, "hours_left": round((deadline - now) / 3600, 1),
                     "state": item.get("state", ReviewState.PENDING.value), "escalated_at": item.get("escalated_at"),
-                    "reasons": verdict.get("reasons", [])})
+                    "reasons": verdict.get("reasons", []), **_customer_summary(store, case_id, attempt)})
     return out
+
+
+def _customer_summary(store: Store, case_id: str, attempt: int) -> dict[str, Any]:
+    """The case's customer, their identity status and their other attempts (for the reviewer)."""
+    customer_id = (store.get_case(case_id) or {}).get("customer_id")
+    if not customer_id:
+        return {"customer_id": None, "customer_status": None, "earlier_attempts": []}
+    record = store.get_customer(customer_id) or {}
+    earlier = [a for a in identity.attempts_of(store, customer_id)
+               if (a["case_id"], a["attempt"]) != (case_id, attempt)]
+    return {"customer_id": customer_id, "customer_status": record.get("status"),
+            "refusals": int(record.get("refusals") or 0), "earlier_attempts": earlier}
 
 
 def escalate_overdue(config: WorkerConfig, connection: Redis, now: float | None = None) -> list[dict[str, Any]]:
@@ -92,7 +106,9 @@ def show(config: WorkerConfig, connection: Redis, case_id: str) -> dict[str, Any
             "verdict": store.get_verdict(case_id, n), "decision": store.get_decision(case_id, n),
             "deliveries": {k.value: d for k in DeliveryKind if (d := store.get_delivery(case_id, n, k))},
         })
+    item = store.get_review_item(case_id) or {}
     return {"case": case, "review": store.get_review_item(case_id), "attempts": attempts,
+            "customer": _customer_summary(store, case_id, int(item.get("attempt") or 0)),
             "history": store.history(case_id)}
 
 
@@ -108,6 +124,11 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     if not reviewer:
         raise ReviewError("--reviewer: say who decides")
     store = Store(connection, config.key_prefix)
+    customer_id = (store.get_case(case_id) or {}).get("customer_id")
+    status = lifecycle.status_of(store.get_customer(customer_id) or {}) if customer_id else None
+    if status not in (None, CustomerStatus.IN_REVIEW):
+        raise ReviewError(f"customer {customer_id} is {status.value if status else '?'}, not in review: a decision "
+                          f"on case {case_id} cannot change their status (a new verification is needed)")
     item = store.get_review_item(case_id)
     if item is None:
         raise ReviewError(f"case {case_id!r} is not in the review queue")
@@ -124,11 +145,22 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     if request.get("callback_url"):
         delivery_id = new_delivery_id()
         enqueue = delivery_enqueuer(config, connection, case_id, attempt, DeliveryKind.DECISION, delivery_id)
+    customer = None
+    if customer_id:
+        cid = customer_id
+
+        def plan(current: dict[str, str], case: dict[str, str]) -> lifecycle.Change:
+            return lifecycle.decision(cid, current, case_id=case_id, attempt=attempt, decision=record,
+                                      verdict=verdict, config=config, now=now)
+
+        customer = identity.update(config, connection, cid, plan)
     try:
         store.record_decision(case_id, attempt, record, retention_s=config.retention_s,
-                              delivery_id=delivery_id, enqueue=enqueue, now=now)
+                              delivery_id=delivery_id, enqueue=enqueue, now=now, customer=customer)
     except AlreadyDecided as exc:
         raise ReviewError(str(exc)) from None
+    except lifecycle.IllegalTransition as exc:
+        raise ReviewError(exc.message) from None
     return record
 
 

@@ -37,6 +37,7 @@ class DeliveryKind(str, enum.Enum):
     VERDICT = "verdict"
     FAILED = "failed"
     DECISION = "decision"
+    STATUS = "status"  # a customer's status event: key `{p}delivery:{customer}:{sequence}:status`
 
 
 class DeliveryState(str, enum.Enum):
@@ -81,8 +82,55 @@ class FailureCode(str, enum.Enum):
     JOB_NOT_ALLOWED = "job_not_allowed"  # a queue entry naming a function that is not ours
     JOB_UNDECODABLE = "job_undecodable"  # a queue entry that is not rq JSON (e.g. a pickle)
     JOB_BAD_ARGUMENTS = "job_bad_arguments"  # one of our functions, called with the wrong arguments
+    CONSENT_REQUIRED = "consent_required"  # no explicit consent to filming and biometric processing
+    CUSTOMER_REQUIRED = "customer_required"  # a request without a customer_id
+    CUSTOMER_NOT_ALLOWED = "customer_not_allowed"  # the customer's status takes no new attempt now
 
     @property
     def attempt_rule(self) -> bool:
         """True for the codes of the retry rules (they leave the case's latest attempt unchanged)."""
-        return self in (FailureCode.ATTEMPT_NOT_ALLOWED, FailureCode.TOO_MANY_ATTEMPTS)
+        return self in (FailureCode.ATTEMPT_NOT_ALLOWED, FailureCode.TOO_MANY_ATTEMPTS,
+                        FailureCode.CUSTOMER_NOT_ALLOWED)
+
+
+class CustomerStatus(str, enum.Enum):
+    """A customer's identity status (`{p}customer:{id}` field `status`); see docs/identity-status.md."""
+
+    UNVERIFIED = "unverified"  # never verified, or consent withdrawn: the account stays restricted
+    PENDING = "pending"  # an attempt is being verified
+    VERIFIED = "verified"
+    ACTION_REQUIRED = "action_required"  # the customer must try again (retry_required, refused, failed)
+    IN_REVIEW = "in_review"  # a person decides (manual_review, or the last refusal allowed)
+    REFUSED = "refused"  # a reviewer refused: final
+    REVOKED = "revoked"  # the bank switched a verified access off
+    EXPIRED = "expired"  # the verification's validity ran out: re-verification due
+
+
+class Cause(str, enum.Enum):
+    """What made a customer's status change (audit entries and events, field `cause`)."""
+
+    SUBMISSION = "submission"
+    VERDICT = "verdict"
+    FAILURE = "failure"
+    DECISION = "decision"
+    REVOCATION = "revocation"
+    STRONG_AUTHENTICATION = "strong_authentication"
+    EXPIRY = "expiry"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+class RevocationReason(str, enum.Enum):
+    """Events from the bank that switch a verified access off."""
+
+    SECRET_CODE_RESET = "secret_code_reset"
+    SECRET_CODE_CHANGED = "secret_code_changed"
+    ADMINISTRATOR_CHANGED = "administrator_changed"
+    ADVISER_REVOKED = "adviser_revoked"
+    OTHER = "other"  # needs a note
+
+
+class Restore(str, enum.Enum):
+    """What a revoked customer must do to be verified again (policy data, `KYC_REVOCATION_POLICY`)."""
+
+    NEW_VIDEO = "new_video"  # a new verification with new videos
+    STRONG_AUTHENTICATION = "strong_authentication"  # a fresh strong authentication done by the bank

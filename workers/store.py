@@ -22,12 +22,24 @@ registries are rq's API, used where they are needed).
 | {p}quarantine                         | zset   | job id -> when a queue entry was refused (guard)      |
 | {p}swept                              | zset   | job id -> when the failed-job sweep handled it        |
 | {p}lock:{name}                        | string | short-lived locks (delivery in progress, maintenance) |
+| {p}customer:{id}                      | hash   | identity status, sequence, current attempt, validity  |
+| {p}customer:history:{id}              | list   | the customer's audit trail (RPUSH only)               |
+| {p}customer:event:{id}:{seq}          | string | status event body number `seq` (written once)         |
+| {p}customer:cases:{id}                | set    | the customer's case ids                               |
+| {p}customer:seen:{id}                 | set    | bank event ids already applied (revocations, ...)     |
+| {p}customer:validity                  | zset   | verified customer -> when the verification expires   |
+| {p}delivery:{id}:{seq}:status         | hash   | delivery of a status event                            |
 
 Idempotency: `commit_verdict` writes the verdict under WATCH/MULTI, together with everything that
 follows from it (attempt state, history entry, review item or retention date, delivery record and the
 delivery job itself). If the key already holds a verdict the transaction is abandoned and the stored
 verdict is returned: a case attempt gets exactly one verdict and one delivery, however many times the
 job runs.
+
+Customer identity: every write that moves a customer (`CustomerUpdate`: a submission, a verdict, a
+failure, a decision, a bank event) runs in the same WATCH/MULTI/EXEC as the fact itself: the status,
+its audit entry, the numbered status event and its delivery job are written together or not at all,
+so a worker killed at any point loses no event and, re-run, duplicates none.
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
@@ -46,6 +59,7 @@ from redis.client import Pipeline
 
 from kycengine.reasons import Status
 
+from .lifecycle import Change
 from .states import AttemptState, DeliveryKind, DeliveryState, FailureCode, MediaState, OutcomeStatus, ReviewState
 
 RETRYABLE_STATUSES = frozenset({Status.REFUSED.value, Status.RETRY_REQUIRED.value})
@@ -86,6 +100,18 @@ return 1
 """
 
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    """How a write moves a customer: `plan(customer record, case record)` returns the Change (or
+    raises, and nothing is written), `event(change)` its event body, `enqueue(sequence, delivery id)`
+    the delivery job to put on the transaction (None: no delivery)."""
+
+    customer_id: str
+    plan: Callable[[dict[str, str], dict[str, str]], Change]
+    event: Callable[[Change], dict[str, Any]]
+    enqueue: Callable[[int, str], Enqueue] | None = None
 
 
 class AlreadyDecided(Exception):
@@ -181,6 +207,25 @@ class Store:
     def _k_lock(self, name: str) -> str:
         return f"{self._p}lock:{name}"
 
+    def _k_customer(self, customer_id: str) -> str:
+        return f"{self._p}customer:{customer_id}"
+
+    def _k_customer_history(self, customer_id: str) -> str:
+        return f"{self._p}customer:history:{customer_id}"
+
+    def _k_customer_event(self, customer_id: str, sequence: int) -> str:
+        return f"{self._p}customer:event:{customer_id}:{sequence}"
+
+    def _k_customer_cases(self, customer_id: str) -> str:
+        return f"{self._p}customer:cases:{customer_id}"
+
+    def _k_customer_seen(self, customer_id: str) -> str:
+        return f"{self._p}customer:seen:{customer_id}"
+
+    @property
+    def _k_validity(self) -> str:
+        return f"{self._p}customer:validity"
+
     # ---- history (append-only) ------------------------------------------------------------------
     def append_history(self, case_id: str, event: str, *, pipe: Pipeline | None = None,
                        now: float | None = None, **fields: Any) -> None:
@@ -265,23 +310,131 @@ class Store:
                 "retry_required or refused")
 
     # ---- submissions, verdicts, failures, decisions ---------------------------------------------
-    def record_submission(self, request: dict[str, Any], job_id: str, now: float | None = None) -> None:
-        """Note the attempt of a job the worker takes, once per job id (a re-run adds nothing); no
-        effect on the state of an attempt that already has an outcome."""
+    def record_submission(self, request: dict[str, Any], job_id: str, now: float | None = None,
+                          customer: CustomerUpdate | None = None) -> None:
+        """Note the attempt of a job the worker takes, once per job id (a re-run adds nothing), with
+        the customer's move to `pending`; no effect on the state of an attempt that already has an
+        outcome. The customer's plan may raise (its status takes no attempt now): nothing is written."""
         now = time.time() if now is None else now
         case_id, attempt = request["case_id"], int(request["attempt"])
         key = self._k_attempt(case_id, attempt)
-        if _text(self._r.hget(key, "job_id")) == job_id:
-            return
-        with self._r.pipeline() as pipe:
+
+        def write(pipe: Pipeline) -> None:
+            if _text(pipe.hget(key, "job_id")) == job_id:
+                return
+            planned = self._plan(pipe, customer, case_id)
+            pipe.multi()
             pipe.hsetnx(self._k_case(case_id), "created_at", iso(now))
-            pipe.hset(self._k_case(case_id), mapping={"case_id": case_id, "updated_at": iso(now)})
+            case_fields: dict[Any, Any] = {"case_id": case_id, "updated_at": iso(now)}
+            if customer is not None:
+                case_fields["customer_id"] = customer.customer_id
+            pipe.hset(self._k_case(case_id), mapping=case_fields)
             pipe.hsetnx(key, "state", AttemptState.QUEUED.value)
             pipe.hset(key, mapping={"job_id": job_id, "submitted_at": request.get("submitted_at") or iso(now)})
             self.append_history(case_id, "submitted", pipe=pipe, now=now, attempt=attempt, job_id=job_id)
-            pipe.execute()
+            self._write_change(pipe, customer, planned, now)
 
-    def _write_once(self, key: str, write: Callable[[Pipeline], None]) -> bytes | str | None:
+        self._r.transaction(write, key, self._k_case(case_id), *self._customer_watch(customer))
+
+    # ---- customers ------------------------------------------------------------------------------
+    def _customer_watch(self, customer: CustomerUpdate | None) -> list[str]:
+        return [] if customer is None else [self._k_customer(customer.customer_id)]
+
+    def _plan(self, pipe: Pipeline, customer: CustomerUpdate | None,
+              case_id: str | None) -> tuple[dict[str, str], Change] | None:
+        """Read the customer (and case) records on a watching pipeline and plan the change."""
+        if customer is None:
+            return None
+        record = _hash(pipe.hgetall(self._k_customer(customer.customer_id)))
+        case = _hash(pipe.hgetall(self._k_case(case_id))) if case_id else {}
+        return record, customer.plan(record, case)
+
+    def _write_change(self, pipe: Pipeline, customer: CustomerUpdate | None,
+                      planned: tuple[dict[str, str], Change] | None, now: float) -> None:
+        """Queue a planned change on a MULTI pipeline: fields, audit entry, and for a new status the
+        numbered event and its delivery job."""
+        if customer is None or planned is None:
+            return
+        record, change = planned
+        cid = change.customer_id
+        fields: dict[Any, Any] = {"customer_id": cid, "updated_at": iso(now), "status": change.status.value,
+                                  **change.fields}
+        entry: dict[str, Any] = {"at": iso(now), "event": "status_changed" if change.changed else change.cause.value,
+                                 "from": change.previous.value, "to": change.status.value,
+                                 "cause": change.cause.value, **change.audit}
+        if change.changed:
+            sequence = int(record.get("sequence") or 0) + 1
+            fields.update(sequence=sequence, previous_status=change.previous.value, status_since=iso(now))
+            entry["sequence"] = sequence
+            body = {**customer.event(change), "sequence": sequence, "at": iso(now)}
+            pipe.set(self._k_customer_event(cid, sequence), json.dumps(body, sort_keys=True, default=str))
+            callback = str(change.fields.get("callback_url") or record.get("callback_url") or "")
+            if callback and customer.enqueue is not None:
+                delivery_id = new_delivery_id()
+                pipe.hset(self._k_delivery(cid, sequence, DeliveryKind.STATUS),
+                          mapping={"delivery_id": delivery_id, "state": DeliveryState.PENDING.value, "tries": 0,
+                                   "created_at": iso(now), "callback_url": callback})
+                customer.enqueue(sequence, delivery_id)(pipe)
+        pipe.hsetnx(self._k_customer(cid), "created_at", iso(now))
+        pipe.hset(self._k_customer(cid), mapping=fields)
+        if change.fields.get("valid_until_ts"):
+            pipe.zadd(self._k_validity, {cid: float(change.fields["valid_until_ts"])})
+        elif "valid_until_ts" in change.fields:
+            pipe.zrem(self._k_validity, cid)
+        if change.audit.get("case_id"):
+            pipe.sadd(self._k_customer_cases(cid), str(change.audit["case_id"]))
+        pipe.rpush(self._k_customer_history(cid), json.dumps(entry, sort_keys=True, default=str))
+
+    def move_customer(self, customer: CustomerUpdate, *, event_id: str | None = None,
+                      now: float | None = None) -> Change | None:
+        """Apply a fact that concerns only the customer (a bank event, an expiry, a withdrawal) in one
+        MULTI/EXEC; None when `event_id` was applied before (the same event twice changes nothing)."""
+        now = time.time() if now is None else now
+        seen = self._k_customer_seen(customer.customer_id)
+        done: Change | None = None
+
+        def write(pipe: Pipeline) -> None:
+            nonlocal done
+            done = None
+            if event_id is not None and pipe.sismember(seen, event_id):
+                return
+            planned = self._plan(pipe, customer, None)
+            pipe.multi()
+            if event_id is not None:
+                pipe.sadd(seen, event_id)
+            self._write_change(pipe, customer, planned, now)
+            done = planned[1] if planned else None
+
+        self._r.transaction(write, self._k_customer(customer.customer_id), seen)
+        return done
+
+    def append_customer_history(self, customer_id: str, event: str, *, now: float | None = None,
+                                **fields: Any) -> None:
+        """Append one entry to the customer's audit trail (deliveries of their events)."""
+        entry = {"at": iso(time.time() if now is None else now), "event": event, **fields}
+        self._r.rpush(self._k_customer_history(customer_id), json.dumps(entry, sort_keys=True, default=str))
+
+    def get_customer(self, customer_id: str) -> dict[str, str] | None:
+        raw = self._r.hgetall(self._k_customer(customer_id))
+        return _hash(raw) if raw else None
+
+    def customer_history(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's audit trail, oldest first."""
+        return [json.loads(x) for x in self._r.lrange(self._k_customer_history(customer_id), 0, -1)]
+
+    def customer_cases(self, customer_id: str) -> list[str]:
+        return sorted(_text(m) for m in self._r.smembers(self._k_customer_cases(customer_id)))
+
+    def status_event(self, customer_id: str, sequence: int) -> dict[str, Any] | None:
+        """Status event number `sequence` of a customer, as stored (without a delivery id)."""
+        raw = self._r.get(self._k_customer_event(customer_id, sequence))
+        return json.loads(raw) if raw is not None else None
+
+    def validity_due(self, now: float, limit: int = 500) -> list[str]:
+        """Customers whose verification expires by `now`."""
+        return [_text(m) for m in self._r.zrangebyscore(self._k_validity, "-inf", now, start=0, num=limit)]
+
+    def _write_once(self, key: str, write: Callable[[Pipeline], None], *watch: str) -> bytes | str | None:
         """Run `write` as one MULTI/EXEC unless `key` already exists; returns the value found, or None
         when this call wrote. `write` may read first and must call `pipe.multi()` before writing;
         redis-py's `transaction` watches `key` and retries when another client changes it."""
@@ -293,7 +446,7 @@ class Store:
             if found is None:
                 write(pipe)
 
-        self._r.transaction(attempt, key)
+        self._r.transaction(attempt, key, *watch)
         return found
 
     def _new_delivery(self, pipe: Pipeline, case_id: str, attempt: int, kind: DeliveryKind,
@@ -307,7 +460,8 @@ class Store:
     def record_failure(self, case_id: str, attempt: int, code: str, detail: str, *,
                        request: dict[str, Any] | None, delivery_id: str | None,
                        enqueue: Enqueue | None, retention_s: float,
-                       touch_case: bool = True, now: float | None = None) -> bool:
+                       touch_case: bool = True, now: float | None = None,
+                       customer: CustomerUpdate | None = None) -> bool:
         """Record a `failed` result (bad request or media) unless the attempt already has a verdict.
 
         A failed result is not a verdict: a corrected request for the same attempt may still produce
@@ -317,7 +471,9 @@ class Store:
         now = time.time() if now is None else now
 
         def write(pipe: Pipeline) -> None:
+            planned = self._plan(pipe, customer, case_id)
             pipe.multi()
+            self._write_change(pipe, customer, planned, now)
             fields: dict[Any, Any] = {"state": AttemptState.FAILED.value, "failed_reason": code, "failed_detail": detail[:1000],
                       "failed_at": iso(now)}
             if request is not None:
@@ -337,12 +493,14 @@ class Store:
             if delivery_id is not None and enqueue is not None:
                 self._new_delivery(pipe, case_id, attempt, DeliveryKind.FAILED, delivery_id, enqueue, now)
 
-        return self._write_once(self._k_verdict(case_id, attempt), write) is None
+        return self._write_once(self._k_verdict(case_id, attempt), write, *self._customer_watch(customer)) is None
 
     def commit_verdict(self, request: dict[str, Any], verdict: dict[str, Any], *, submitted_at: float,
                        review_deadline_s: float, retention_s: float, delivery_id: str | None,
-                       enqueue: Enqueue | None, now: float | None = None) -> tuple[bool, dict[str, Any]]:
-        """Store the attempt's verdict once, atomically with everything that follows from it.
+                       enqueue: Enqueue | None, now: float | None = None,
+                       customer: CustomerUpdate | None = None) -> tuple[bool, dict[str, Any]]:
+        """Store the attempt's verdict once, atomically with everything that follows from it (the
+        customer's change too; a change with `review` queues the attempt for review).
 
         Returns (True, verdict) when this call stored it, (False, stored verdict) when one existed.
         """
@@ -353,7 +511,9 @@ class Store:
 
         def write(pipe: Pipeline) -> None:
             latest = _text(pipe.hget(self._k_case(case_id), "latest_attempt"))
+            planned = self._plan(pipe, customer, case_id)
             pipe.multi()
+            self._write_change(pipe, customer, planned, now)
             pipe.set(vkey, json.dumps(verdict, sort_keys=True))
             pipe.hset(self._k_attempt(case_id, attempt), mapping={
                 "state": AttemptState.DONE.value, "status": status, "verdict_at": iso(now),
@@ -370,7 +530,7 @@ class Store:
             pipe.hset(self._k_case(case_id), mapping=case_fields)
             self.append_history(case_id, "verdict", pipe=pipe, now=now, attempt=attempt,
                                 status=status, reasons=verdict.get("reasons", []))
-            if status == Status.MANUAL_REVIEW.value:
+            if status == Status.MANUAL_REVIEW.value or (planned is not None and planned[1].review):
                 deadline = submitted_at + review_deadline_s
                 pipe.zadd(self._k_review_queue, {case_id: deadline})
                 pipe.hset(self._k_review_item(case_id), mapping={
@@ -387,18 +547,22 @@ class Store:
                                    "tries": 0, "created_at": iso(now)})
                 enqueue(pipe)
 
-        stored = self._write_once(vkey, write)
+        stored = self._write_once(vkey, write, *self._customer_watch(customer))
         return (True, verdict) if stored is None else (False, json.loads(stored))
 
     def record_decision(self, case_id: str, attempt: int, decision: dict[str, Any], *,
                         retention_s: float, delivery_id: str | None,
-                        enqueue: Enqueue | None, now: float | None = None) -> None:
-        """Store a reviewer's decision once (AlreadyDecided otherwise) and take the case off the queue."""
+                        enqueue: Enqueue | None, now: float | None = None,
+                        customer: CustomerUpdate | None = None) -> None:
+        """Store a reviewer's decision once (AlreadyDecided otherwise) and take the case off the queue,
+        with the customer's change (whose plan may refuse it: then nothing is written)."""
         now = time.time() if now is None else now
         dkey = self._k_decision(case_id, attempt)
 
         def write(pipe: Pipeline) -> None:
+            planned = self._plan(pipe, customer, case_id)
             pipe.multi()
+            self._write_change(pipe, customer, planned, now)
             pipe.set(dkey, json.dumps(decision, sort_keys=True))
             pipe.zrem(self._k_review_queue, case_id)
             pipe.hset(self._k_review_item(case_id), mapping={"state": ReviewState.DECIDED.value,
@@ -415,7 +579,7 @@ class Store:
                                    "tries": 0, "created_at": iso(now)})
                 enqueue(pipe)
 
-        if self._write_once(dkey, write) is not None:
+        if self._write_once(dkey, write, *self._customer_watch(customer)) is not None:
             raise AlreadyDecided(f"case {case_id} attempt {attempt} is already decided")
 
     # ---- jobs without a usable case attempt ------------------------------------------------------

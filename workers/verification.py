@@ -18,6 +18,7 @@ attempt rules), verified by the process's Verifier (`context`), and answered wit
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from redis import Redis
@@ -28,7 +29,7 @@ from kycengine.errors import InvalidInput, TimeLimitExceeded
 from kycengine.schema import VerificationRequest
 from kycengine.timelimit import time_limit
 
-from . import egress, intake, media, outcomes
+from . import egress, identity, intake, lifecycle, media, outcomes
 from .config import WorkerConfig
 from .context import context, current_connection
 from .guard import VERIFY_JOB
@@ -45,8 +46,10 @@ def job_time_margin(config: WorkerConfig) -> float:
 
 
 def _check(data: Any, config: WorkerConfig) -> tuple[VerificationRequest, list[str]]:
-    """The request and its canonical media URIs; raises InvalidInput for anything unusable."""
+    """The request and its canonical media URIs; raises InvalidInput for anything unusable, a missing
+    customer or consent first of all (nothing is decoded without consent)."""
     request = VerificationRequest.parse(data)
+    identity.check_request(request, config)
     if request.callback_url is not None:
         egress.check_url(request.callback_url, egress.CallbackPolicy.from_config(config))
     uris = [media.check_uri(request.document_video, config), media.check_uri(request.selfie_video, config)]
@@ -67,13 +70,17 @@ def verify_job(request_json: Any) -> dict[str, Any]:
         return outcomes.fail(config, connection, job_id, data, exc.code, exc.message)
 
     store = Store(connection, config.key_prefix)
-    store.record_submission(data, job_id)
     existing = store.get_verdict(request.case_id, request.attempt)
     if existing is not None:
+        store.record_submission(data, job_id)
         return outcomes.summary(existing, duplicate=True)
     problem = store.attempt_problem(request.case_id, request.attempt, config.max_attempts)
     if problem is not None:
         return outcomes.fail(config, connection, job_id, data, *problem)
+    try:
+        store.record_submission(data, job_id, customer=_submission(config, connection, request))
+    except lifecycle.CustomerNotAllowed as exc:
+        return outcomes.fail(config, connection, job_id, data, FailureCode.CUSTOMER_NOT_ALLOWED, exc.message)
     try:
         with media.open_media((request.document_video, request.selfie_video), config) as paths:
             taken = store.claim_media(request.case_id, request.attempt, uris)
@@ -97,6 +104,20 @@ def verify_job(request_json: Any) -> dict[str, Any]:
     if verdict.case_id != request.case_id or verdict.attempt != request.attempt:
         raise RuntimeError("verifier returned a verdict for another case")
     return outcomes.commit(config, connection, request, verdict)
+
+
+def _submission(config: WorkerConfig, connection: Redis, request: VerificationRequest) -> Any:
+    """The customer update of a submission: to `pending`, unless the customer's status refuses it."""
+    assert request.customer_id is not None and request.consent is not None  # identity.check_request
+    now = time.time()
+
+    def plan(record: dict[str, str], case: dict[str, str]) -> lifecycle.Change:
+        return lifecycle.submission(request.customer_id or "", record, case_id=request.case_id,
+                                    attempt=request.attempt, case_owner=case.get("customer_id"),
+                                    consent=request.consent.to_dict() if request.consent else {},
+                                    callback_url=request.callback_url, config=config, now=now)
+
+    return identity.update(config, connection, request.customer_id, plan)
 
 
 def _request_of(job: Job) -> Any:

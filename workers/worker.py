@@ -103,8 +103,9 @@ def warm_up(verifier: Any, config: WorkerConfig) -> float | None:
 
 
 def housekeeping(config: WorkerConfig, connection: Redis, now: float | None = None) -> dict[str, Any]:
-    """Retention purge, review escalation and the failed-job sweep, once across all workers (a Redis lock)."""
-    from . import retention, review, sweep
+    """Retention purge, review escalation, expired verifications and the failed-job sweep, once across
+    all workers (a Redis lock)."""
+    from . import identity, retention, review, sweep
 
     store = Store(connection, config.key_prefix)
     token = store.acquire_lock("maintenance", max(5, config.maintenance_interval_s - 1))
@@ -113,10 +114,11 @@ def housekeeping(config: WorkerConfig, connection: Redis, now: float | None = No
     try:
         purged = retention.purge_due(config, connection, now=now)
         escalated = review.escalate_overdue(config, connection, now=now)
+        expired = identity.expire_due(config, connection, now=now)
         swept = sweep.sweep_failed_jobs(config, connection, now=now)
     finally:
         store.release_lock("maintenance", token)
-    return {"purged": purged, "escalated": escalated, "swept": swept}
+    return {"purged": purged, "escalated": escalated, "expired": expired, "swept": swept}
 
 
 class _KycWorker:
