@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_synth)
 
-    from workers.cli import register as register_workers  # `kyc worker`, `kyc review`
+    from workers.cli import register as register_workers  # `kyc worker`, `kyc review`, `kyc customer`
 
     register_workers(sub)
     return parser

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from redis import Redis
 from rq import Queue
@@ -56,7 +57,8 @@ class ScriptedVerifier:
     """`kycengine.pipeline.Verifier.verify`'s signature, answering what the document file's JSON
     script says: `status` to answer; `sleep` seconds (`sleep_once`: only on the first run, marked by a
     file next to the document); `busy_catching` seconds in a loop that catches every Exception (a
-    stage's own error handling); `pidfile`; `crash_once` / `crash` (SIGKILL); `runlog`, a file to
+    stage's own error handling); `pidfile`; `crash_once` / `crash` (SIGKILL); `embeddings` (face
+    embeddings in the evidence, as the real engine computes them); `runlog`, a file to
     which every run appends a JSON line when it starts and when it ends (event, case, pid, backend,
     time), so that a test can count the runs of a case and see which process ran it."""
 
@@ -102,7 +104,8 @@ class ScriptedVerifier:
         note("end")
         findings = STATUS_FINDINGS[script.get("status", "approved")]
         document = DocumentEvidence(state=StageState.COMPLETE, findings=findings, fields={"surname": "MARTIN"})
-        face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8)
+        embeddings = np.full((2, 512), 0.123456, dtype=np.float32) if script.get("embeddings") else None
+        face = FaceEvidence(state=StageState.COMPLETE, similarity=0.8, embeddings=embeddings)
         liveness = LivenessEvidence(state=StageState.COMPLETE, live=True)
         decision = decide_status(document, face, liveness)
         return Verdict(case_id=case_id, attempt=attempt, status=decision.status, reasons=decision.reasons,

@@ -1,4 +1,4 @@
-"""`kyc worker` and `kyc review`: added to kycengine's parser by `register(subparsers)`.
+"""`kyc worker`, `kyc review` and `kyc customer`: added to kycengine's parser by `register(subparsers)`.
 
 Settings come from the KYC_* environment variables (workers/config.py, docs/workers.md).
 """
@@ -142,8 +142,62 @@ def cmd_review_escalate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer(args: argparse.Namespace) -> int:
+    """A customer's identity: status, audit trail, status events; revocation and consent withdrawal."""
+    from . import identity
+
+    config, redis = _config_and_redis()
+    data: Any
+    if args.customer_command == "show":
+        data = identity.show(config, redis, args.customer)
+    elif args.customer_command == "history":
+        data = identity.history(config, redis, args.customer)
+    elif args.customer_command == "events":
+        data = identity.events(config, redis, args.customer)
+    elif args.customer_command == "revoke":
+        data = identity.revoke(config, redis, args.customer, args.reason, event_id=args.event_id,
+                               note=args.note, actor=args.actor)
+    elif args.customer_command == "confirm":
+        data = identity.confirm_strong_authentication(config, redis, args.customer, event_id=args.event_id,
+                                                      actor=args.actor)
+    else:
+        data = identity.withdraw_consent(config, redis, args.customer, channel=args.channel, at=args.at)
+    _print(data, True, "")
+    return 0
+
+
+def _register_customer(subparsers: Any) -> None:
+    from .states import RevocationReason
+
+    customer = subparsers.add_parser("customer", help="customer identity status (JSON output)")
+    csub = customer.add_subparsers(dest="customer_command", required=True)
+    for name, text in (("show", "status, next action and attempts"), ("history", "the audit trail"),
+                       ("events", "status events in sequence, with their deliveries")):
+        c = csub.add_parser(name, help=text)
+        c.add_argument("customer")
+        c.set_defaults(run=cmd_customer)
+    c = csub.add_parser("revoke", help="apply a revocation event (idempotent by --event-id)")
+    c.add_argument("customer")
+    c.add_argument("reason", choices=[r.value for r in RevocationReason])
+    c.add_argument("--event-id", required=True, help="the bank's id of the event (the same id twice changes nothing)")
+    c.add_argument("--note", default="", help="why (required for 'other')")
+    c.add_argument("--actor", default="operator", help="who or what revoked")
+    c.set_defaults(run=cmd_customer)
+    c = csub.add_parser("confirm", help="a fresh strong authentication by the bank restores a revoked access "
+                                        "when the revocation's policy allows it")
+    c.add_argument("customer")
+    c.add_argument("--event-id", required=True)
+    c.add_argument("--actor", default="operator")
+    c.set_defaults(run=cmd_customer)
+    c = csub.add_parser("withdraw", help="record a consent withdrawal and delete the customer's media at once")
+    c.add_argument("customer")
+    c.add_argument("--channel", required=True, help="how the customer withdrew (web, app, branch, mail)")
+    c.add_argument("--at", default=None, help="when (ISO 8601; default: now)")
+    c.set_defaults(run=cmd_customer)
+
+
 def register(subparsers: Any) -> None:
-    """Add `worker` and `review` to the `kyc` command's subparsers."""
+    """Add `worker`, `review` and `customer` to the `kyc` command's subparsers."""
     from .config import FACE_BACKENDS
 
     p = subparsers.add_parser("worker", help=cmd_worker.__doc__, description=cmd_worker.__doc__)
@@ -192,3 +246,4 @@ def register(subparsers: Any) -> None:
     r = rsub.add_parser("escalate", help=cmd_review_escalate.__doc__)
     r.add_argument("--json", action="store_true")
     r.set_defaults(run=cmd_review_escalate)
+    _register_customer(subparsers)

@@ -142,7 +142,7 @@ def verdict(customer_id: str, record: dict[str, str], *, case_id: str, attempt: 
             config: WorkerConfig, now: float, review_deadline: float) -> Change:
     """The engine's verdict on the customer's current attempt; any other verdict is noted, not applied."""
     audit = {"case_id": case_id, "attempt": attempt, "verdict": verdict["status"],
-             "reasons": verdict.get("reasons", [])}
+             "reasons": verdict.get("reasons", []), "effects": verdict.get("effects") or {}}
     if not _on_attempt(record, case_id, attempt) or status_of(record) != S.PENDING:
         return _unchanged(customer_id, record, Cause.VERDICT, "not the customer's current attempt", **audit)
     refusals = int(record.get("refusals") or 0)
@@ -214,7 +214,7 @@ def strong_authentication(customer_id: str, record: dict[str, str], *, event_id:
                                    if status == S.REVOKED else "")
                                 + ": a strong authentication cannot verify them")
     until = record.get("valid_until") or ""
-    fields: dict[str, str | int | float] = {"restore": "", "valid_until_ts": _ts(until) or ""}
+    fields: dict[str, str | int | float] = {"restore": "", "valid_until": until, "valid_until_ts": _ts(until) or ""}
     return _move(customer_id, record, S.VERIFIED, Cause.STRONG_AUTHENTICATION, fields=fields,
                  audit={"event_id": event_id, "actor": actor})
 

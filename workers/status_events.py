@@ -58,7 +58,8 @@ def _reasons(change: Change) -> list[dict[str, Any]]:
     codes = change.audit.get("reasons") or []
     if change.cause == Cause.DECISION:
         return [explain(code, Effect.REFUSE.value) for code in codes if change.status == CustomerStatus.REFUSED]
-    return [explain(code) for code in codes]
+    effects = change.audit.get("effects") or {}
+    return [explain(code, effects.get(code)) for code in codes]
 
 
 def build(change: Change, config: WorkerConfig) -> dict[str, Any]:

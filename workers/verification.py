@@ -78,7 +78,7 @@ def verify_job(request_json: Any) -> dict[str, Any]:
     if problem is not None:
         return outcomes.fail(config, connection, job_id, data, *problem)
     try:
-        store.record_submission(data, job_id, customer=_submission(config, connection, request))
+        store.record_submission(data, job_id, customer=submission_update(config, connection, request))
     except lifecycle.CustomerNotAllowed as exc:
         return outcomes.fail(config, connection, job_id, data, FailureCode.CUSTOMER_NOT_ALLOWED, exc.message)
     try:
@@ -106,7 +106,7 @@ def verify_job(request_json: Any) -> dict[str, Any]:
     return outcomes.commit(config, connection, request, verdict)
 
 
-def _submission(config: WorkerConfig, connection: Redis, request: VerificationRequest) -> Any:
+def submission_update(config: WorkerConfig, connection: Redis, request: VerificationRequest) -> Any:
     """The customer update of a submission: to `pending`, unless the customer's status refuses it."""
     assert request.customer_id is not None and request.consent is not None  # identity.check_request
     now = time.time()
