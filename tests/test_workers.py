@@ -258,6 +258,11 @@ def test_worker_killed_mid_job_case_still_gets_one_verdict(env: Env, worker_clas
     assert result(env.cid("killed"), 1, env.config, env.redis)["status"] == "approved"
     assert len(receiver.received) == 1
     assert [h["event"] for h in env.store.history(env.cid("killed"))].count("verdict") == 1
+    # the customer's status moved once each way, and each of its events was delivered once
+    env.drain(lambda: len(receiver.status_events(env.cid("killed"))) == 2)
+    assert [(e["sequence"], e["status"]) for e in receiver.status_events(env.cid("killed"))] == [
+        (1, "pending"), (2, "verified")]
+    assert len(receiver.status) == 2
 
 
 @pytest.mark.parametrize("worker_class", ["prefork", "fork"])
