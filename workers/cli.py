@@ -57,7 +57,9 @@ def cmd_review_list(args: argparse.Namespace) -> int:
     rows = list_queue(config, redis)
     lines = [f"{r['case_id']:30} #{r['attempt']:<3} deadline {r['deadline']}  "
              f"{'OVERDUE' if r['overdue'] else str(r['hours_left']) + ' h left':>12}  {r['state']:9} "
-             f"{','.join(r['reasons'])}" for r in rows] or ["review queue is empty"]
+             f"customer {r['customer_id'] or '-'} ({r['customer_status'] or '-'}, "
+             f"{len(r['earlier_attempts'])} earlier attempt(s))  {','.join(r['reasons'])}" for r in rows]
+    lines = lines or ["review queue is empty"]
     overdue = [r for r in rows if r["overdue"]]
     if overdue:
         lines.append(f"{len(overdue)} case(s) past their deadline ({len(escalated)} escalated now)")

@@ -1,9 +1,10 @@
 """The bank side: `submit(request, config) -> job id`, and reading outcomes back.
 
 `submit` reads the request within the size and depth limits, adds `submitted_at` when missing (the
-worker range-checks it), checks what can be checked at once (the request schema, the callback URL with its DNS answer, the
-media URIs' confinement and ownership, the attempt rules) and raises InvalidRequest (or a subclass:
-`AttemptNotAllowed`, `CallbackNotAllowed`, `RequestTooLarge`, `RequestTooDeep`) or PathNotAllowed
+worker range-checks it), checks what can be checked at once (the request schema, the customer and their consent, the callback
+URL with its DNS answer, the media URIs' confinement and ownership, the attempt rules, the customer's
+status) and raises InvalidRequest (or a subclass: `ConsentRequired`, `CustomerRequired`,
+`CustomerNotAllowed`, `AttemptNotAllowed`, `CallbackNotAllowed`, `RequestTooLarge`, `RequestTooDeep`) or PathNotAllowed
 (`MediaNotOwned`) for the caller to fix; with `validate_request=False` it enqueues the request as
 given and the worker stores any problem as a `failed` result. Submitting the very same request twice
 returns the same job id and enqueues it once.
