@@ -261,7 +261,9 @@ def test_redis_outage_while_jobs_run_and_wait(faults: Faults, outage_s: int) -> 
 def test_worker_started_while_redis_is_down(faults: Faults) -> None:
     faults.server.kill()
     worker = faults.start_worker(KYC_WORKER_PROCESSES="1")
-    time.sleep(3)
+    # the worker must have met the outage before Redis returns (start-up is slow on a loaded machine)
+    wait_for(lambda: outage_lines(worker.text())[0], 60, "the worker to report Redis unreachable")
+    time.sleep(2)
     assert worker.proc.poll() is None  # waiting, not gone
     assert not check(faults.config).ok
     faults.server.start()
