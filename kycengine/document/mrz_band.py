@@ -101,7 +101,7 @@ def _line_blobs(binary: np.ndarray, unit: int) -> list[_Line]:
             angle += 180
         if angle > 45:
             angle -= 180
-        if hh < 3 or w < 12 * hh or hh > binary.shape[0] / 6 or abs(angle) > _STEP_DEGREES:
+        if hh < 3 or w < 12 * hh or hh > binary.shape[0] / 3 or abs(angle) > _STEP_DEGREES:
             continue
         lines.append(_Line(cx, cy, w, hh, angle))
     return lines
@@ -112,7 +112,8 @@ def _pitch(binary: np.ndarray, line: _Line) -> _Pitch:
     pad = line.thickness
     size = (int(round(line.length + 2 * pad)), max(3, int(round(line.thickness))))
     matrix = cv2.getRotationMatrix2D((line.cx, line.cy), line.angle, 1.0)
-    matrix[:, 2] += size[0] / 2 - line.cx, size[1] / 2 - line.cy
+    matrix[0, 2] += size[0] / 2 - line.cx
+    matrix[1, 2] += size[1] / 2 - line.cy
     strip = cv2.warpAffine(binary, matrix, size, flags=cv2.INTER_LINEAR)
     profile = strip.astype(np.float32).mean(axis=0)
     profile -= profile.mean()
@@ -187,14 +188,22 @@ def _candidate(group: tuple[_Line, ...], pitches: dict[_Line, _Pitch], inverse: 
                       min(pitches[line].periodicity for line in group), length, (float(centre[0]), float(centre[1])))
 
 
-def _turned(grey: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """`grey` turned `degrees` counter-clockwise on a canvas that holds all of it, and the inverse map."""
-    h, w = grey.shape
+def turn_canvas(size: tuple[int, int], degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 2x3 map turning an image of `size` (width, height) `degrees` counter-clockwise about its
+    centre onto a canvas that holds all of it, and that canvas's size."""
+    w, h = size
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    size = (int(round(w * cos + h * sin)), int(round(w * sin + h * cos)))
-    matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
-    turned = cv2.warpAffine(grey, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    canvas = (int(round(w * cos + h * sin)), int(round(w * sin + h * cos)))
+    matrix[0, 2] += (canvas[0] - w) / 2
+    matrix[1, 2] += (canvas[1] - h) / 2
+    return matrix, canvas
+
+
+def _turned(grey: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """`grey` turned `degrees` counter-clockwise, nothing cut, and the map back to `grey`'s pixels."""
+    matrix, canvas = turn_canvas((grey.shape[1], grey.shape[0]), degrees)
+    turned = cv2.warpAffine(grey, matrix, canvas, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return turned, cv2.invertAffineTransform(matrix)
 
 
@@ -244,7 +253,7 @@ def _search(work: np.ndarray) -> list[_Candidate]:
 def _work(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """The image's brightest channel (MRZs are printed black; overprints, guilloches and stamps are
     coloured), and a copy of it scaled to `WORK_WIDTH` on its longer side, with that scale."""
-    grey = image.max(axis=2) if image.ndim == 3 else image  # HSV value: coloured print fades, black stays
+    grey = image if image.ndim == 2 else cv2.max(cv2.max(image[..., 0], image[..., 1]), image[..., 2])
     scale = WORK_WIDTH / max(grey.shape)
     work = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     return grey, work, scale

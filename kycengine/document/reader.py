@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import product
+from itertools import islice, product
 
 import numpy as np
 
@@ -102,16 +102,14 @@ class MRZReader:
                     best = reading
         return best
 
-    def read_lines(self, image: np.ndarray) -> tuple[str, ...] | None:
-        """Corrected MRZ lines of one image at any angle, or None when no line group reads as an MRZ.
-
-        Level bands are read before bands at other angles, those whose lines measure an ICAO length
-        first; each as it lies and turned over. A fully valid reading stops the search, else the
-        best-scoring reading with the format's shape is kept."""
+    def _best(self, stages: Iterable[list[MRZBand]], *, turn_over: bool) -> tuple[str, ...] | None:
+        """Read bands stage by stage, those whose lines measure an ICAO length first, each as it lies
+        (and turned over when `turn_over`); a fully valid reading stops the search, else the best
+        reading with the format's shape is kept; None when no band has that shape."""
         best: _Reading | None = None
-        for bands in band_stages(image, limit=_MAX_BANDS_READ):
+        for bands in stages:
             for band in sorted(bands, key=lambda b: b.icao_shaped, reverse=True):
-                for turned in (band, band.flipped()):
+                for turned in (band, band.flipped()) if turn_over else (band,):
                     reading = self._read_band(turned)
                     if reading is not None and (best is None or reading.rank > best.rank):
                         best = reading
@@ -119,9 +117,18 @@ class MRZReader:
                         return best.lines
         return None if best is None else best.lines
 
+    def read_lines(self, image: np.ndarray) -> tuple[str, ...] | None:
+        """Corrected MRZ lines of an image whose MRZ lies level and upright (a rectified zone), or None."""
+        return self._best(islice(band_stages(image, limit=_MAX_BANDS_READ), 1), turn_over=False)
+
+    def read_any_angle(self, image: np.ndarray) -> tuple[str, ...] | None:
+        """Corrected MRZ lines of an image turned any way, or None: level bands first, then a search
+        over the whole turn; every band read both ways up."""
+        return self._best(band_stages(image, limit=_MAX_BANDS_READ), turn_over=True)
+
     def read(self, image: np.ndarray, *, today: dt.date | None = None) -> MRZ | None:
         """Best MRZ of one BGR image at any rotation; None if no line group reads as an MRZ."""
-        lines = self.read_lines(image)
+        lines = self.read_any_angle(image)
         if lines is None:
             return None
         return parse("\n".join(lines), today=today or dt.date.today(), source="tesseract")
@@ -134,7 +141,7 @@ class MRZReader:
         readings: list[tuple[str, ...]] = []
         valid: list[bool] = []
         for frame in ranked[:max_frames]:
-            lines = self.read_lines(frame.image)
+            lines = self.read_any_angle(frame.image)
             if lines is None:
                 continue
             readings.append(lines)

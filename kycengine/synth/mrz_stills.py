@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..document.mrz_band import turn_canvas
 from ..document.ocrb import OCRB_FONT
 from ..document.types import DocumentType
 from . import documents
@@ -49,6 +50,7 @@ class MRZStill:
     document_type: DocumentType | None
     angle: float  # degrees the page was turned, counter-clockwise
     mrz_lines: tuple[str, ...]  # empty when the still has no MRZ
+    mrz_quad: np.ndarray = field(repr=False)  # 4x2 corners of the MRZ's box in still pixels (empty: none)
 
 
 def _ocrb(size_px: int) -> ImageFont.FreeTypeFont:
@@ -131,14 +133,11 @@ def _overprint(image: np.ndarray, rng: np.random.Generator, render: documents.Ca
     return (image * (1 - strength * ink * (1 - red))).astype(np.uint8)
 
 
-def _rotate(image: np.ndarray, angle: float) -> np.ndarray:
-    """`image` turned `angle` degrees counter-clockwise on a larger desk-grey canvas (nothing cut)."""
-    h, w = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    size = (int(round(w * cos + h * sin)), int(round(w * sin + h * cos)))
-    matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
-    return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_CUBIC, borderValue=(120, 125, 130))
+def turn_image(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """`image` turned `degrees` counter-clockwise on a larger desk-grey canvas (nothing cut), and the
+    2x3 map from its pixels to the turned image's."""
+    matrix, canvas = turn_canvas((image.shape[1], image.shape[0]), degrees)
+    return cv2.warpAffine(image, matrix, canvas, flags=cv2.INTER_CUBIC, borderValue=(120, 125, 130)), matrix
 
 
 def make_still(still_class: StillClass, seed: int, *, document_type: DocumentType = DocumentType.PASSPORT,
@@ -150,7 +149,7 @@ def make_still(still_class: StillClass, seed: int, *, document_type: DocumentTyp
         size = tuple(int(round(v * ppm)) + 2 * int(_MARGIN_MM * ppm) for v in document_type.size_mm)
         sheet = np.full((size[1], size[0], 3), _PAPER[::-1], np.uint8)
         sheet = (sheet + rng.normal(0, 2, sheet.shape)).clip(0, 255).astype(np.uint8)
-        return MRZStill(sheet, still_class, None, 0.0, ())
+        return MRZStill(sheet, still_class, None, 0.0, (), np.empty((0, 2), np.float32))
     identity = random_identity(rng, document_type)
     render = documents.render(identity, str(rng.choice(PEOPLE)), rng, px_per_mm=ppm)
     sheet, margin = _sheet(render)
@@ -169,7 +168,10 @@ def make_still(still_class: StillClass, seed: int, *, document_type: DocumentTyp
     elif still_class is StillClass.TURNED_OVERPRINT:
         image = _overprint(image, rng, render, margin)
         turn = float(rng.choice([90, -90])) if angle is None else angle
+    x, y, w, h = render.mrz_box
+    quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32) + margin
     if turn:
-        image = _rotate(image, turn)
+        image, matrix = turn_image(image, turn)
+        quad = cv2.transform(quad[None], matrix)[0]
     image = (image + rng.normal(0, 2.5, image.shape)).clip(0, 255).astype(np.uint8)
-    return MRZStill(image, still_class, document_type, turn, render.mrz_lines)
+    return MRZStill(image, still_class, document_type, turn, render.mrz_lines, quad)
