@@ -1,14 +1,18 @@
 """Find MRZ bands in a photo or rectified card: 2-3 fixed-pitch lines of equal length, evenly stacked.
 
 Classic morphology (black-hat to lift dark print off light backgrounds, horizontal closing to merge
-characters into line blobs) as in PassportEye and OpenCV's MRZ tutorials, run on the image turned
-in 15-degree steps so that lines at any angle are met within 7.5 degrees of horizontal. Lines are
-grouped by geometry: same angle and height, left edges aligned, equal lengths, even spacing. Each
-line's character pitch is measured from the autocorrelation of its ink profile, giving its length
-in characters; groups whose lines all have 30 (three lines), 36 or 44 (two lines) characters rank
-first. So extra text rows, shorter OCR-B lines, overprints and annotation boxes beside the MRZ are
-not taken for its lines. The crop is deskewed by the band's own angle and keeps only its lines; it
-is upright or upside down (the geometry cannot tell), so readers also try `MRZBand.flipped()`.
+characters into line blobs) as in PassportEye and OpenCV's MRZ tutorials, on the image's brightest
+channel (MRZs are printed black; stamps, overprints and guilloches are coloured and fade there).
+Level lines are looked for first; then a half-size copy turned in 15-degree steps (the closing
+tolerates lines up to one step off level) gives the angles of other line groups, and the image is
+turned by each so that its band lies level and is analysed again. Lines are grouped by geometry:
+same angle and height, left edges aligned, equal lengths, even spacing. Each line's pitch is taken
+from the autocorrelation of its ink profile at the pitch of each ICAO length (30, 36, 44
+characters); groups whose lines all repeat at one of them, in that format's number of lines, rank
+first. So extra text rows, shorter OCR-B lines and annotation boxes beside the MRZ are not taken for
+its lines. The crop is deskewed by the band's own angle and blanked above its first line and below
+its last; it is upright or upside down (the geometry cannot tell), so readers may also try
+`MRZBand.flipped()`.
 """
 
 from __future__ import annotations
@@ -24,12 +28,12 @@ WORK_WIDTH = 1200  # images are analysed with this longer side: MRZ characters ~
 _STEP_DEGREES = 15  # coarse search step; the line closing tolerates half of it
 ICAO_LINES = {30: 3, 36: 2, 44: 2}  # characters per line -> lines in the format (TD1, TD2/CNI, TD3)
 _GAP_SLACK = 0.6  # a band's last glyph ends ~0.6 pitch before the next cell would (OCR-B glyph width)
-_PITCH_RANGE = (0.6, 1.8)  # character pitch searched for, in line heights (ICAO: 2.54 mm / 2.3 mm cap)
-_COUNT_SLACK = 1.5  # measured characters per line accepted around an ICAO length
+_LAG_SLACK = 0.09  # the pitch peak is looked for this far (relative) around an ICAO length's pitch
+_KEEP_REACH = 1.1  # rows kept beyond the first and last line's centre, in line heights
 _CROP_LINE_HEIGHT = 48  # pixels per line in the crop: ~30 px characters for the recogniser
 _MAX_BANDS = 4
 _ANGLES_REFINED = 3  # band angles from the coarse search analysed again at full size
-_MIN_PERIODICITY = 0.4  # below: a line's pitch is not trusted to give its length (MRZ lines: >= 0.48)
+_MIN_PERIODICITY = 0.3  # below: a line's pitch is not trusted to give its length (MRZ lines: >= 0.42)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,21 +125,16 @@ def _pitch(binary: np.ndarray, line: _Line) -> _Pitch:
     if energy <= 0:
         return _Pitch(0, 0.0, 0.0)
     auto = np.correlate(profile, profile, "full")[len(profile) - 1:] / energy
-    low, high = int(line.thickness * _PITCH_RANGE[0]), int(np.ceil(line.thickness * _PITCH_RANGE[1]))
-    window = auto[low:high + 1]
-    if window.size < 3:
-        return _Pitch(0, 0.0, 0.0)
-    peak = int(np.argmax(window))
-    shift = 0.0
-    if 0 < peak < window.size - 1:  # parabolic refinement of the peak's lag
-        a, b, c = window[peak - 1:peak + 2]
-        shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
-    lag = low + peak + shift
-    estimate = line.length / lag + 1 - _GAP_SLACK
-    nearest = min(ICAO_LINES, key=lambda n: abs(n - estimate))
-    periodicity = float(window[peak])
-    icao = abs(nearest - estimate) <= _COUNT_SLACK and periodicity >= _MIN_PERIODICITY
-    return _Pitch(nearest if icao else 0, periodicity, estimate)
+    best = _Pitch(0, 0.0, 0.0)
+    for characters in ICAO_LINES:  # the ICAO length whose pitch repeats best (a true peak of it)
+        lag = line.length / (characters - 1 + _GAP_SLACK)
+        low, high = int(lag * (1 - _LAG_SLACK)), int(np.ceil(lag * (1 + _LAG_SLACK)))
+        window = auto[low:high + 1]
+        if window.size < 3 or not 0 < int(np.argmax(window)) < window.size - 1:
+            continue
+        if window.max() > best.periodicity:
+            best = _Pitch(characters, float(window.max()), line.length / (low + int(np.argmax(window))) + 1 - _GAP_SLACK)
+    return best if best.periodicity >= _MIN_PERIODICITY else _Pitch(0, best.periodicity, best.estimate)
 
 
 def _compatible(a: _Line, b: _Line) -> bool:
@@ -288,7 +287,7 @@ def find_mrz_band(image: np.ndarray) -> MRZBand | None:
 
 
 def _crop(grey: np.ndarray, candidate: _Candidate, scale: float) -> MRZBand:
-    """The band cut out upright along its own angle, with everything but its lines blanked."""
+    """The band cut out upright along its own angle, blanked above its first line and below its last."""
     corners = candidate.corners / scale
     out_h = _CROP_LINE_HEIGHT * len(candidate.lines)
     width = float(np.linalg.norm(corners[1] - corners[0]))
@@ -297,13 +296,13 @@ def _crop(grey: np.ndarray, candidate: _Candidate, scale: float) -> MRZBand:
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners, target)
     crop = cv2.warpPerspective(grey, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    keep = np.zeros((out_h, out_w), bool)
     lines = candidate.lines
-    top = (lines[0].cy + lines[-1].cy - height * scale) / 2  # the crop's top edge, in turned-work pixels
+    reach = max(line.thickness for line in lines) * _KEEP_REACH
     per_px = out_h / height / scale  # crop pixels per turned-work pixel, across the band
-    for line in lines:
-        y0 = int(max(0, (line.cy - top - line.thickness * 1.05) * per_px))
-        y1 = int(min(out_h, np.ceil((line.cy - top + line.thickness * 1.05) * per_px)))
-        keep[y0:y1] = True
-    crop[~keep] = int(np.percentile(crop[keep], 90)) if keep.any() else 255
+    top = (lines[0].cy + lines[-1].cy - height * scale) / 2  # the crop's top edge, in turned-work pixels
+    first = int(max(0, (lines[0].cy - top - reach) * per_px))
+    last = int(min(out_h, np.ceil((lines[-1].cy - top + reach) * per_px)))
+    background = int(np.percentile(crop[first:last], 90))
+    crop[:first] = background  # print above and below the lines (another text row, a box) is blanked
+    crop[last:] = background
     return MRZBand(crop, len(lines), corners, candidate.characters, candidate.periodicity)

@@ -23,8 +23,9 @@ _SCORING_DAY = dt.date(2000, 1, 1)  # length repair ranks by check digits, which
 _DIGITS = frozenset(string.digits + "<")
 _LETTERS = frozenset(string.ascii_uppercase + "<")
 _LENGTH_SLACK = 2  # raw OCR line lengths accepted around the format width (Tesseract slips 1-2 glyphs)
-_MIN_RAW_FIT = 0.8  # below: not read as an MRZ (see _raw_fit; measured in docs/mrz.md)
-_MAX_BANDS_READ = 3  # line groups handed to OCR per image, best first
+_MIN_RAW_FIT = 0.8  # below: not read as an MRZ (see _raw_fit; measured in docs/mrz_lines.md)
+_MAX_BANDS_READ = 3  # line groups handed to OCR per image and stage, best first
+_MAX_UNSHAPED_READ = 1  # of those, groups whose pitch gives no ICAO length (OCR of print that is no MRZ is slow)
 
 
 def vote(readings: Sequence[tuple[str, ...]], valid: Sequence[bool] = ()) -> tuple[str, ...] | None:
@@ -103,12 +104,14 @@ class MRZReader:
         return best
 
     def _best(self, stages: Iterable[list[MRZBand]], *, turn_over: bool) -> tuple[str, ...] | None:
-        """Read bands stage by stage, those whose lines measure an ICAO length first, each as it lies
-        (and turned over when `turn_over`); a fully valid reading stops the search, else the best
-        reading with the format's shape is kept; None when no band has that shape."""
+        """Read bands stage by stage: those whose lines measure an ICAO length, then the best other
+        one (pitch is not always measurable on small, blurred frames); each as it lies (and turned
+        over when `turn_over`). A fully valid reading stops the search, else the best reading with
+        the format's shape is kept; None when no band has that shape."""
         best: _Reading | None = None
         for bands in stages:
-            for band in sorted(bands, key=lambda b: b.icao_shaped, reverse=True):
+            shaped = [band for band in bands if band.icao_shaped]
+            for band in shaped + [band for band in bands if not band.icao_shaped][:_MAX_UNSHAPED_READ]:
                 for turned in (band, band.flipped()) if turn_over else (band,):
                     reading = self._read_band(turned)
                     if reading is not None and (best is None or reading.rank > best.rank):
