@@ -30,6 +30,7 @@ ICAO_LINES = {30: 3, 36: 2, 44: 2}  # characters per line -> lines in the format
 _GAP_SLACK = 0.6  # a band's last glyph ends ~0.6 pitch before the next cell would (OCR-B glyph width)
 _LAG_SLACK = 0.09  # the pitch peak is looked for this far (relative) around an ICAO length's pitch
 _KEEP_REACH = 1.1  # rows kept beyond the first and last line's centre, in line heights
+_LOOSE = (1.0, 1.6)  # the second look's extra margin and reach, in line heights
 _CROP_LINE_HEIGHT = 48  # pixels per line in the crop: ~30 px characters for the recogniser
 _MAX_BANDS = 4
 _ANGLES_REFINED = 3  # band angles from the coarse search analysed again at full size
@@ -39,13 +40,15 @@ _MIN_PERIODICITY = 0.3  # below: a line's pitch is not trusted to give its lengt
 @dataclass(frozen=True, eq=False)
 class MRZBand:
     """An upright (or upside-down) crop of the MRZ lines (grey), how many lines, their length in
-    characters as measured from the pitch (0 if unsure), how periodic they are, and the corners."""
+    characters as measured from the pitch (0 if unsure), how periodic they are, the corners, and a
+    looser crop for a second look (OCR slips differ with the margins on small, blurred frames)."""
 
     image: np.ndarray = field(repr=False)
     line_count: int
     corners: np.ndarray = field(repr=False)  # 4x2 float32, in input-image pixels (x, y), clockwise
     characters: int = 0
     periodicity: float = 0.0  # weakest line's autocorrelation at its pitch (1.0: perfectly periodic)
+    loose: np.ndarray | None = field(default=None, repr=False)  # the same with more room around the lines
 
     @property
     def icao_shaped(self) -> bool:
@@ -55,7 +58,8 @@ class MRZBand:
     def flipped(self) -> MRZBand:
         """The same band turned 180 degrees (corners renumbered so that the first is top-left)."""
         return replace(self, image=np.ascontiguousarray(self.image[::-1, ::-1]),
-                       corners=np.roll(self.corners, -2, axis=0))
+                       corners=np.roll(self.corners, -2, axis=0),
+                       loose=None if self.loose is None else np.ascontiguousarray(self.loose[::-1, ::-1]))
 
 
 @dataclass(frozen=True)
@@ -286,23 +290,33 @@ def find_mrz_band(image: np.ndarray) -> MRZBand | None:
     return bands[0] if bands else None
 
 
-def _crop(grey: np.ndarray, candidate: _Candidate, scale: float) -> MRZBand:
-    """The band cut out upright along its own angle, blanked above its first line and below its last."""
+def _cut(grey: np.ndarray, candidate: _Candidate, scale: float, margin: float, reach: float) -> np.ndarray:
+    """The band cut out level along its own angle, grown by `margin` line heights above and below,
+    and blanked beyond `reach` line heights from its first and last line's centre."""
+    lines = candidate.lines
+    thickness = max(line.thickness for line in lines)
     corners = candidate.corners / scale
-    out_h = _CROP_LINE_HEIGHT * len(candidate.lines)
+    down = (corners[3] - corners[0]) / np.linalg.norm(corners[3] - corners[0]) * margin * thickness / scale
+    corners = corners + np.array([-down, -down, down, down], np.float32)
+    out_h = int(round(_CROP_LINE_HEIGHT * (len(lines) + margin)))
     width = float(np.linalg.norm(corners[1] - corners[0]))
     height = float(np.linalg.norm(corners[3] - corners[0]))
     out_w = int(round(out_h * width / height))
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners, target)
     crop = cv2.warpPerspective(grey, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    lines = candidate.lines
-    reach = max(line.thickness for line in lines) * _KEEP_REACH
     per_px = out_h / height / scale  # crop pixels per turned-work pixel, across the band
     top = (lines[0].cy + lines[-1].cy - height * scale) / 2  # the crop's top edge, in turned-work pixels
-    first = int(max(0, (lines[0].cy - top - reach) * per_px))
-    last = int(min(out_h, np.ceil((lines[-1].cy - top + reach) * per_px)))
+    first = int(max(0, (lines[0].cy - top - reach * thickness) * per_px))
+    last = int(min(out_h, np.ceil((lines[-1].cy - top + reach * thickness) * per_px)))
     background = int(np.percentile(crop[first:last], 90))
     crop[:first] = background  # print above and below the lines (another text row, a box) is blanked
     crop[last:] = background
-    return MRZBand(crop, len(lines), corners, candidate.characters, candidate.periodicity)
+    return crop
+
+
+def _crop(grey: np.ndarray, candidate: _Candidate, scale: float) -> MRZBand:
+    """The band's tight and loose crops, its corners in `grey`'s pixels, line count and pitch."""
+    return MRZBand(_cut(grey, candidate, scale, 0.0, _KEEP_REACH), len(candidate.lines),
+                   candidate.corners / scale, candidate.characters, candidate.periodicity,
+                   _cut(grey, candidate, scale, *_LOOSE))

@@ -84,10 +84,10 @@ class MRZReader:
     def __init__(self, registry: Registry | None = None) -> None:
         self.ocr = TesseractMRZ(registry or default_registry())
 
-    def _read_band(self, band: MRZBand) -> _Reading | None:
-        """Best format-shaped reading of one band crop as it lies, or None if none has the shape."""
+    def _read_band(self, image: np.ndarray, band: MRZBand) -> _Reading | None:
+        """Best format-shaped reading of a crop of `band` as it lies, or None if none has the shape."""
         best: _Reading | None = None
-        for width, lines in _windows(self.ocr.read(band.image), band):
+        for width, lines in _windows(self.ocr.read(image), band):
             for candidate in product(*(line_variants(line, width) for line in lines)):
                 try:
                     fmt = detect(candidate)
@@ -106,14 +106,18 @@ class MRZReader:
     def _best(self, stages: Iterable[list[MRZBand]], *, turn_over: bool) -> tuple[str, ...] | None:
         """Read bands stage by stage: those whose lines measure an ICAO length, then the best other
         one (pitch is not always measurable on small, blurred frames); each as it lies (and turned
-        over when `turn_over`). A fully valid reading stops the search, else the best reading with
-        the format's shape is kept; None when no band has that shape."""
+        over when `turn_over`), and once more from its looser crop when the first reading has the
+        format's shape but fails a check. A fully valid reading stops the search, else the best
+        reading with the format's shape is kept; None when no band has that shape."""
         best: _Reading | None = None
         for bands in stages:
             shaped = [band for band in bands if band.icao_shaped]
             for band in shaped + [band for band in bands if not band.icao_shaped][:_MAX_UNSHAPED_READ]:
                 for turned in (band, band.flipped()) if turn_over else (band,):
-                    reading = self._read_band(turned)
+                    reading = self._read_band(turned.image, turned)
+                    if reading is not None and not reading.valid and turned.loose is not None:
+                        second = self._read_band(turned.loose, turned)  # shaped but invalid: look again
+                        reading = reading if second is None or reading.rank >= second.rank else second
                     if reading is not None and (best is None or reading.rank > best.rank):
                         best = reading
                     if best is not None and best.valid:
