@@ -94,6 +94,7 @@ def test_mrz_with_its_lines_scrambled_gives_none() -> None:
 @pytest.mark.parametrize("angle", [20.0, -15.0, 35.0])
 def test_icao_specimens_read_at_any_angle(specimens: Path, name: str, angle: float) -> None:
     image = cv2.imread(str(specimens / name))
+    assert image is not None
     upright = read_mrz(image, today=TODAY)
     turned = read_mrz(turn_image(image, angle)[0], today=TODAY)
     assert upright is not None and turned is not None and turned.valid

@@ -46,9 +46,9 @@ class MRZBand:
     image: np.ndarray = field(repr=False)
     line_count: int
     corners: np.ndarray = field(repr=False)  # 4x2 float32, in input-image pixels (x, y), clockwise
+    loose: np.ndarray = field(repr=False)  # the same crop with more room around the lines
     characters: int = 0
     periodicity: float = 0.0  # weakest line's autocorrelation at its pitch (1.0: perfectly periodic)
-    loose: np.ndarray | None = field(default=None, repr=False)  # the same with more room around the lines
 
     @property
     def icao_shaped(self) -> bool:
@@ -58,8 +58,7 @@ class MRZBand:
     def flipped(self) -> MRZBand:
         """The same band turned 180 degrees (corners renumbered so that the first is top-left)."""
         return replace(self, image=np.ascontiguousarray(self.image[::-1, ::-1]),
-                       corners=np.roll(self.corners, -2, axis=0),
-                       loose=None if self.loose is None else np.ascontiguousarray(self.loose[::-1, ::-1]))
+                       corners=np.roll(self.corners, -2, axis=0), loose=np.ascontiguousarray(self.loose[::-1, ::-1]))
 
 
 @dataclass(frozen=True)
@@ -317,6 +316,5 @@ def _cut(grey: np.ndarray, candidate: _Candidate, scale: float, margin: float, r
 
 def _crop(grey: np.ndarray, candidate: _Candidate, scale: float) -> MRZBand:
     """The band's tight and loose crops, its corners in `grey`'s pixels, line count and pitch."""
-    return MRZBand(_cut(grey, candidate, scale, 0.0, _KEEP_REACH), len(candidate.lines),
-                   candidate.corners / scale, candidate.characters, candidate.periodicity,
-                   _cut(grey, candidate, scale, *_LOOSE))
+    return MRZBand(_cut(grey, candidate, scale, 0.0, _KEEP_REACH), len(candidate.lines), candidate.corners / scale,
+                   _cut(grey, candidate, scale, *_LOOSE), candidate.characters, candidate.periodicity)

@@ -20,8 +20,8 @@ from .mrz_band import ICAO_LINES, MRZBand, band_stages
 from .mrz_ocr import TesseractMRZ, line_variants
 
 _SCORING_DAY = dt.date(2000, 1, 1)  # length repair ranks by check digits, which no date changes
-_DIGITS = frozenset(string.digits + "<")
 _LETTERS = frozenset(string.ascii_uppercase + "<")
+_KINDS = {CharClass.DIGIT: frozenset(string.digits + "<"), CharClass.ALPHA: _LETTERS, CharClass.NAME: _LETTERS}
 _LENGTH_SLACK = 2  # raw OCR line lengths accepted around the format width (Tesseract slips 1-2 glyphs)
 _MIN_RAW_FIT = 0.8  # below: not read as an MRZ (see _raw_fit; measured in docs/mrz_lines.md)
 _MAX_BANDS_READ = 3  # line groups handed to OCR per image and stage, best first
@@ -62,11 +62,9 @@ class _Reading:
 def _raw_fit(fmt: MRZFormat, lines: Sequence[str]) -> float:
     """Share of raw OCR characters of the kind their slot wants (digits in digit slots...): an MRZ
     read the right way up fits almost fully, text read upside down or a stray row does not."""
-    allowed = {CharClass.DIGIT: _DIGITS, CharClass.ALPHA: _LETTERS, CharClass.NAME: _LETTERS}
-    cells = [(row, col + offset, slot.cls) for row, col, slot in LAYOUTS[fmt].positions()
+    cells = [(lines[row][col + offset], slot.cls) for row, col, slot in LAYOUTS[fmt].positions()
              for offset in range(slot.length)]
-    good = sum(lines[row][col] in allowed.get(cls, lines[row][col]) for row, col, cls in cells)
-    return good / len(cells)
+    return sum(cls not in _KINDS or char in _KINDS[cls] for char, cls in cells) / len(cells)
 
 
 def _windows(raw: tuple[str, ...], band: MRZBand) -> list[tuple[int, tuple[str, ...]]]:
@@ -115,7 +113,7 @@ class MRZReader:
             for band in shaped + [band for band in bands if not band.icao_shaped][:_MAX_UNSHAPED_READ]:
                 for turned in (band, band.flipped()) if turn_over else (band,):
                     reading = self._read_band(turned.image, turned)
-                    if reading is not None and not reading.valid and turned.loose is not None:
+                    if reading is not None and not reading.valid:
                         second = self._read_band(turned.loose, turned)  # shaped but invalid: look again
                         reading = reading if second is None or reading.rank >= second.rank else second
                     if reading is not None and (best is None or reading.rank > best.rank):
