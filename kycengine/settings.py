@@ -66,6 +66,12 @@ class Settings(Record):
     # 0.32-0.76 mm; genuine clean 0.10-0.20 mm, genuine hard 0.13-0.27 mm (hard 640x360 clips whose
     # MRZ could not be read reach 0.53 mm: asking for a steadier video is then the right answer).
     document_blur_max_mm: float = 0.29
+    # Lead per frame (summed OCR-B template correlation, kept glyph over the runner-up) under which a
+    # character of a valid MRZ is in doubt when no check digit confirms it (names, state codes, or a
+    # swap 7-3-1 cannot see): the field then needs the printed zone's exact agreement, or a person.
+    # Misreadings not read the same way twice on the generator corpus had leads 0.0008-0.0174, clear
+    # readings 0.028 and up (the MRZ_CLEAR_MARGIN measurement); benchmarks/mrz_peers.py re-measures it.
+    mrz_confirm_margin: float = 0.02
     # Share of saturated pixels on the MRZ box from which glare hides the MRZ (when it does so in 80 %
     # of the best frames and the MRZ could not be read). glare_mrz variant: median 0.84-1.0; other
     # variants 0-0.45 (a reflection crossing a readable MRZ is fine).

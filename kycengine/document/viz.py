@@ -49,6 +49,19 @@ class FieldCheck:
     matches: bool | None  # None when the line could not be read confidently
 
 
+def plain(text: str) -> str:
+    """Upper-case A-Z/0-9 only, accents removed, nothing merged: what confirms a character in doubt."""
+    letters = unicodedata.normalize("NFKD", text.upper().replace("Œ", "OE").replace("Æ", "AE"))
+    return "".join(c for c in letters if c in _ALNUM)
+
+
+def confirms(check: FieldCheck) -> bool:
+    """True when the printed line, read confidently, holds the MRZ value exactly (no look-alike
+    folded, no edit allowed): then it confirms a character of the MRZ that was in doubt."""
+    value = plain(check.mrz_value)
+    return bool(value) and check.ocr_score >= MIN_OCR_SCORE and value in plain(check.printed)
+
+
 def fold(text: str) -> str:
     """Upper-case A-Z/0-9 only, accents removed, easily confused glyphs merged."""
     letters = unicodedata.normalize("NFKD", text.upper().replace("Œ", "OE").replace("Æ", "AE"))
