@@ -21,12 +21,11 @@ import numpy as np
 
 from ..errors import InvalidInput
 from .card import ASPECT_SPLIT, card_homography, rotate_quad, true_aspect
-from .icao import FILLER, char_value
-from .icao_codes import STATE_CODES
 from .layout import LAYOUTS, Layout
 from .mrz import LAYOUTS as MRZ_LAYOUTS
-from .mrz import MRZ, checks_covering, parse
-from .ocrb import GLYPHS, SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
+from .mrz import MRZ, parse
+from .mrz_confirm import Unconfirmed, unchecked_names, unconfirmed_in, vote_evidence
+from .ocrb import SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
 from .reader import MRZReader, vote
 from .types import DocumentType
 
@@ -37,96 +36,6 @@ OCR_PX_PER_MM = 8.0  # MRZ characters 20 px apart, capitals 18 px tall
 MIN_CONFIDENCE = 0.62
 _ZONE_MARGIN_MM = SEARCH_MM + 1.0
 _CLASSES = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
-_CODE_FIELDS = ("issuing_state", "nationality")
-_CODES = sorted(STATE_CODES)
-_CODE_GLYPHS = np.array([[GLYPHS.index(c) for c in code.ljust(3, FILLER)] for code in _CODES])
-
-
-@dataclass(frozen=True)
-class Unconfirmed:
-    """A field of a valid reading that nothing confirms: a near tie no check digit covers, a glyph
-    the field's class excludes read better than the one kept, or a code taken from the code list."""
-
-    field: str  # an MRZFields name: surname, given_names, document_number, nationality, ...
-    text: str  # the field's characters as read
-    margin: float  # the weakest lead (per frame) behind the doubt
-    why: str
-
-    @property
-    def detail(self) -> str:
-        """One line for a finding."""
-        return f"{self.field} {self.text!r}: {self.why} (lead {self.margin:.3f})"
-
-
-def _code_scores(sums: np.ndarray, col: int) -> np.ndarray:
-    """Summed glyph evidence of every ICAO state code at `col` of one line's (width, 37) sums."""
-    return sums[col + np.arange(3)[None, :], _CODE_GLYPHS].sum(axis=1)
-
-
-def _doubt(scores: np.ndarray, allowed: np.ndarray, chosen: int, frames: int,
-           min_margin: float) -> tuple[float, bool] | None:
-    """(lead, blind) of a cell in doubt, None when it is clear: lead is the chosen glyph's over the
-    next allowed one (negative: an excluded glyph read better), blind that the runner-up has the
-    chosen glyph's value mod 10 (a check digit cannot tell them apart)."""
-    others = np.where(allowed, scores, -1e9)
-    others[chosen] = -1e9
-    runner = int(others.argmax())
-    lead = float(scores[chosen] - scores[runner]) / frames
-    excluded = float(scores.max() - scores[chosen]) / frames
-    if lead >= min_margin and excluded <= min_margin:
-        return None
-    blind = char_value(GLYPHS[runner]) % 10 == char_value(GLYPHS[chosen]) % 10
-    return (-excluded if excluded > min_margin else lead), blind
-
-
-def _code_doubt(sums: np.ndarray, mask: np.ndarray, col: int, field: str, frames: int,
-                min_margin: float) -> list[Unconfirmed]:
-    """The state code at `col` in doubt: changed by the code list, or a near tie with another code."""
-    scores = _code_scores(sums, col)
-    order = np.argsort(-scores)
-    lead = float(scores[order[0]] - scores[order[1]]) / frames
-    code = _CODES[int(order[0])]
-    raw = "".join(GLYPHS[i] for i in np.where(mask, sums, -1e9)[col:col + 3].argmax(axis=1))
-    if raw != code.ljust(3, FILLER):
-        return [Unconfirmed(field, code, lead, f"read {raw!r}, which is no ICAO 9303 code")]
-    if lead < min_margin:
-        return [Unconfirmed(field, code, lead, f"a near tie with {_CODES[int(order[1])]!r}")]
-    return []
-
-
-def _field_of(field: str, line: str, start: int, col: int) -> str:
-    """The MRZFields name of column `col` of a slot feeding `field` that starts at `start` on `line`
-    (a TD1/TD2/TD3 name slot holds the surname up to its first '<<', then the given names)."""
-    if field == "name":
-        split = line.find(FILLER * 2, start)
-        return "surname" if split < 0 or col < split else "given_names"
-    return field
-
-
-def _field_text(mrz: MRZ, field: str) -> str:
-    return str(getattr(mrz.fields, field, ""))
-
-
-def unconfirmed_fields(reader: CardMRZReader | None, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
-    """Fields of a valid `mrz` that nothing confirms: the template vote's doubts
-    (`CardMRZReader.unconfirmed`); for a Tesseract reading, which gives no per-character evidence,
-    every name no check digit covers (a TD1/TD2/TD3 name: only the printed zone can confirm it)."""
-    if reader is not None and reader.source() == "ocrb" and mrz.lines == reader.voted():
-        return reader.unconfirmed(mrz, min_margin)
-    covering = checks_covering(mrz.format)
-    names = [s for _, _, s in MRZ_LAYOUTS[mrz.format].positions() if s.field == "name" and not covering[s.name]]
-    if not names:
-        return []
-    return [Unconfirmed(field, _field_text(mrz, field), 0.0, "read without per-character evidence, no check digit")
-            for field in ("surname", "given_names") if _field_text(mrz, field)]
-
-
-def _code_slots(layout: Layout) -> list[tuple[int, int]]:
-    """(line, column) of the issuing state and nationality slots of a layout's MRZ."""
-    return [(row, col) for row, col, slot in MRZ_LAYOUTS[layout.mrz_format].positions()
-            if slot.field in _CODE_FIELDS]
-
-
 @dataclass(frozen=True, eq=False)
 class FrameReading:
     """One frame's MRZ reading and the geometry it was read with."""
@@ -228,13 +137,7 @@ class CardMRZReader:
     def voted(self) -> tuple[str, ...] | None:
         """The reading the evidence so far supports: summed template scores, else Tesseract's majority."""
         if self._sums is not None and self.layout is not None:
-            masks = allowed_masks(self.layout)
-            lines = ["".join(GLYPHS[i] for i in np.where(mask, sums, -1e9).argmax(axis=1))
-                     for sums, mask in zip(self._sums, masks)]
-            for row, col in _code_slots(self.layout):  # the listed code the evidence supports best
-                code = _CODES[int(_code_scores(self._sums[row], col).argmax())].ljust(3, FILLER)
-                lines[row] = lines[row][:col] + code + lines[row][col + 3:]
-            return tuple(lines)
+            return vote_evidence(self._sums, self.layout)
         texts = [r.lines for r in self.readings if r.source == "tesseract"]
         return vote(texts, [self._valid(t) for t in texts])
 
@@ -291,46 +194,12 @@ class CardMRZReader:
         return out
 
     def unconfirmed(self, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
-        """Fields of the voted reading `mrz` whose characters nothing confirms (empty when `mrz` is
-        not the template vote: a Tesseract reading carries no per-character evidence).
-
-        A character is in doubt when its lead over the next glyph its slot allows is under
-        `min_margin` per frame, or when a glyph its slot excludes (a digit in a name) led by as
-        much. A check digit that passes confirms a span with at most one such character, and only
-        when the runner-up glyph would have changed the check (7-3-1 does not see a swap between
-        glyphs of equal value mod 10: Z/F, E/O, A/K/U/0, ...). A state code is in doubt when the
-        code list changed what the characters said, or another listed code was a near tie.
-        """
+        """Fields of the voted reading `mrz` that its evidence does not confirm (`mrz_confirm`);
+        empty when `mrz` is not the template vote (a Tesseract reading has no per-character evidence)."""
         if self._sums is None or self.layout is None or mrz.lines != self.voted():
             return []
-        frames = max(1, sum(1 for r in self.readings if r.source == "ocrb"))
-        layout = MRZ_LAYOUTS[mrz.format]
-        masks = allowed_masks(self.layout)
-        doubts: dict[str, list[tuple[int, float, bool]]] = {}  # slot -> (column, lead, blind to 7-3-1)
-        for row, col, slot in layout.positions():
-            if slot.field in _CODE_FIELDS:
-                continue
-            for c in range(col, col + slot.length):
-                doubt = _doubt(self._sums[row][c], masks[row][c], GLYPHS.index(mrz.lines[row][c]), frames,
-                               min_margin)
-                if doubt is not None:
-                    doubts.setdefault(slot.name, []).append((c, *doubt))
-        spans = {slot.name: (*slot.covers, slot.name) for _, _, slot in layout.positions() if slot.is_check}
-        passing = {f"{c.field}_check" for c in mrz.checks if c.valid}
-        covering = checks_covering(mrz.format)
-        out: list[Unconfirmed] = []
-        for row, col, slot in layout.positions():
-            for c, lead, blind in doubts.get(slot.name, []) if not slot.is_check else ():
-                if not blind and any(check in passing and sum(len(doubts.get(n, ())) for n in spans[check]) <= 1
-                                     for check in covering[slot.name]):
-                    continue  # the passing check digit would have seen the runner-up
-                field = _field_of(str(slot.field), mrz.lines[row], col, c)
-                why = ("a near tie that no check digit confirms" if lead >= 0
-                       else "a glyph its slot excludes read better")
-                out.append(Unconfirmed(field, _field_text(mrz, field), lead, why))
-            if slot.field in _CODE_FIELDS:
-                out += _code_doubt(self._sums[row], masks[row], col, str(slot.field), frames, min_margin)
-        return list({u.field: u for u in sorted(out, key=lambda u: -u.margin)}.values())
+        frames = sum(1 for r in self.readings if r.source == "ocrb")
+        return unconfirmed_in(self._sums, self.layout, mrz, frames, min_margin)
 
     def _valid(self, lines: tuple[str, ...]) -> bool:
         try:
@@ -363,3 +232,11 @@ class CardMRZReader:
             return True
         mrz = self.mrz()
         return run >= self.agree and mrz is not None and mrz.valid
+
+
+def unconfirmed_fields(reader: CardMRZReader | None, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
+    """Fields of a valid `mrz` that nothing confirms: the template vote's doubts; for a Tesseract
+    reading, which gives no per-character evidence, every name no check digit covers."""
+    if reader is not None and reader.source() == "ocrb" and mrz.lines == reader.voted():
+        return reader.unconfirmed(mrz, min_margin)
+    return unchecked_names(mrz)
