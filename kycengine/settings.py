@@ -69,8 +69,10 @@ class Settings(Record):
     # Lead per frame (summed OCR-B template correlation, kept glyph over the runner-up) under which a
     # character of a valid MRZ is in doubt when no check digit confirms it (names, state codes, or a
     # swap 7-3-1 cannot see): the field then needs the printed zone's exact agreement, or a person.
-    # Misreadings not read the same way twice on the generator corpus had leads 0.0008-0.0174, clear
-    # readings 0.028 and up (the MRZ_CLEAR_MARGIN measurement); benchmarks/mrz_peers.py re-measures it.
+    # Weakest lead of any character of a genuine reading, benchmark corpus (3 kinds x clean/hard,
+    # 1280x720): seeds 0-1 0.040-0.15, held-out seeds 2-3 0.063-0.15 (none below the threshold);
+    # the one wrong reading (a 2021 card whose vote never settled, letters shifted) 0.0008-0.032 and
+    # negative on its codes. benchmarks/mrz_peers.py reports what the stage then does.
     mrz_confirm_margin: float = 0.02
     # Share of saturated pixels on the MRZ box from which glare hides the MRZ (when it does so in 80 %
     # of the best frames and the MRZ could not be read). glare_mrz variant: median 0.84-1.0; other

@@ -160,7 +160,7 @@ def test_a_reading_without_per_character_evidence_needs_its_names_confirmed() ->
 
 @pytest.mark.parametrize(("printed", "score", "confirmed"), [
     ("UNITED", 0.95, True), ("Nom: UNITED", 0.95, True), ("UMITED", 0.95, False), ("UNITED", 0.5, False),
-    ("UN1TED", 0.95, False)])
+    ("UN1TED", 0.95, False), ("LE UNITED", 0.95, False)])
 def test_only_an_exact_confident_printed_line_confirms(printed: str, score: float, confirmed: bool) -> None:
     assert confirms(FieldCheck("surname", "UNITED", printed, score, 0, True)) is confirmed
 

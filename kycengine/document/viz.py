@@ -56,10 +56,11 @@ def plain(text: str) -> str:
 
 
 def confirms(check: FieldCheck) -> bool:
-    """True when the printed line, read confidently, holds the MRZ value exactly (no look-alike
-    folded, no edit allowed): then it confirms a character of the MRZ that was in doubt."""
+    """True when the printed line, read confidently, is the MRZ value exactly once its label is
+    dropped (no look-alike folded, no edit, no part of a longer value): then it confirms a character
+    of the MRZ that was in doubt."""
     value = plain(check.mrz_value)
-    return bool(value) and check.ocr_score >= MIN_OCR_SCORE and value in plain(check.printed)
+    return bool(value) and check.ocr_score >= MIN_OCR_SCORE and value == plain(value_of(check.name, check.printed))
 
 
 def fold(text: str) -> str:
