@@ -17,7 +17,7 @@ from kycengine.decision import decide, reasons_for
 from kycengine.document.card_mrz import unconfirmed_fields
 from kycengine.document.icao_codes import STATE_CODES, is_state_code
 from kycengine.document.layout import LAYOUTS
-from kycengine.document.mrz import MRZ, MRZFields, MRZFormat, compose, parse
+from kycengine.document.mrz import MRZ, MRZFields, MRZFormat, compose, parse, resolve_lookalikes
 from kycengine.document.mrz_confirm import unconfirmed_in, vote_evidence
 from kycengine.document.ocrb import GLYPHS
 from kycengine.document.types import DocumentType
@@ -179,3 +179,14 @@ def test_state_codes_hold_icao_additions() -> None:
     germany = compose(MRZFormat.TD3, MRZFields("P", "D", "MUSTERMANN", "ERIKA", "C01X00T47", "D",
                                                dt.date(1964, 8, 12), "F", dt.date(2030, 10, 31)))
     assert "P<D<<MUSTERMANN" in germany[0] and parse("\n".join(germany), today=TODAY).valid
+
+
+def test_a_look_alike_swap_needs_a_second_check_digit_to_confirm_it() -> None:
+    fields = MRZFields("V", "FRA", "BENARD", "JEAN", "19OP67813", "FRA", dt.date(1997, 10, 4), "M",
+                       dt.date(2029, 5, 5))
+    passport, visa = compose(MRZFormat.TD3, fields), compose(MRZFormat.MRV_A, fields)
+    misread_passport = (passport[0], passport[1].replace("19OP", "190P", 1))
+    misread_visa = (visa[0], visa[1].replace("19OP", "190P", 1))
+    assert resolve_lookalikes(MRZFormat.TD3, misread_passport) == passport  # the composite confirms
+    assert resolve_lookalikes(MRZFormat.MRV_A, misread_visa) == misread_visa  # nothing would confirm it
+    assert not parse("\n".join(misread_visa), today=TODAY, fmt=MRZFormat.MRV_A).valid

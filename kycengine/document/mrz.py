@@ -342,15 +342,20 @@ _LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": 
 
 def resolve_lookalikes(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
     """In letter-or-digit fields (e.g. a passport number), swap one OCR-B look-alike (O/0, I/1, B/8,
-    S/5, Z/2) where that single swap, and no other, makes the failing check digit over it valid."""
+    S/5, Z/2) where that single swap, and no other, makes the failing check digit over it valid, and
+    a second check digit over the same field (the composite) then passes too: the check digit that
+    chose the swap cannot also confirm it (a visa's number, under one check only, is left as read)."""
     layout = _layout(fmt)
     texts = _slot_texts(layout, lines)
     slots = {slot.name: slot for _, _, slot in layout.positions()}
-    for check in (s for s in slots.values() if s.is_check):
-        def valid() -> bool:
-            span = "".join(texts[n] for n in check.covers)  # noqa: B023 - evaluated at once
-            return set(span) <= MRZ_ALPHABET and check_digit(span) == texts[check.name]  # noqa: B023
-        if valid():
+    checks = [s for s in slots.values() if s.is_check]
+
+    def valid(check: Slot) -> bool:
+        span = "".join(texts[n] for n in check.covers)
+        return set(span) <= MRZ_ALPHABET and check_digit(span) == texts[check.name]
+
+    for check in checks:
+        if valid(check):
             continue
         fixes = []
         for name in (n for n in check.covers if slots[n].cls is CharClass.ALNUM):
@@ -358,11 +363,14 @@ def resolve_lookalikes(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
             for i, char in enumerate(original):
                 if char in _LOOKALIKES:
                     texts[name] = original[:i] + _LOOKALIKES[char] + original[i + 1:]
-                    if valid():
+                    if valid(check):
                         fixes.append((name, texts[name]))
             texts[name] = original
         if len(fixes) == 1:
-            texts[fixes[0][0]] = fixes[0][1]
+            name, original = fixes[0][0], texts[fixes[0][0]]
+            texts[name] = fixes[0][1]
+            if not any(valid(other) for other in checks if other is not check and name in other.covers):
+                texts[name] = original
     return tuple("".join(texts[s.name] for s in line) for line in layout.lines)
 
 
