@@ -158,11 +158,14 @@ def test_a_reading_without_per_character_evidence_needs_its_names_confirmed() ->
     assert unconfirmed_fields(None, cni, MARGIN) == []  # its composite check covers the names
 
 
-@pytest.mark.parametrize(("printed", "score", "confirmed"), [
-    ("UNITED", 0.95, True), ("Nom: UNITED", 0.95, True), ("UMITED", 0.95, False), ("UNITED", 0.5, False),
-    ("UN1TED", 0.95, False), ("LE UNITED", 0.95, False)])
-def test_only_an_exact_confident_printed_line_confirms(printed: str, score: float, confirmed: bool) -> None:
-    assert confirms(FieldCheck("surname", "UNITED", printed, score, 0, True)) is confirmed
+@pytest.mark.parametrize(("name", "value", "printed", "score", "confirmed"), [
+    ("surname", "UNITED", "UNITED", 0.95, True), ("surname", "UNITED", "Nom: UNITED", 0.95, True),
+    ("surname", "UNITED", "UMITED", 0.95, False), ("surname", "UNITED", "UN1TED", 0.95, False),
+    ("surname", "E-GALL", "LE GALL", 0.95, False), ("given_names", "ELODIE", "Elodie", 0.57, True),
+    ("given_names", "JEAN LOIC", "jean,Loic", 0.71, True), ("given_names", "ELQDIE", "Elodie", 0.9, False)])
+def test_only_an_exact_printed_line_confirms(name: str, value: str, printed: str, score: float,
+                                             confirmed: bool) -> None:
+    assert confirms(FieldCheck(name, value, printed, score, 0, True)) is confirmed
 
 
 def test_an_uncertain_mrz_goes_to_a_person_never_approved() -> None:

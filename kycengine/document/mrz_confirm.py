@@ -21,6 +21,9 @@ from .mrz import MRZ, checks_covering
 from .ocrb import GLYPHS, allowed_masks
 
 _CODE_FIELDS = ("issuing_state", "nationality")
+# The document code is no identity data, and the document policy constrains it (a TD3 that is not
+# a P is refused: `policy.acceptance`); its near ties send no one to a person.
+_POLICY_FIELDS = ("document_code",)
 _CODES = sorted(STATE_CODES)
 _CODE_GLYPHS = np.array([[GLYPHS.index(c) for c in code.ljust(3, FILLER)] for code in _CODES])
 
@@ -121,7 +124,7 @@ def unconfirmed_in(sums: np.ndarray, layout: Layout, mrz: MRZ, frames: int, min_
     masks = allowed_masks(layout)
     doubts: dict[str, list[tuple[int, float, bool]]] = {}  # slot -> (column, lead, blind to 7-3-1)
     for row, col, slot in mrz_layout.positions():
-        if slot.field in _CODE_FIELDS:
+        if slot.field in _CODE_FIELDS + _POLICY_FIELDS:
             continue
         for c in range(col, col + slot.length):
             doubt = _doubt(sums[row][c], masks[row][c], GLYPHS.index(mrz.lines[row][c]), frames, min_margin)
