@@ -193,3 +193,11 @@ def test_a_look_alike_swap_needs_a_second_check_digit_to_confirm_it() -> None:
     assert resolve_lookalikes(MRZFormat.TD3, misread_passport) == passport  # the composite confirms
     assert resolve_lookalikes(MRZFormat.MRV_A, misread_visa) == misread_visa  # nothing would confirm it
     assert not parse("\n".join(misread_visa), today=TODAY, fmt=MRZFormat.MRV_A).valid
+
+
+def test_a_clearly_read_code_or_name_off_the_lists_is_never_the_documents_word() -> None:
+    # Read the same clear way frame after frame, no check digit fails: still not approved.
+    mrz = parse("\n".join(_passport()).replace("NLD", "MLD").replace("PIPPA", "7IPPA"), today=TODAY)
+    assert all(c.valid for c in mrz.checks) and not mrz.valid
+    found = {(d.field, d.text) for d in unconfirmed_fields(None, mrz, MARGIN)}
+    assert found == {("issuing_state", "MLD"), ("nationality", "MLD"), ("given_names", "7IPPA")}

@@ -235,7 +235,7 @@ class DocumentAnalyser:
                              f"expiry {validity.expiry_date} ({validity.expiry_source.value})"),
                        Check("adult_holder", None if validity.underage is None else not validity.underage)]
             scores["mrz_score"] = float(mrz.score)
-        doubts = unconfirmed_fields(card_reader, mrz, s.mrz_confirm_margin) if mrz_ok and mrz.valid else []
+        doubts = unconfirmed_fields(card_reader, mrz, s.mrz_confirm_margin) if mrz_ok else []
         if card_reader is not None and card_reader.readings and card_reader.readings[-1].template is not None:
             scores["mrz_template_confidence"] = round(card_reader.readings[-1].template.confidence, 3)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .icao import FILLER, char_value
-from .icao_codes import STATE_CODES
+from .icao_codes import STATE_CODES, is_state_code
 from .layout import Layout
 from .mrz import LAYOUTS as MRZ_LAYOUTS
 from .mrz import MRZ, checks_covering
@@ -145,6 +145,18 @@ def unconfirmed_in(sums: np.ndarray, layout: Layout, mrz: MRZ, frames: int, min_
             why = "a near tie that no check digit confirms" if lead >= 0 else "a glyph its slot excludes read better"
             out.append(Unconfirmed(field, _field_text(mrz, field), lead, why))
     return list({u.field: u for u in sorted(out, key=lambda u: -u.margin)}.values())
+
+
+def off_the_lists(mrz: MRZ) -> list[Unconfirmed]:
+    """Fields of `mrz` read as no document prints them: a state code that is not an ICAO 9303 code,
+    a digit in a name. A reading read the same clear way frame after frame can still hold one (no
+    check digit fails); it is never the document's word on the holder."""
+    out = [Unconfirmed(field, code, 0.0, "not an ICAO 9303 state code")
+           for field, code in (("issuing_state", mrz.fields.issuing_state), ("nationality", mrz.fields.nationality))
+           if code.isalpha() and not is_state_code(code)]
+    names = {field: _field_text(mrz, field) for field in ("surname", "given_names")}
+    return out + [Unconfirmed(field, text, 0.0, "a digit in a name")
+                  for field, text in names.items() if any(c.isdigit() for c in text)]
 
 
 def unchecked_names(mrz: MRZ) -> list[Unconfirmed]:
