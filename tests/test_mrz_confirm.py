@@ -152,6 +152,11 @@ def test_one_o_0_near_tie_under_a_passing_check_digit_is_confirmed() -> None:
 def test_a_reading_without_per_character_evidence_needs_its_names_confirmed() -> None:
     td3 = parse("\n".join(SPECIMEN), today=TODAY)
     assert [d.field for d in unconfirmed_fields(None, td3, MARGIN)] == ["surname", "given_names"]
+    # IO0P67813 has the check digits of 19OP67813: a number with letters that look like digits
+    swapped = _passport(number="IO0P67813")
+    assert parse("\n".join(swapped), today=TODAY).valid
+    assert "document_number" in [d.field for d in unconfirmed_fields(None, parse("\n".join(swapped), today=TODAY),
+                                                                     MARGIN)]
     fields = MRZFields("ID", "FRA", "ZOLA", "EMILE", "880692310285", "FRA", dt.date(1970, 4, 2), "M",
                        department="692", office="023")
     cni = parse("\n".join(compose(MRZFormat.FR_CNI_1988, fields)), today=TODAY)
@@ -200,4 +205,13 @@ def test_a_clearly_read_code_or_name_off_the_lists_is_never_the_documents_word()
     mrz = parse("\n".join(_passport()).replace("NLD", "MLD").replace("PIPPA", "7IPPA"), today=TODAY)
     assert all(c.valid for c in mrz.checks) and not mrz.valid
     found = {(d.field, d.text) for d in unconfirmed_fields(None, mrz, MARGIN)}
-    assert found == {("issuing_state", "MLD"), ("nationality", "MLD"), ("given_names", "7IPPA")}
+    assert found == {("issuing_state", "MLD"), ("nationality", "MLD"), ("name", "UNITED/7IPPA")}
+
+
+def test_a_name_with_letters_after_its_padding_is_invalid() -> None:
+    # Tesseract dropped a name's first letter and read a stray O at the end of a 2021 card's line 3.
+    lines = ("IDFRADYKRSHAAN6<<<<<<<<<<<<<<<", "9507281F3110094FRA<<<<<<<<<<<6")
+    good = parse("\n".join((*lines, "LE<GALL<<LEA<CELINE<<<<<<<<<<<")), today=TODAY)
+    shifted = parse("\n".join((*lines, "E<GALL<<LEA<CELINE<<<<<<<<<<<O")), today=TODAY)
+    assert good.valid and not shifted.valid
+    assert "name: characters after its filler padding" in shifted.problems

@@ -24,7 +24,7 @@ from .card import ASPECT_SPLIT, card_homography, rotate_quad, true_aspect
 from .layout import LAYOUTS, Layout
 from .mrz import LAYOUTS as MRZ_LAYOUTS
 from .mrz import MRZ, parse
-from .mrz_confirm import Unconfirmed, off_the_lists, unchecked_names, unconfirmed_in, vote_evidence
+from .mrz_confirm import Unconfirmed, off_the_lists, unconfirmed_in, vote_evidence, without_evidence
 from .ocrb import SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
 from .reader import MRZReader, vote
 from .types import DocumentType
@@ -237,10 +237,10 @@ class CardMRZReader:
 def unconfirmed_fields(reader: CardMRZReader | None, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
     """Fields of `mrz` that nothing confirms: any code or name off the lists (`off_the_lists`); and
     for a valid `mrz`, the template vote's doubts, or for a Tesseract reading, which gives no
-    per-character evidence, every name no check digit covers."""
+    per-character evidence, what no check digit can confirm (`without_evidence`)."""
     found = off_the_lists(mrz)
     if not mrz.valid:
         return found
     if reader is not None and reader.source() == "ocrb" and mrz.lines == reader.voted():
         return found + reader.unconfirmed(mrz, min_margin)
-    return found + unchecked_names(mrz)
+    return found + without_evidence(mrz)

@@ -448,13 +448,19 @@ def _decode_fields(layout: Layout, texts: dict[str, str], today: date, problems:
 
 
 def _class_problems(layout: Layout, texts: dict[str, str], problems: list[str]) -> None:
-    """MRZ characters that their slot does not allow: a digit in a name or a code, a letter in a date."""
+    """MRZ characters that their slot does not allow: a digit in a name or a code, a letter in a date;
+    and a name with letters after its filler padding (no name holds three fillers in a row: one
+    separates names, two the surname from the given names or, on the old CNI, given names)."""
     for _, _, slot in layout.positions():
         if slot.is_check or slot.cls is CharClass.ALNUM:
             continue  # a check digit's letter already fails its check
         wrong = sorted({c for c in texts[slot.name] if c in MRZ_ALPHABET} - _ALLOWED[slot.cls])
         if wrong:
             problems.append(f"{slot.field}: {''.join(wrong)!r} where {_CLASS_NAMES[slot.cls]} belongs")
+    for field in dict.fromkeys(s.field for _, _, s in layout.positions() if s.cls is CharClass.NAME):
+        text = "".join(texts[s.name] for s in layout.field_slots(str(field)))
+        if FILLER * 3 in text.rstrip(FILLER):
+            problems.append(f"{field}: characters after its filler padding")
 
 
 def _check_digits(layout: Layout, texts: dict[str, str], problems: list[str]) -> tuple[CheckDigit, ...]:

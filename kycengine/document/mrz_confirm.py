@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .icao import FILLER, char_value
-from .icao_codes import STATE_CODES, is_state_code
+from .icao_codes import STATE_CODES
 from .layout import Layout
 from .mrz import LAYOUTS as MRZ_LAYOUTS
 from .mrz import MRZ, checks_covering
@@ -24,6 +24,8 @@ _CODE_FIELDS = ("issuing_state", "nationality")
 # The document code is no identity data, and the document policy constrains it (a TD3 that is not
 # a P is refused: `policy.acceptance`); its near ties send no one to a person.
 _POLICY_FIELDS = ("document_code",)
+_NAME_AND_CODE_FIELDS = ("name", "surname", "given_names", *_CODE_FIELDS)
+_DIGIT_LOOKALIKES = "OIBSZ"  # letters OCR-B readers confuse with 0, 1, 8, 5, 2
 _CODES = sorted(STATE_CODES)
 _CODE_GLYPHS = np.array([[GLYPHS.index(c) for c in code.ljust(3, FILLER)] for code in _CODES])
 
@@ -148,22 +150,30 @@ def unconfirmed_in(sums: np.ndarray, layout: Layout, mrz: MRZ, frames: int, min_
 
 
 def off_the_lists(mrz: MRZ) -> list[Unconfirmed]:
-    """Fields of `mrz` read as no document prints them: a state code that is not an ICAO 9303 code,
-    a digit in a name. A reading read the same clear way frame after frame can still hold one (no
-    check digit fails); it is never the document's word on the holder."""
-    out = [Unconfirmed(field, code, 0.0, "not an ICAO 9303 state code")
-           for field, code in (("issuing_state", mrz.fields.issuing_state), ("nationality", mrz.fields.nationality))
-           if code.isalpha() and not is_state_code(code)]
-    names = {field: _field_text(mrz, field) for field in ("surname", "given_names")}
-    return out + [Unconfirmed(field, text, 0.0, "a digit in a name")
-                  for field, text in names.items() if any(c.isdigit() for c in text)]
+    """Names and state codes of `mrz` read as no document prints them (parse's problems: a code off
+    the ICAO 9303 list, a digit in a name, letters after a name's padding). A reading read the same
+    clear way frame after frame can still hold one (no check digit fails): it is never the
+    document's word on the holder."""
+    out = []
+    for problem in mrz.problems:
+        field, _, why = problem.partition(": ")
+        if field in _NAME_AND_CODE_FIELDS:
+            text = "/".join(filter(None, (_field_text(mrz, "surname"), _field_text(mrz, "given_names")))) \
+                if field == "name" else _field_text(mrz, field)
+            out.append(Unconfirmed(field, text, 0.0, why))
+    return out
 
 
-def unchecked_names(mrz: MRZ) -> list[Unconfirmed]:
-    """The names of `mrz` when no check digit covers them (TD1, TD2, TD3; not the 1988 CNI's), for a
-    reading without per-character evidence: only the printed zone can confirm them."""
+def without_evidence(mrz: MRZ) -> list[Unconfirmed]:
+    """For a reading without per-character evidence (Tesseract's): the names when no check digit
+    covers them (TD1, TD2, TD3; not the 1988 CNI's), and a document number mixing digits with
+    letters that look like digits (O, I, B, S, Z): look-alike swaps can cancel in its check digit
+    (IO0P67813 for 19OP67813). Only the printed zone can confirm them."""
     covering = checks_covering(mrz.format)
-    if not any(s.field == "name" and not covering[s.name] for _, _, s in MRZ_LAYOUTS[mrz.format].positions()):
-        return []
-    return [Unconfirmed(field, _field_text(mrz, field), 0.0, "read without per-character evidence, no check digit")
-            for field in ("surname", "given_names") if _field_text(mrz, field)]
+    names = any(s.field == "name" and not covering[s.name] for _, _, s in MRZ_LAYOUTS[mrz.format].positions())
+    fields = [f for f in ("surname", "given_names") if names and _field_text(mrz, f)]
+    number = mrz.fields.document_number
+    if any(c.isdigit() for c in number) and set(number) & set(_DIGIT_LOOKALIKES):
+        fields.append("document_number")
+    return [Unconfirmed(f, _field_text(mrz, f), 0.0, "read without per-character evidence; no check digit confirms it")
+            for f in fields]
