@@ -32,8 +32,9 @@ _CODE_GLYPHS = np.array([[GLYPHS.index(c) for c in code.ljust(3, FILLER)] for co
 
 @dataclass(frozen=True)
 class Unconfirmed:
-    """A field of a valid reading that nothing confirms: a near tie no check digit covers, a glyph
-    the field's class excludes read better than the one kept, or a code taken from the code list."""
+    """A field of a reading that nothing confirms: a near tie no check digit covers, a glyph the
+    field's class excludes read better than the one kept, a code taken from the code list, a name or
+    code no document prints, or a field read without per-character evidence."""
 
     field: str  # an MRZFields name: surname, given_names, document_number, nationality, ...
     text: str  # the field's characters as read
