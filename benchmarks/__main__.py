@@ -64,14 +64,15 @@ def _chart(sections: list[Section], path: Path) -> None:
         axes[0].legend()
     mrz = next((s for s in sections if s.key == "mrz"), None)
     if mrz:
-        labels = [f"{r['document']}/{r['filming']}" for r in mrz.table]
-        ours = [int(r["kyc rectified read"].split("/")[0]) / int(r["videos"]) for r in mrz.table]
-        peer = [int(r["PassportEye rectified read"].split("/")[0]) / int(r["videos"]) for r in mrz.table]
+        rows = [r for r in mrz.table if "kyc rectified correct" in r]
+        labels = [f"{r['document']}/{r['filming']}" for r in rows]
+        ours = [int(r["kyc rectified correct"].split("/")[0]) / int(r["cases"]) for r in rows]
+        peer = [int(r["PassportEye rectified correct"].split("/")[0]) / int(r["cases"]) for r in rows]
         y = range(len(labels))
         axes[1].barh([v + 0.2 for v in y], ours, height=0.4, label="kycengine", color="#3b6ea5")
         axes[1].barh([v - 0.2 for v in y], peer, height=0.4, label="PassportEye", color="#999999")
         axes[1].set_yticks(list(y), labels)
-        axes[1].set_xlabel("MRZ read rate, all check digits valid (rectified frames)")
+        axes[1].set_xlabel("MRZ read correctly, equal to the printed MRZ (rectified frames)")
         axes[1].legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)

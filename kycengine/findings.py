@@ -35,6 +35,7 @@ class FindingCode(str, enum.Enum):
     MRZ_DOCUMENT_CODE_FORBIDDEN = "mrz_document_code_forbidden"  # e.g. a TD3 whose code is not P
     MRZ_ISSUE_DATE_IMPOSSIBLE = "mrz_issue_date_impossible"  # impossible for the document model
     MRZ_DATE_INVALID = "mrz_date_invalid"  # not a date, expiry before birth, birth after today
+    MRZ_UNCERTAIN = "mrz_uncertain"  # valid, but a field no check digit confirms is in doubt
     PRINTED_FIELD_MISMATCH = "printed_field_mismatch"  # a printed field differs from the MRZ
     # document policy and validity
     DOCUMENT_TYPE_NOT_ACCEPTED = "document_type_not_accepted"

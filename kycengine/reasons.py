@@ -60,6 +60,7 @@ class Reason(str, enum.Enum):
     MRZ_INCONSISTENT = "mrz_inconsistent"
     MRZ_INVALID_DATE = "mrz_invalid_date"
     MRZ_VIZ_MISMATCH = "mrz_viz_mismatch"
+    MRZ_UNCERTAIN = "mrz_uncertain"
     HOLDER_UNDERAGE = "holder_underage"
     HOLDER_AGE_UNCERTAIN = "holder_age_uncertain"
     DECLARED_IDENTITY_MISMATCH = "declared_identity_mismatch"
@@ -204,6 +205,11 @@ TEXTS: dict[Reason, ReasonText] = {
     Reason.MRZ_VIZ_MISMATCH: ReasonText(
         _R, *_REFUSED_DOCUMENT,
         "A printed field read confidently differs from the MRZ (surname, document number)."),
+    Reason.MRZ_UNCERTAIN: ReasonText(
+        _V, *_REVIEW,
+        "The MRZ passes its checks, but a character that no check digit confirms was in doubt (a near "
+        "tie in a name or a state code, a digit read in a name, a code that is not on the ICAO 9303 "
+        "list) and the printed zone did not confirm it: a person compares the MRZ with the document."),
     Reason.HOLDER_UNDERAGE: ReasonText(
         _R, "You must be of age to open this account.",
         "Vous devez être majeur pour ouvrir ce compte.",

@@ -66,6 +66,16 @@ class Settings(Record):
     # 0.32-0.76 mm; genuine clean 0.10-0.20 mm, genuine hard 0.13-0.27 mm (hard 640x360 clips whose
     # MRZ could not be read reach 0.53 mm: asking for a steadier video is then the right answer).
     document_blur_max_mm: float = 0.29
+    # Lead per frame (summed OCR-B template correlation, kept glyph over the runner-up) under which a
+    # character of a valid MRZ is in doubt when no check digit confirms it (names, state codes, or a
+    # swap 7-3-1 cannot see): the field then needs the printed zone's exact agreement, or a person.
+    # Weakest lead of any character of a genuine reading, benchmark corpus (3 kinds x clean/hard,
+    # 1280x720): seeds 0-1 0.040-0.15, held-out seeds 2-3 0.063-0.15 (none below the threshold);
+    # the one wrong reading (a 2021 card whose vote never settled, letters shifted) 0.0008-0.032 and
+    # negative on its codes. At 640x360 genuine passports' names lead down to 0.015 (the printed zone
+    # then confirmed them: 22 of 22 correct readings approved, seeds 0-3) and the two wrong readings
+    # (ELQDIE, LE<QALL) went to review. benchmarks/mrz_peers.py reports what the stage does.
+    mrz_confirm_margin: float = 0.02
     # Share of saturated pixels on the MRZ box from which glare hides the MRZ (when it does so in 80 %
     # of the best frames and the MRZ could not be read). glare_mrz variant: median 0.84-1.0; other
     # variants 0-0.45 (a reflection crossing a readable MRZ is fine).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the benchmark peers (PassportEye, face_recognition with dlib-bin) into .venv.
+# Install the benchmark peers (PassportEye, FastMRZ, face_recognition with dlib-bin) into .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=.venv/.kycengine-bench-installed

@@ -143,8 +143,8 @@ def test_variant_gets_its_reason(make, analyser, variant, kind, seed) -> None:
     expected = _document_reasons(labels)
     got = set(reasons_of(evidence))
     assert expected <= got, (reasons_of(evidence), evidence.scores, evidence.note)
-    # an attack may also leave the MRZ unread (a screen's moire); nothing else may be claimed
-    assert got <= expected | {Reason.MRZ_UNREADABLE}, (reasons_of(evidence), evidence.scores)
+    # an attack may also leave the MRZ unread or in doubt (a screen's moire); nothing else may be claimed
+    assert got <= expected | {Reason.MRZ_UNREADABLE, Reason.MRZ_UNCERTAIN}, (reasons_of(evidence), evidence.scores)
     assert reasons_of(DocumentEvidence.from_dict(evidence.to_dict())) == reasons_of(evidence)
 
 
@@ -193,7 +193,10 @@ def test_4k_video_is_downscaled_on_decode_and_read(tmp_path, analyser) -> None:
 def test_one_frame_video_asks_for_the_tilt(make, analyser) -> None:
     clip, labels = make(DocumentType.PASSPORT, seed=1)
     evidence = analyser.analyse(_frames_video([clip.frames[7].image]), today=labels.today)
-    assert reasons_of(evidence) == (Reason.DOCUMENT_NOT_TILTED,)
+    # This 640x360 frame's MRZ is read by Tesseract with a name that is not the printed one
+    # (ETIENME): valid, but never approved as the document's (mrz_uncertain).
+    assert evidence.mrz_lines != labels.mrz_lines
+    assert reasons_of(evidence) == (Reason.DOCUMENT_NOT_TILTED, Reason.MRZ_UNCERTAIN)
     assert {c.name: c.passed for c in evidence.checks}["not_screen"] is None
 
 

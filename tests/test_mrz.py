@@ -184,14 +184,24 @@ def test_parse_tolerates_whitespace_blank_lines_and_lowercase():
     assert mrz.valid and mrz.lines == TD3_SPECIMEN and mrz.source == "ocr:frame-12"
 
 
-def test_correct_by_position_fixes_ocr_confusions():
-    noisy = ("P<UT0ERIKSS0N<<ANNA<MAR1A<<<<<<KK<<X<<<K<<<<",
-             "L898902C36UT074O8I22F12O4I59ZE184226B<<<<<IO")
+def test_correct_by_position_fixes_confusions_that_check_digits_confirm():
+    noisy = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<KK<<X<<<K<<<<",
+             "L898902C36UTO74O8I22F12O4I59ZE184226B<<<<<IO")
     assert correct_by_position(MRZFormat.TD3, noisy) == TD3_SPECIMEN
     noisy_digits = (TD3_SPECIMEN[0], "L898902C3GUTO740B12ZF12041S9ZE184226B<<<<<10")
     assert correct_by_position(MRZFormat.TD3, noisy_digits) == TD3_SPECIMEN
     fixed = correct_by_position(MRZFormat.TD3, noisy)
     assert _parse(fixed).valid and not _parse(noisy).valid
+
+
+def test_digits_read_in_names_and_codes_are_kept_and_make_the_reading_invalid():
+    # No check digit covers a TD3 name or a state code: 0 -> O there would be an unconfirmed guess.
+    noisy = ("P<UT0ERIKSS0N<<ANNA<MAR1A<<<<<<<<<<<<<<<<<<<", TD3_SPECIMEN[1].replace("UTO", "UT0"))
+    kept = correct_by_position(MRZFormat.TD3, noisy)
+    assert kept == noisy
+    mrz = _parse(kept)
+    assert not mrz.valid
+    assert {p.split(":")[0] for p in mrz.problems} >= {"name", "issuing_state", "nationality"}
 
 
 def test_correct_by_position_leaves_ambiguous_characters():

@@ -32,7 +32,7 @@ from ..settings import Settings
 from ..video import Frame, Video, decode, frame_quality, is_video_file
 from . import authenticity, damage, quality
 from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
-from .card_mrz import CardMRZReader, FrameReading  # noqa: F401  (FrameReading: _Located's items)
+from .card_mrz import CardMRZReader, FrameReading, Unconfirmed, unconfirmed_fields  # noqa: F401  (FrameReading: _Located's items)
 from .layout import LAYOUTS, Layout
 from .mrz import MRZ, parse
 from .mrz_band import find_mrz_band
@@ -42,7 +42,7 @@ from .printed import PrintedIdentity
 from .reader import MRZReader, read_mrz
 from .types import DocumentType
 from .validity import Validity, assess_validity
-from .viz import PrintedFieldReader
+from .viz import PrintedFieldReader, confirms
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,7 @@ class DocumentAnalyser:
                              f"expiry {validity.expiry_date} ({validity.expiry_source.value})"),
                        Check("adult_holder", None if validity.underage is None else not validity.underage)]
             scores["mrz_score"] = float(mrz.score)
+        doubts = unconfirmed_fields(card_reader, mrz, s.mrz_confirm_margin) if mrz_ok else []
         if card_reader is not None and card_reader.readings and card_reader.readings[-1].template is not None:
             scores["mrz_template_confidence"] = round(card_reader.readings[-1].template.confidence, 3)
 
@@ -251,7 +252,7 @@ class DocumentAnalyser:
                 card_image = rectify(frame_image, quad, layout.size_mm, CARD_PX_PER_MM)
                 portrait = crop_portrait(card_image, layout, CARD_PX_PER_MM)
                 checks.append(Check("portrait", portrait.size > 0, "cropped from the rectified document"))
-                checks += self._visual_zone(card_image, layout, mrz, findings, scores)
+                checks += self._visual_zone(card_image, layout, mrz, findings, scores, doubts)
             else:
                 checks += [Check("portrait", None, "no readable document"),
                            Check("visual_zone", None, "no readable document")]
@@ -261,6 +262,9 @@ class DocumentAnalyser:
                 checks += [Check(name, None, "document outline not found")
                            for name in ("colour", "not_screen", "tilted", "undamaged")]
         checks += [Check(name, None, "not built in this version") for name in self.pending]
+        # A valid MRZ whose reading rests on a character nothing confirmed is never approved silently.
+        findings += [Finding(FindingCode.MRZ_UNCERTAIN, d.detail, d.margin, s.mrz_confirm_margin) for d in doubts]
+        checks += [Check(f"mrz_confirmed_{d.field}", False, d.detail) for d in doubts]
 
         unrun = [c.name for c in checks if c.passed is None and c.name not in ("not_expired", "adult_holder")]
         if not findings and unrun:
@@ -338,11 +342,15 @@ class DocumentAnalyser:
         return self.viz.read_identity(evidence.card_image, LAYOUTS[evidence.document_type], CARD_PX_PER_MM, lines)
 
     def _visual_zone(self, card_image: np.ndarray, layout: Layout, mrz: MRZ, findings: list[Finding],
-                     scores: dict[str, float]) -> list[Check]:
+                     scores: dict[str, float], doubts: list[Unconfirmed]) -> list[Check]:
+        """Printed fields against the MRZ; a field in `doubts` that the print confirms exactly leaves it."""
         if self.viz is None:
             return []
-        values = {"surname": mrz.fields.surname, "document_number": mrz.fields.document_number}
+        values = {"surname": mrz.fields.surname, "document_number": mrz.fields.document_number,
+                  **{d.field: d.text for d in doubts if d.field == "given_names"}}
         results = self.viz.check(card_image, layout, CARD_PX_PER_MM, values)
+        confirmed = {r.name for r in results if confirms(r)}
+        doubts[:] = [d for d in doubts if d.field not in confirmed]
         checks = [Check(f"visual_zone_{r.name}", r.matches,
                         f"printed {r.printed!r} (ocr {r.ocr_score:.2f}), MRZ {r.mrz_value!r}, {r.distance} edits")
                   for r in results]

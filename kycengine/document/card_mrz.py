@@ -24,7 +24,8 @@ from .card import ASPECT_SPLIT, card_homography, rotate_quad, true_aspect
 from .layout import LAYOUTS, Layout
 from .mrz import LAYOUTS as MRZ_LAYOUTS
 from .mrz import MRZ, parse
-from .ocrb import GLYPHS, SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
+from .mrz_confirm import Unconfirmed, off_the_lists, unconfirmed_in, vote_evidence, without_evidence
+from .ocrb import SEARCH_MM, TemplateReading, allowed_masks, read_mrz_zone
 from .reader import MRZReader, vote
 from .types import DocumentType
 
@@ -35,8 +36,6 @@ OCR_PX_PER_MM = 8.0  # MRZ characters 20 px apart, capitals 18 px tall
 MIN_CONFIDENCE = 0.62
 _ZONE_MARGIN_MM = SEARCH_MM + 1.0
 _CLASSES = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
-
-
 @dataclass(frozen=True, eq=False)
 class FrameReading:
     """One frame's MRZ reading and the geometry it was read with."""
@@ -138,9 +137,7 @@ class CardMRZReader:
     def voted(self) -> tuple[str, ...] | None:
         """The reading the evidence so far supports: summed template scores, else Tesseract's majority."""
         if self._sums is not None and self.layout is not None:
-            masks = allowed_masks(self.layout)
-            return tuple("".join(GLYPHS[i] for i in np.where(mask, sums, -1e9).argmax(axis=1))
-                         for sums, mask in zip(self._sums, masks))
+            return vote_evidence(self._sums, self.layout)
         texts = [r.lines for r in self.readings if r.source == "tesseract"]
         return vote(texts, [self._valid(t) for t in texts])
 
@@ -196,6 +193,14 @@ class CardMRZReader:
                 out.append(name)
         return out
 
+    def unconfirmed(self, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
+        """Fields of the voted reading `mrz` that its evidence does not confirm (`mrz_confirm`);
+        empty when `mrz` is not the template vote (a Tesseract reading has no per-character evidence)."""
+        if self._sums is None or self.layout is None or mrz.lines != self.voted():
+            return []
+        frames = sum(1 for r in self.readings if r.source == "ocrb")
+        return unconfirmed_in(self._sums, self.layout, mrz, frames, min_margin)
+
     def _valid(self, lines: tuple[str, ...]) -> bool:
         try:
             return parse("\n".join(lines), today=self.today,
@@ -227,3 +232,15 @@ class CardMRZReader:
             return True
         mrz = self.mrz()
         return run >= self.agree and mrz is not None and mrz.valid
+
+
+def unconfirmed_fields(reader: CardMRZReader | None, mrz: MRZ, min_margin: float) -> list[Unconfirmed]:
+    """Fields of `mrz` that nothing confirms: any code or name off the lists (`off_the_lists`); and
+    for a valid `mrz`, the template vote's doubts, or for a Tesseract reading, which gives no
+    per-character evidence, what no check digit can confirm (`without_evidence`)."""
+    found = off_the_lists(mrz)
+    if not mrz.valid:
+        return found
+    if reader is not None and reader.source() == "ocrb" and mrz.lines == reader.voted():
+        return found + reader.unconfirmed(mrz, min_margin)
+    return found + without_evidence(mrz)

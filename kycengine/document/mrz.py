@@ -23,6 +23,7 @@ from datetime import date
 from enum import Enum
 
 from kycengine.document.icao import FILLER, MRZ_ALPHABET, check_digit
+from kycengine.document.icao_codes import is_state_code
 from kycengine.errors import InvalidInput
 from kycengine.records import Record
 
@@ -53,14 +54,12 @@ _ALLOWED: dict[CharClass, frozenset[str]] = {
     CharClass.ALNUM: MRZ_ALPHABET,
     CharClass.NAME: frozenset(string.ascii_uppercase + FILLER),
 }
+# Letters read in a digit slot: every digit slot is under a check digit, which confirms the change.
+# Digits read in a letter slot (names, codes, sex) are left as read: no check digit covers a TD3 name
+# or a code, so a digit there makes the reading invalid rather than silently "corrected".
 _TO_DIGIT = str.maketrans("OIBSZGDQ", "01852600")
-_TO_LETTER = str.maketrans("01852", "OIBSZ")
-_CORRECTIONS: dict[CharClass, dict[int, int]] = {
-    CharClass.DIGIT: _TO_DIGIT,
-    CharClass.ALPHA: _TO_LETTER,
-    CharClass.NAME: _TO_LETTER,
-    CharClass.ALNUM: {},
-}
+_CODE_FIELDS = ("issuing_state", "nationality")
+_CLASS_NAMES = {CharClass.DIGIT: "a digit", CharClass.ALPHA: "a letter", CharClass.NAME: "a letter"}
 _DATE_FIELDS = ("birth_date", "expiry_date")
 _SEX_CODES = {"M": "M", "F": "F", "X": FILLER, FILLER: FILLER}
 
@@ -322,15 +321,18 @@ def detect(lines: Sequence[str]) -> MRZFormat:
 
 
 def correct_by_position(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
-    """Undo unambiguous OCR confusions: letters read in digit slots and vice versa, K/X in name fillers."""
+    """Undo OCR confusions the check digits confirm: letters read in digit slots (O->0, I->1, ...);
+    and K/X read in the filler run that ends a name. Digits read in letter slots stay as read."""
     layout = _layout(fmt)
     lines = tuple("".join(line.split()).upper() for line in lines)
     if not _shaped(layout, lines):
         raise InvalidInput(f"{layout.format.value}: expected {len(layout.lines)} lines of {layout.width} characters")
     texts = _slot_texts(layout, lines)
     for _, _, slot in layout.positions():
-        text = texts[slot.name].translate(_CORRECTIONS[slot.cls])
-        texts[slot.name] = _clear_filler_run(text) if slot.cls is CharClass.NAME else text
+        if slot.cls is CharClass.DIGIT:
+            texts[slot.name] = texts[slot.name].translate(_TO_DIGIT)
+        elif slot.cls is CharClass.NAME:
+            texts[slot.name] = _clear_filler_run(texts[slot.name])
     return tuple("".join(texts[s.name] for s in line) for line in layout.lines)
 
 
@@ -340,15 +342,20 @@ _LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": 
 
 def resolve_lookalikes(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
     """In letter-or-digit fields (e.g. a passport number), swap one OCR-B look-alike (O/0, I/1, B/8,
-    S/5, Z/2) where that single swap, and no other, makes the failing check digit over it valid."""
+    S/5, Z/2) where that single swap, and no other, makes the failing check digit over it valid, and
+    a second check digit over the same field (the composite) then passes too: the check digit that
+    chose the swap cannot also confirm it (a visa's number, under one check only, is left as read)."""
     layout = _layout(fmt)
     texts = _slot_texts(layout, lines)
     slots = {slot.name: slot for _, _, slot in layout.positions()}
-    for check in (s for s in slots.values() if s.is_check):
-        def valid() -> bool:
-            span = "".join(texts[n] for n in check.covers)  # noqa: B023 - evaluated at once
-            return set(span) <= MRZ_ALPHABET and check_digit(span) == texts[check.name]  # noqa: B023
-        if valid():
+    checks = [s for s in slots.values() if s.is_check]
+
+    def valid(check: Slot) -> bool:
+        span = "".join(texts[n] for n in check.covers)
+        return set(span) <= MRZ_ALPHABET and check_digit(span) == texts[check.name]
+
+    for check in checks:
+        if valid(check):
             continue
         fixes = []
         for name in (n for n in check.covers if slots[n].cls is CharClass.ALNUM):
@@ -356,11 +363,14 @@ def resolve_lookalikes(fmt: MRZFormat, lines: Sequence[str]) -> tuple[str, ...]:
             for i, char in enumerate(original):
                 if char in _LOOKALIKES:
                     texts[name] = original[:i] + _LOOKALIKES[char] + original[i + 1:]
-                    if valid():
+                    if valid(check):
                         fixes.append((name, texts[name]))
             texts[name] = original
         if len(fixes) == 1:
-            texts[fixes[0][0]] = fixes[0][1]
+            name, original = fixes[0][0], texts[fixes[0][0]]
+            texts[name] = fixes[0][1]
+            if not any(valid(other) for other in checks if other is not check and name in other.covers):
+                texts[name] = original
     return tuple("".join(texts[s.name] for s in line) for line in layout.lines)
 
 
@@ -430,7 +440,27 @@ def _decode_fields(layout: Layout, texts: dict[str, str], today: date, problems:
     for field in ("surname", "document_number"):
         if not values[field]:
             problems.append(f"{field}: empty")
+    for field in _CODE_FIELDS:
+        code = str(values[field])
+        if code.isalpha() and not is_state_code(code):
+            problems.append(f"{field}: {code!r} is not an ICAO 9303 state code")
     return MRZFields(**values)  # type: ignore[arg-type]
+
+
+def _class_problems(layout: Layout, texts: dict[str, str], problems: list[str]) -> None:
+    """MRZ characters that their slot does not allow: a digit in a name or a code, a letter in a date;
+    and a name with letters after its filler padding (no name holds three fillers in a row: one
+    separates names, two the surname from the given names or, on the old CNI, given names)."""
+    for _, _, slot in layout.positions():
+        if slot.is_check or slot.cls is CharClass.ALNUM:
+            continue  # a check digit's letter already fails its check
+        wrong = sorted({c for c in texts[slot.name] if c in MRZ_ALPHABET} - _ALLOWED[slot.cls])
+        if wrong:
+            problems.append(f"{slot.field}: {''.join(wrong)!r} where {_CLASS_NAMES[slot.cls]} belongs")
+    for field in dict.fromkeys(s.field for _, _, s in layout.positions() if s.cls is CharClass.NAME):
+        text = "".join(texts[s.name] for s in layout.field_slots(str(field)))
+        if FILLER * 3 in text.rstrip(FILLER):
+            problems.append(f"{field}: characters after its filler padding")
 
 
 def _check_digits(layout: Layout, texts: dict[str, str], problems: list[str]) -> tuple[CheckDigit, ...]:
@@ -467,11 +497,20 @@ def parse(text: str, *, today: date, source: str = "text", fmt: MRZFormat | None
         stray = sorted(set(line) - MRZ_ALPHABET)
         if stray:
             problems.append(f"line {row}: characters outside the MRZ alphabet: {''.join(stray)!r}")
+    _class_problems(layout, texts, problems)
     fields = _decode_fields(layout, texts, today, problems)
     share = sum(c.valid for c in checks) / len(checks)
     penalty = 10 * (len(problems) - failed)
     score = max(0, round(100 * share * _fit(layout, lines)) - penalty)
     return MRZ(layout.format, lines, fields, checks, not problems, score, source, tuple(problems))
+
+
+def checks_covering(fmt: MRZFormat) -> dict[str, tuple[str, ...]]:
+    """For each slot that is not a check digit, the check-digit slots whose span includes it (none:
+    nothing confirms its reading, e.g. a TD3 name or any issuing state and nationality)."""
+    layout = _layout(fmt)
+    slots = [slot for _, _, slot in layout.positions()]
+    return {s.name: tuple(c.name for c in slots if s.name in c.covers) for s in slots if not s.is_check}
 
 
 def field_text(mrz: MRZ, field: str) -> str:
