@@ -193,10 +193,11 @@ def test_4k_video_is_downscaled_on_decode_and_read(tmp_path, analyser) -> None:
 def test_one_frame_video_asks_for_the_tilt(make, analyser) -> None:
     clip, labels = make(DocumentType.PASSPORT, seed=1)
     evidence = analyser.analyse(_frames_video([clip.frames[7].image]), today=labels.today)
-    # This 640x360 frame's MRZ is read by Tesseract with a name that is not the printed one
-    # (ETIENME): valid, but never approved as the document's (mrz_uncertain).
-    assert evidence.mrz_lines != labels.mrz_lines
-    assert reasons_of(evidence) == (Reason.DOCUMENT_NOT_TILTED, Reason.MRZ_UNCERTAIN)
+    assert Reason.DOCUMENT_NOT_TILTED in reasons_of(evidence)
+    # one 640x360 frame may not give the printed MRZ; a reading that is not it is never accepted
+    doubts = {Reason.MRZ_UNCERTAIN, Reason.MRZ_UNREADABLE}
+    assert evidence.mrz_lines == labels.mrz_lines or doubts & set(reasons_of(evidence))
+    assert set(reasons_of(evidence)) <= {Reason.DOCUMENT_NOT_TILTED} | doubts
     assert {c.name: c.passed for c in evidence.checks}["not_screen"] is None
 
 
