@@ -61,6 +61,11 @@ class Settings(Record):
     # Share of the frames with a document in which it runs off the frame, at or above which the
     # capture is cut off. cut_off variant 0.78-1.0; every other variant 0-0.07.
     document_cut_off_min: float = 0.5
+    # ... and the frames where it runs off must be at least this share of the scanned frames (and 2),
+    # so that one frame never decides: a document found whole in no frame (an outline of a shape the
+    # search did not know) and running off in 1 of 24 was reported cut off. cut_off variant: runs off
+    # in 0.6-1.0 of the scanned frames; document_found_min is the least a document is seen in.
+    document_cut_off_frames_min: float = 0.2
     # Print blur (Gaussian sigma in mm implied by the document's sharpest edges, quality.edge_blur_mm)
     # of the sharpest frame above which an unreadable MRZ is put down to blur. Blurry variant
     # 0.32-0.76 mm; genuine clean 0.10-0.20 mm, genuine hard 0.13-0.27 mm (hard 640x360 clips whose

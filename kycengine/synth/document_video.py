@@ -67,8 +67,10 @@ class Capture(str, enum.Enum):
     STANDARD = "standard"  # tilted 15-25 degrees (hard 20-30); a passport open, its data page clear
     GENTLE_TILT = "gentle_tilt"  # tilted only 5-13 degrees at most, as many customers do
     SLEEVE = "sleeve"  # inside a clear plastic sleeve a few millimetres larger than the document
-    OPEN_BOOKLET = "open_booklet"  # passport: pages flush at the fold, the open booklet the clear outline
-    FOREIGN = "foreign"  # passport of another state: its own data-page layout, MRZ of that state
+    # passport held open with its fold upright, the data page turned a quarter beside its facing page:
+    # pages flush at the fold, the open booklet (176 x 129 mm) the clear outline
+    OPEN_BOOKLET = "open_booklet"
+    FOREIGN = "foreign"  # passport of another state: its own data-page layout, MRZ of that state, held open
 
 
 GENTLE_TILT_DEG = (5.0, 13.0)  # the largest tilt of a gentle capture
@@ -180,7 +182,8 @@ def _subject(variant: DocumentVariant, render: documents.CardRender, trajectory:
         frame_px_per_mm = float(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1).mean()) / render.size_mm[0]
         return filming.screen_subject(render, rng, rng.uniform(1.2, 1.8) / frame_px_per_mm)
     if render.document_type is DocumentType.PASSPORT:
-        return filming.booklet_subject(render, documents.facing_page(render), flush=flush)
+        booklet = filming.booklet_subject(render, documents.facing_page(render), flush=flush)
+        return filming.quarter_turned(booklet) if flush else booklet
     return filming.card_subject(render)
 
 
@@ -230,8 +233,12 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
         defocus_mm=card_rng.uniform(0.5, 0.7) if variant is DocumentVariant.BLURRY else None,
         glare_box_mm=_mm_box(render.mrz_box, render.px_per_mm) if variant is DocumentVariant.GLARE_MRZ else None,
         tilt_range_deg=GENTLE_TILT_DEG if capture is Capture.GENTLE_TILT else None)
-    trajectory = filming.plan(shot, document_type.size_mm, camera_rng)
-    subject = _subject(variant, render, trajectory, card_rng, flush=capture in _PASSPORT_ONLY)
+    # an open passport held with its fold upright: the data page is filmed turned a quarter (not its
+    # photocopy or a screen, which show the page alone)
+    turned = capture in _PASSPORT_ONLY and variant not in (DocumentVariant.PHOTOCOPY, DocumentVariant.SCREEN)
+    doc_w, doc_h = document_type.size_mm
+    trajectory = filming.plan(shot, (doc_h, doc_w) if turned else (doc_w, doc_h), camera_rng)
+    subject = _subject(variant, render, trajectory, card_rng, flush=turned)
     damaged = None
     if variant in _DAMAGE:
         subject, damaged = _DAMAGE[variant](subject, render, damage_rng)

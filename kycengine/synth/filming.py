@@ -106,6 +106,14 @@ def booklet_subject(render: CardRender, facing: np.ndarray, *, flush: bool = Fal
     return Subject(image, alpha, ppm, (float(rim), float(rim + h + gap), float(w), float(h)), Surface.LAMINATE)
 
 
+def quarter_turned(subject: Subject) -> Subject:
+    """`subject` turned a quarter counter-clockwise (an open passport held with its fold upright)."""
+    x, y, w, h = subject.document_box
+    width = subject.image.shape[1]
+    return Subject(np.ascontiguousarray(np.rot90(subject.image)), np.ascontiguousarray(np.rot90(subject.alpha)),
+                   subject.px_per_mm, (y, width - x - w, h, w), subject.surface)
+
+
 def sleeved_subject(subject: Subject, rng: np.random.Generator) -> Subject:
     """`subject` inside a clear plastic sleeve 2-5 mm larger on every side: a faint milky film over
     the document and the desk, and a brighter welded edge, which make a second outline around the
