@@ -67,10 +67,19 @@ class Settings(Record):
     # in 0.6-1.0 of the scanned frames; document_found_min is the least a document is seen in.
     document_cut_off_frames_min: float = 0.2
     # Print blur (Gaussian sigma in mm implied by the document's sharpest edges, quality.edge_blur_mm)
-    # of the sharpest frame above which an unreadable MRZ is put down to blur. Blurry variant
+    # above which a frame's print is smeared, when an unreadable MRZ is put down to blur. Blurry variant
     # 0.32-0.76 mm; genuine clean 0.10-0.20 mm, genuine hard 0.13-0.27 mm (hard 640x360 clips whose
     # MRZ could not be read reach 0.53 mm: asking for a steadier video is then the right answer).
     document_blur_max_mm: float = 0.29
+    # ... and the same blur in the frame's own pixels above which it is more than the camera's
+    # sampling: at 640x360 a document spans 2.5-4 px/mm, so a sharp print measures 0.3-0.4 mm there
+    # (real 640x360 captures were called blurry one time in two). Generator, seeds 1-3, best 8 frames
+    # per video (median over them): genuine 640x360 0.40-1.24 px, genuine 1280x720 0.8-2.1 px (all of
+    # them under document_blur_max_mm); blurry 640x360 1.54-3.4 px.
+    document_blur_min_px: float = 1.4
+    # Share of the best frames whose print is smeared (both limits above) from which blur explains an
+    # unreadable MRZ (the median frame, not the sharpest one alone).
+    document_blur_share_min: float = 0.5
     # Share of saturated pixels on the MRZ box from which glare hides the MRZ (when it does so in 80 %
     # of the best frames and the MRZ could not be read). glare_mrz variant: median 0.84-1.0; other
     # variants 0-0.45 (a reflection crossing a readable MRZ is fine).

@@ -387,8 +387,10 @@ def halves(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two halves of a quad (TL, TR, BR, BL) split across its top side's middle (in perspective),
     each ordered by `order_quad`."""
     c = np.asarray(corners, np.float64)
-    to_frame = cv2.getPerspectiveTransform(np.float32([[0, 0], [1, 0], [1, 1], [0, 1]]), c.astype(np.float32))
-    top, bottom = cv2.perspectiveTransform(np.float64([[[0.5, 0.0], [0.5, 1.0]]]), to_frame)[0]
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    to_frame = cv2.getPerspectiveTransform(unit, c.astype(np.float32))
+    middles = np.array([[[0.5, 0.0], [0.5, 1.0]]], np.float64)
+    top, bottom = cv2.perspectiveTransform(middles, to_frame.astype(np.float64))[0]
     return (order_quad(np.array([c[0], top, bottom, c[3]])), order_quad(np.array([top, c[1], c[2], bottom])))
 
 
