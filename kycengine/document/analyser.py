@@ -122,6 +122,13 @@ def _offset(page: np.ndarray, outline: np.ndarray) -> np.ndarray:
     return (page.mean(axis=0) - outline.mean(axis=0)) / max(diagonal, 1e-9)
 
 
+def _refined(scan: quality.FrameScan) -> np.ndarray:
+    """The scan's outline refined on the full frame."""
+    assert scan.card is not None
+    grey = cv2.cvtColor(scan.frame.image, cv2.COLOR_BGR2GRAY)
+    return refine_corners(grey, scan.card.corners, reach=max(3.0, 0.012 * scan.card.width_px))[0]
+
+
 def _with_page(scan: quality.FrameScan, page: np.ndarray) -> quality.FrameScan:
     card = scan.card
     assert card is not None
@@ -136,7 +143,8 @@ def pages(located: list[quality.FrameScan]) -> tuple[list[quality.FrameScan], bo
     An outline may be more than the data page (an open passport, `card.page_candidates`). On the
     best frame the page is the candidate whose MRZ the template reader reads most confidently (the
     whole outline when it reads well); in the other frames, the candidate lying where that one
-    lies in its outline.
+    lies in its outline. A narrowed outline is refined on the full frame before it is split (the
+    page's side along the fold has no edge to refine on).
     """
     ranked = quality.rank_for_reading(located)
     if not ranked or ranked[0].card is None:
@@ -154,8 +162,9 @@ def pages(located: list[quality.FrameScan]) -> tuple[list[quality.FrameScan], bo
     out = []
     for scan in located:
         assert scan.card is not None
-        options = page_candidates(scan.card.corners, scan.card.frame_size)
-        nearest = min(options, key=lambda c: float(np.linalg.norm(_offset(c, scan.card.corners) - where)))
+        outline = _refined(scan)
+        options = page_candidates(outline, scan.card.frame_size)
+        nearest = min(options, key=lambda c: float(np.linalg.norm(_offset(c, outline) - where)))
         out.append(_with_page(scan, nearest))
     return out, True
 
@@ -215,14 +224,13 @@ class DocumentAnalyser:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def _read_located(self, scans: list[quality.FrameScan], today: dt.date) -> CardMRZReader:
+    def _read_located(self, scans: list[quality.FrameScan], today: dt.date, *, refined: bool = False) -> CardMRZReader:
+        """The MRZ read on the best located frames; `refined`: their corners are refined already."""
         reader = CardMRZReader(self.reader, today=today)
         misses = 0
         for scan in quality.rank_for_reading(scans)[: self.settings.document_max_frames]:
             image = scan.frame.image
-            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            reach = max(3.0, 0.012 * scan.card.width_px)
-            corners, _ = refine_corners(grey, scan.card.corners, reach=reach)
+            corners = scan.card.corners if refined else _refined(scan)
             misses = 0 if reader.read_frame(scan.frame.index, image, corners) is not None else misses + 1
             if reader.stable() or misses >= 3 or reader.tesseract_reads >= 3:
                 break
@@ -266,7 +274,7 @@ class DocumentAnalyser:
         findings: list[Finding] = []
         notes: list[str] = []
 
-        card_reader = self._read_located(located, today) if located else None
+        card_reader = self._read_located(located, today, refined=in_booklet) if located else None
         mrz = card_reader.mrz() if card_reader else None
         # The card-aligned reading counts once settled (`_settled`). Valid alone is not enough: a
         # glared 2021 card's vote over 8 frames, never settling, passed both check digits with three
@@ -355,7 +363,7 @@ class DocumentAnalyser:
                            Check("visual_zone", None, "no readable document")]
             if layout is not None and (located or where.readings):
                 checks += self._authenticity(located, where, layout, findings, scores, len(video.frames),
-                                             judge_damage=not in_booklet)
+                                             in_booklet=in_booklet)
             else:
                 checks += [Check(name, None, "document outline not found")
                            for name in ("colour", "not_screen", "tilted", "undamaged")]
@@ -470,7 +478,7 @@ class DocumentAnalyser:
 
     def _authenticity(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
                       findings: list[Finding], scores: dict[str, float], frame_count: int, *,
-                      judge_damage: bool = True) -> list[Check]:
+                      in_booklet: bool = False) -> list[Check]:
         s = self.settings
         checks: list[Check] = []
         # colour, on the read frames rectified at 4 px/mm
@@ -530,16 +538,18 @@ class DocumentAnalyser:
         if tilted is False:
             findings.append(Finding(FindingCode.DOCUMENT_NOT_TILTED, checks[-1].detail,
                                     round(change, 4) if np.isfinite(change) else None, s.document_tilt_min))
-        # the data page of an open booklet has the fold for one side, which is no edge: not judged
-        checks.append(self._undamaged(located, where, layout, findings, scores) if judge_damage
-                      else Check("undamaged", None, "the page of an open booklet: its fold is no edge"))
+        checks.append(self._undamaged(located, where, layout, findings, scores, in_booklet))
         return checks
 
     def _undamaged(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
-                   findings: list[Finding], scores: dict[str, float]) -> Check:
-        """Tears, cuts, creases and missing corners, measured on the frames at hand."""
+                   findings: list[Finding], scores: dict[str, float], in_booklet: bool) -> Check:
+        """Tears, cuts, creases and missing corners, measured on the frames at hand. The data page of
+        an open booklet has the fold for its top side (ICAO 9303 booklets), which is no edge: that
+        side's outline is not judged, and only once the MRZ says which side is the top."""
         views, oriented = damage.gather_views(where.readings, located)
-        found = damage.measure(views, layout, oriented)
+        if in_booklet and not oriented:
+            return Check("undamaged", None, "the page of an open booklet whose way up is not known")
+        found = damage.measure(views, layout, oriented, bound_top=in_booklet)
         scores.update(found.scores())
         kinds = damage.damage_kinds(found, self.settings)
         seen = {f.code for f in findings}
