@@ -286,9 +286,13 @@ class DocumentAnalyser:
             # reading could not settle on; only a fully valid reading replaces an unsettled one. A
             # settled reading (the same clear characters frame after frame) is never replaced: a
             # valid second reading of it would be an unconfirmed correction. Nor is a second reading
-            # in another format than the card's layout (a passport's P read V makes a "valid" visa).
+            # in a format another shape of page carries than the card's (a passport's P read V makes
+            # a "valid" visa); the card's shape is its layout's once one was locked, else its outline's.
             second, _ = self._read_whole_frames(video.frames, today)
-            shape = true_aspect(located[0].card.corners, located[0].card.frame_size) > ASPECT_SPLIT
+            if card_reader is not None and card_reader.layout is not None:
+                shape = card_reader.layout.mrz_format is MRZFormat.TD1
+            else:
+                shape = true_aspect(located[0].card.corners, located[0].card.frame_size) > ASPECT_SPLIT
             if second is not None and second.valid and second.format in _SHAPE_FORMATS[shape]:
                 mrz, settled = second, True
                 notes.append("MRZ read on whole frames (the card-aligned reading was not settled)")
