@@ -21,6 +21,7 @@ from kycengine.synth import (
     make_document_video,
     make_selfie_video,
 )
+from kycengine.synth.document_video import Capture
 
 L = TypeVar("L", DocumentLabels, SelfieLabels)
 CORPUS = Path(__file__).with_name("results") / "corpus"
@@ -54,12 +55,15 @@ def _cached(path: Path, labels_type: type[L], make: Callable[[], L]) -> L:
 
 
 def document_case(document_type: DocumentType, variant: DocumentVariant, seed: int, hard: bool,
-                  seconds: float = 4.0) -> DocumentCase:
+                  seconds: float = 4.0, capture: Capture = Capture.STANDARD,
+                  size: tuple[int, int] = SIZE) -> DocumentCase:
     """Generate (or reuse) one document video of the corpus."""
-    path = CORPUS / f"doc-{document_type.value}-{variant.value}-{'hard' if hard else 'clean'}-{seed}.mp4"
+    how = "" if capture is Capture.STANDARD else f"-{capture.value}"
+    how += "" if size == SIZE else f"-{size[0]}x{size[1]}"
+    path = CORPUS / f"doc-{document_type.value}-{variant.value}-{'hard' if hard else 'clean'}-{seed}{how}.mp4"
     return DocumentCase(path, _cached(path, DocumentLabels, lambda: make_document_video(
-        path, document_type=document_type, variant=variant, seed=seed, hard=hard, size=SIZE, fps=FPS,
-        seconds=seconds)))
+        path, document_type=document_type, variant=variant, seed=seed, hard=hard, size=size, fps=FPS,
+        seconds=seconds, capture=capture)))
 
 
 def selfie_case(person: str, variant: SelfieVariant, seed: int, hard: bool = False,

@@ -126,7 +126,8 @@ TEXTS: dict[Reason, ReasonText] = {
             "before filming again.",
         "Le document est flou. Tenez-le immobile, dans un endroit bien éclairé, et attendez que la "
         "caméra fasse la mise au point avant de filmer à nouveau.",
-        "Too blurry to read: the print blur of the sharpest frame is over document_blur_max_mm."),
+        "Too blurry to read: the print is smeared (over document_blur_max_mm and document_blur_min_px) in "
+        "document_blur_share_min of the best frames."),
     Reason.DOCUMENT_GLARE: ReasonText(
         _T, "A reflection hides part of the document. Move away from direct light, or tilt the document "
             "a little, so that no reflection covers the text.",

@@ -13,6 +13,7 @@ that explains it is reported (not found, cut off, glare, blur) rather than `mrz_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -31,11 +32,29 @@ from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
 from ..video import Frame, Video, decode, frame_quality, is_video_file
 from . import authenticity, damage, quality
-from .card import ASPECT_SPLIT, quad_from_mrz, rectify, refine_corners, true_aspect
-from .card_mrz import CardMRZReader, FrameReading, Unconfirmed, unconfirmed_fields  # noqa: F401  (FrameReading: _Located's items)
-from .layout import LAYOUTS, Layout
-from .mrz import MRZ, parse
+from .card import (
+    ASPECT_SPLIT,
+    CardQuad,
+    page_candidates,
+    quad_from_mrz,
+    rectify,
+    refine_corners,
+    rotate_quad,
+    true_aspect,
+)
+from .card_mrz import (  # noqa: F401  (FrameReading: _Located's items)
+    MIN_CONFIDENCE,
+    OCR_PX_PER_MM,
+    CardMRZReader,
+    FrameReading,
+    Unconfirmed,
+    mrz_zone,
+    unconfirmed_fields,
+)
+from .layout import FRANCE, LAYOUTS, Layout, layout_for
+from .mrz import MRZ, MRZFormat, parse
 from .mrz_band import find_mrz_band
+from .ocrb import read_mrz_zone
 from .policy import acceptance, document_type_of
 from .portrait import crop_portrait
 from .printed import PrintedIdentity
@@ -70,6 +89,16 @@ _POOR_CAPTURE = frozenset({FindingCode.DOCUMENT_NOT_FOUND, FindingCode.DOCUMENT_
                            FindingCode.DOCUMENT_GLARE, FindingCode.DOCUMENT_BLURRY})
 # the designs a document of this true aspect can be: ID-1 (above ASPECT_SPLIT) or the 1.42 ones
 _CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
+# MRZ formats a page of each shape can carry (ID-1 above ASPECT_SPLIT; ID-2 and ID-3 pages below):
+# a whole-frame reading in one of them may replace an unsettled reading of a page of that shape,
+# whichever of them the page's first frame locked onto (at 640x360 a passport's 2x44 lines were
+# locked as the old CNI's 2x36). Visas are not among them: a passport's P read as V is no visa.
+_SHAPE_FORMATS = {True: frozenset({MRZFormat.TD1}),
+                  False: frozenset({MRZFormat.FR_CNI_1988, MRZFormat.TD2, MRZFormat.TD3})}
+# Template confidence a half of an outline must beat the whole outline by to be taken as the page
+# that carries the MRZ (an open passport), when the whole does not read confidently. Generator:
+# the right page 0.60-0.97; a half of a single page, or the wrong half, at most 0.5.
+_PAGE_LEAD = 0.08
 
 
 def _class_kind(scan: quality.FrameScan) -> DocumentType:
@@ -81,6 +110,71 @@ def _outside_frame(quad: np.ndarray, frame: Frame) -> bool:
     h, w = frame.image.shape[:2]
     outside = np.maximum.reduce([-quad[:, 0], quad[:, 0] - (w - 1), -quad[:, 1], quad[:, 1] - (h - 1)])
     return bool(outside.max() > 0.01 * w)
+
+
+def _page_confidence(image: np.ndarray, quad: np.ndarray) -> float:
+    """How confidently an MRZ of a layout of the page's shape reads off `quad`, either way up."""
+    kinds = _CLASS_KINDS[true_aspect(quad, (image.shape[1], image.shape[0])) > ASPECT_SPLIT]
+    best = 0.0
+    for turns in (0, 2):
+        for kind in kinds:
+            zone, origin = mrz_zone(image, rotate_quad(quad, turns), LAYOUTS[kind])
+            reading = read_mrz_zone(zone, LAYOUTS[kind], OCR_PX_PER_MM, origin)
+            best = max(best, reading.confidence if reading is not None else 0.0)
+    return best
+
+
+def _offset(page: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Where a page lies in its outline: centre offset over the outline's diagonal."""
+    diagonal = float(np.linalg.norm(outline[2] - outline[0]))
+    return (page.mean(axis=0) - outline.mean(axis=0)) / max(diagonal, 1e-9)
+
+
+def _refined(scan: quality.FrameScan) -> np.ndarray:
+    """The scan's outline refined on the full frame."""
+    assert scan.card is not None
+    grey = cv2.cvtColor(scan.frame.image, cv2.COLOR_BGR2GRAY)
+    return refine_corners(grey, scan.card.corners, reach=max(3.0, 0.012 * scan.card.width_px))[0]
+
+
+def _with_page(scan: quality.FrameScan, page: np.ndarray) -> quality.FrameScan:
+    card = scan.card
+    assert card is not None
+    quad = CardQuad(np.asarray(page, np.float32), card.support, true_aspect(page, card.frame_size), card.frame_size)
+    return dataclasses.replace(scan, card=quad)
+
+
+def pages(located: list[quality.FrameScan]) -> tuple[list[quality.FrameScan], bool]:
+    """The located scans with each outline narrowed to the page that carries the MRZ, and whether
+    any was narrowed.
+
+    An outline may be more than the data page (an open passport, `card.page_candidates`). On the
+    best frame the page is the candidate whose MRZ the template reader reads most confidently (the
+    whole outline when it reads well); in the other frames, the candidate lying where that one
+    lies in its outline. A narrowed outline is refined on the full frame before it is split (the
+    page's side along the fold has no edge to refine on).
+    """
+    ranked = quality.rank_for_reading(located)
+    if not ranked or ranked[0].card is None:
+        return located, False
+    best = ranked[0].card
+    candidates = page_candidates(best.corners, best.frame_size)
+    if len(candidates) == 1:
+        return located, False
+    image = ranked[0].frame.image
+    confidence = [_page_confidence(image, c) for c in candidates]
+    whole = len(candidates) == 3  # the outline itself is a candidate (a 1.42 shape)
+    if whole and (confidence[0] >= MIN_CONFIDENCE or max(confidence[1:]) < confidence[0] + _PAGE_LEAD):
+        return located, False
+    where = _offset(candidates[int(np.argmax(confidence))], best.corners)
+    out = []
+    for scan in located:
+        assert scan.card is not None
+        outline = _refined(scan)
+        options = page_candidates(outline, scan.card.frame_size)
+        nearest = min(options, key=lambda c: float(np.linalg.norm(_offset(c, outline) - where)))
+        out.append(_with_page(scan, nearest))
+    return out, True
 
 
 def _check_digit_findings(mrz: MRZ) -> list[Finding]:
@@ -108,6 +202,17 @@ class _Located:
     readings: list[FrameReading]
     anchored_quad: np.ndarray | None = None  # predicted from the MRZ band when no outline was found
     anchored_frame: Frame | None = None
+    anchored_frames: int = 0  # frames whose MRZ band predicted the document
+    anchored_outside: int = 0  # of them, frames where the prediction runs off the frame
+
+
+def cut_off_share(running_off: int, seen: int, scanned: int, settings: Settings) -> tuple[float, bool]:
+    """Share of the frames showing the document in which it runs off the frame, and whether the
+    capture is cut off: that share reaches `document_cut_off_min` and the frames where it runs off
+    are at least `document_cut_off_frames_min` of those scanned (one frame never decides)."""
+    share = running_off / seen if seen else 0.0
+    enough = running_off >= max(2.0, settings.document_cut_off_frames_min * scanned)
+    return share, bool(share >= settings.document_cut_off_min and enough)
 
 
 class DocumentAnalyser:
@@ -127,35 +232,38 @@ class DocumentAnalyser:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def _read_located(self, scans: list[quality.FrameScan], today: dt.date) -> CardMRZReader:
+    def _read_located(self, scans: list[quality.FrameScan], today: dt.date, *, refined: bool = False) -> CardMRZReader:
+        """The MRZ read on the best located frames; `refined`: their corners are refined already."""
         reader = CardMRZReader(self.reader, today=today)
         misses = 0
         for scan in quality.rank_for_reading(scans)[: self.settings.document_max_frames]:
             image = scan.frame.image
-            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            reach = max(3.0, 0.012 * scan.card.width_px)
-            corners, _ = refine_corners(grey, scan.card.corners, reach=reach)
+            corners = scan.card.corners if refined else _refined(scan)
             misses = 0 if reader.read_frame(scan.frame.index, image, corners) is not None else misses + 1
             if reader.stable() or misses >= 3 or reader.tesseract_reads >= 3:
                 break
         return reader
 
     def _read_whole_frames(self, frames: tuple[Frame, ...], today: dt.date) -> tuple[MRZ | None, _Located]:
-        """No outline found: read MRZ bands on the sharpest whole frames; predict the document from the band."""
+        """No outline found: read MRZ bands on the sharpest whole frames; predict the document from
+        the band of each of them (the layout is the MRZ's, `layout_for`)."""
         ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)[:4]
         mrz = self.reader.read_frames(ranked, today=today, max_frames=4, agree=2)
         located = _Located([])
         if mrz is None:
             return None, located
-        kind = document_type_of(mrz)
-        if kind is None:
+        layout = layout_for(mrz.format, document_type_of(mrz), mrz.fields.issuing_state)
+        if layout is None:
             return mrz, located
         for frame in ranked:
             band = find_mrz_band(frame.image)
-            if band is not None:
-                located.anchored_quad = quad_from_mrz(band.corners, LAYOUTS[kind])
-                located.anchored_frame = frame
-                break
+            if band is None:
+                continue
+            quad = quad_from_mrz(band.corners, layout)
+            if located.anchored_quad is None:
+                located.anchored_quad, located.anchored_frame = quad, frame
+            located.anchored_frames += 1
+            located.anchored_outside += _outside_frame(quad, frame)
         return mrz, located
 
     # -- the stage ----------------------------------------------------------------------------------
@@ -164,17 +272,17 @@ class DocumentAnalyser:
         """Evidence about the document filmed in `video`: MRZ, type, validity, authenticity and portrait."""
         s = self.settings
         scans = quality.scan_frames(video.frames, s.document_scan_frames)
-        located = [sc for sc in scans if sc.card is not None]
+        located, in_booklet = pages([sc for sc in scans if sc.card is not None])
         running_off = [sc for sc in scans if sc.card is None and sc.cut is not None]
         seen = len(located) + len(running_off)
-        cut_share = len(running_off) / seen if seen else 0.0
+        cut_share, cut_off = cut_off_share(len(running_off), seen, len(scans), s)
         scores: dict[str, float] = {"document_seen_share": round(seen / max(len(scans), 1), 3),
                                     "document_cut_share": round(cut_share, 3)}
         checks: list[Check] = []
         findings: list[Finding] = []
         notes: list[str] = []
 
-        card_reader = self._read_located(scans, today) if located else None
+        card_reader = self._read_located(located, today, refined=in_booklet) if located else None
         mrz = card_reader.mrz() if card_reader else None
         # The card-aligned reading counts once settled (`_settled`). Valid alone is not enough: a
         # glared 2021 card's vote over 8 frames, never settling, passed both check digits with three
@@ -186,21 +294,26 @@ class DocumentAnalyser:
             # reading could not settle on; only a fully valid reading replaces an unsettled one. A
             # settled reading (the same clear characters frame after frame) is never replaced: a
             # valid second reading of it would be an unconfirmed correction. Nor is a second reading
-            # in another format than the card's layout (a passport's P read V makes a "valid" visa).
+            # in a format another shape of page carries than the card's (a passport's P read V makes
+            # a "valid" visa); the card's shape is its layout's once one was locked, else its outline's.
             second, _ = self._read_whole_frames(video.frames, today)
-            card_format = card_reader.layout.mrz_format if card_reader and card_reader.layout else None
-            if second is not None and second.valid and card_format in (None, second.format):
+            if card_reader is not None and card_reader.layout is not None:
+                shape = card_reader.layout.mrz_format is MRZFormat.TD1
+            else:
+                shape = true_aspect(located[0].card.corners, located[0].card.frame_size) > ASPECT_SPLIT
+            if second is not None and second.valid and second.format in _SHAPE_FORMATS[shape]:
                 mrz, settled = second, True
                 notes.append("MRZ read on whole frames (the card-aligned reading was not settled)")
         if mrz is None and not located:
             mrz, where = self._read_whole_frames(video.frames, today)
             if mrz is not None:
                 notes.append("document outline not found; MRZ read on whole frames")
-                if where.anchored_quad is not None and _outside_frame(where.anchored_quad, where.anchored_frame):
-                    cut_share = 1.0
+                if where.anchored_frames:
+                    cut_share, cut_off = cut_off_share(where.anchored_outside, where.anchored_frames,
+                                                       where.anchored_frames, s)
         frames_used = tuple(r.frame_index for r in where.readings)
         found = seen >= s.document_found_min * max(len(scans), 1) or mrz is not None
-        cut_off = found and cut_share >= s.document_cut_off_min
+        cut_off = found and cut_off
         checks.append(Check("document_found", found, f"in {seen} of {len(scans)} scanned frames"))
         if not found:
             return DocumentEvidence(state=self._state(), findings=(Finding(
@@ -239,7 +352,8 @@ class DocumentAnalyser:
         if card_reader is not None and card_reader.readings and card_reader.readings[-1].template is not None:
             scores["mrz_template_confidence"] = round(card_reader.readings[-1].template.confidence, 3)
 
-        layout = LAYOUTS[document_type] if document_type else (card_reader.layout if card_reader else None)
+        layout = layout_for(mrz.format, document_type, mrz.fields.issuing_state) if mrz_ok else None
+        layout = layout or (card_reader.layout if card_reader else None)
         if layout is None and located:
             layout = LAYOUTS[_class_kind(located[0])]
         card_image = portrait = None
@@ -252,12 +366,17 @@ class DocumentAnalyser:
                 card_image = rectify(frame_image, quad, layout.size_mm, CARD_PX_PER_MM)
                 portrait = crop_portrait(card_image, layout, CARD_PX_PER_MM)
                 checks.append(Check("portrait", portrait.size > 0, "cropped from the rectified document"))
-                checks += self._visual_zone(card_image, layout, mrz, findings, scores, doubts)
+                if layout.fields:
+                    checks += self._visual_zone(card_image, layout, mrz, findings, scores, doubts)
+                else:  # where another issuer prints its fields is not known: no check rather than a wrong one
+                    notes.append(f"printed fields not cross-checked: no known layout for {mrz.format.value} "
+                                 f"documents of {mrz.fields.issuing_state}")
             else:
                 checks += [Check("portrait", None, "no readable document"),
                            Check("visual_zone", None, "no readable document")]
             if layout is not None and (located or where.readings):
-                checks += self._authenticity(located, where, layout, findings, scores, len(video.frames))
+                checks += self._authenticity(located, where, layout, findings, scores, len(video.frames),
+                                             in_booklet=in_booklet)
             else:
                 checks += [Check(name, None, "document outline not found")
                            for name in ("colour", "not_screen", "tilted", "undamaged")]
@@ -313,33 +432,49 @@ class DocumentAnalyser:
         ranked = quality.rank_for_reading(located)[: s.document_max_frames]
         if not ranked:
             return None
-        glare, blur = [], []
+        glare, blur_mm, blur_px = [], [], []
         for scan in ranked:
             image, corners = scan.frame.image, scan.card.corners
             kinds = _CLASS_KINDS[true_aspect(corners, scan.card.frame_size) > ASPECT_SPLIT]
             glare.append(max(quality.mrz_glare(image, corners, LAYOUTS[k], both_ways=True) for k in kinds))
-            blur.append(quality.edge_blur_mm(image, corners, LAYOUTS[kinds[0]].size_mm))
+            size_mm = LAYOUTS[kinds[0]].size_mm
+            blur_mm.append(quality.edge_blur_mm(image, corners, size_mm))
+            blur_px.append(blur_mm[-1] * scan.card.width_px / size_mm[0])
         glared = float(np.mean(np.array(glare) >= s.document_glare_min))
         scores["mrz_glare_share"] = round(float(np.median(glare)), 3)
-        scores["document_blur_mm"] = round(min(blur), 3)
         checks.append(Check("mrz_free_of_glare", bool(glared < 0.8),
                             f"saturated MRZ in {glared:.0%} of the best frames"))
         if glared >= 0.8:
             return Finding(FindingCode.DOCUMENT_GLARE, f"saturated MRZ in {glared:.0%} of the best frames",
                            round(glared, 3), 0.8)
-        sharp = bool(min(blur) <= s.document_blur_max_mm)
-        checks.append(Check("sharp_enough", sharp, f"print blur {min(blur):.2f} mm in the sharpest frame"))
-        if not sharp:
-            return Finding(FindingCode.DOCUMENT_BLURRY, f"print blur {min(blur):.2f} mm in the sharpest frame",
-                           round(min(blur), 3), s.document_blur_max_mm)
-        return None
+        return self._blur_problem(blur_mm, blur_px, checks, scores)
+
+    def _blur_problem(self, blur_mm: list[float], blur_px: list[float], checks: list[Check],
+                      scores: dict[str, float]) -> Finding | None:
+        """Blur that explains an unreadable MRZ: the print is smeared (in millimetres on the document,
+        and in the frame's own pixels, so that a small 640x360 image, whose every edge spans a pixel
+        or so, is not called blurry) in a share of the best frames."""
+        s = self.settings
+        blurred = (np.array(blur_mm) > s.document_blur_max_mm) & (np.array(blur_px) > s.document_blur_min_px)
+        share = float(np.mean(blurred))
+        scores["document_blur_mm"] = round(min(blur_mm), 3)
+        scores["document_blur_px"] = round(float(np.median(blur_px)), 2)
+        scores["document_blur_share"] = round(share, 3)
+        detail = f"print blurred in {share:.0%} of the best frames (sharpest {min(blur_mm):.2f} mm)"
+        sharp = share < s.document_blur_share_min
+        checks.append(Check("sharp_enough", sharp, detail))
+        return None if sharp else Finding(FindingCode.DOCUMENT_BLURRY, detail, round(share, 3),
+                                          s.document_blur_share_min)
 
     def read_printed(self, evidence: DocumentEvidence, lines: Collection[str]) -> PrintedIdentity | None:
         """The printed identity `lines` of the document this stage rectified (None when it has no
         rectified card or no printed-field reader)."""
         if self.viz is None or evidence.card_image is None or evidence.document_type is None:
             return None
-        return self.viz.read_identity(evidence.card_image, LAYOUTS[evidence.document_type], CARD_PX_PER_MM, lines)
+        layout = LAYOUTS[evidence.document_type]
+        if layout.mrz_format is MRZFormat.TD3 and evidence.fields.get("issuing_state") != FRANCE:
+            return None  # another issuer's passport: where its fields are printed is not known
+        return self.viz.read_identity(evidence.card_image, layout, CARD_PX_PER_MM, lines)
 
     def _visual_zone(self, card_image: np.ndarray, layout: Layout, mrz: MRZ, findings: list[Finding],
                      scores: dict[str, float], doubts: list[Unconfirmed]) -> list[Check]:
@@ -362,7 +497,8 @@ class DocumentAnalyser:
         return checks
 
     def _authenticity(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
-                      findings: list[Finding], scores: dict[str, float], frame_count: int) -> list[Check]:
+                      findings: list[Finding], scores: dict[str, float], frame_count: int, *,
+                      in_booklet: bool = False) -> list[Check]:
         s = self.settings
         checks: list[Check] = []
         # colour, on the read frames rectified at 4 px/mm
@@ -422,14 +558,18 @@ class DocumentAnalyser:
         if tilted is False:
             findings.append(Finding(FindingCode.DOCUMENT_NOT_TILTED, checks[-1].detail,
                                     round(change, 4) if np.isfinite(change) else None, s.document_tilt_min))
-        checks.append(self._undamaged(located, where, layout, findings, scores))
+        checks.append(self._undamaged(located, where, layout, findings, scores, in_booklet))
         return checks
 
     def _undamaged(self, located: list[quality.FrameScan], where: _Located, layout: Layout,
-                   findings: list[Finding], scores: dict[str, float]) -> Check:
-        """Tears, cuts, creases and missing corners, measured on the frames at hand."""
+                   findings: list[Finding], scores: dict[str, float], in_booklet: bool) -> Check:
+        """Tears, cuts, creases and missing corners, measured on the frames at hand. The data page of
+        an open booklet has the fold for its top side (ICAO 9303 booklets), which is no edge: that
+        side's outline is not judged, and only once the MRZ says which side is the top."""
         views, oriented = damage.gather_views(where.readings, located)
-        found = damage.measure(views, layout, oriented)
+        if in_booklet and not oriented:
+            return Check("undamaged", None, "the page of an open booklet whose way up is not known")
+        found = damage.measure(views, layout, oriented, bound_top=in_booklet)
         scores.update(found.scores())
         kinds = damage.damage_kinds(found, self.settings)
         seen = {f.code for f in findings}

@@ -22,10 +22,14 @@ import numpy as np
 
 from .layout import MRZ_CAP_HEIGHT_MM, MRZ_PITCH_MM, Layout
 
-# True width/height of the accepted documents: ID-1 cards 85.6/54 = 1.585; the old CNI 105/74 =
-# 1.419 and the passport data page 125/88 = 1.420. Candidates outside this range (widened for the
-# error of the perspective estimate) are not documents.
-ASPECT_RANGE = (1.25, 1.80)
+# True width/height of a document's outline (long side over short side). One page or card: ID-1
+# 85.6/54 = 1.585, ID-2 105/74 = 1.419, ID-3 125/88 = 1.420, and an open passport whose pages are
+# stacked across the fold (125 x 176, 1.41); widened for the error of the perspective estimate and
+# for a sleeve's margin. Two pages side by side along the fold (250 x 88, 2.84): SPREAD_RANGE.
+# Outlines of any other shape are not documents, nor are outlines whose long side runs up the
+# frame (a portrait photo on a page has the 1.3 shape too).
+ASPECT_RANGE = (1.25, 1.85)
+SPREAD_RANGE = (2.45, 3.2)
 ASPECT_SPLIT = 1.50  # below: the 1.42 designs (old CNI, passport); above: ID-1 (2021 CNI)
 # Focal length over the frame's long side when the quad does not determine it (a phone main
 # camera, 65-70 degrees across).
@@ -193,8 +197,13 @@ def _quad_candidates(grey: np.ndarray) -> list[np.ndarray]:
     return unique
 
 
+def plausible_aspect(aspect: float) -> bool:
+    """True when an outline of this true aspect can be a document: one page, or two side by side."""
+    return ASPECT_RANGE[0] <= aspect <= ASPECT_RANGE[1] or SPREAD_RANGE[0] <= aspect <= SPREAD_RANGE[1]
+
+
 def _plausible(corners: np.ndarray, frame_size: tuple[int, int]) -> float | None:
-    """True aspect of a candidate, or None when it cannot be a landscape document seen by a phone."""
+    """True aspect of a candidate, or None when it cannot be a document (long side across) seen by a phone."""
     c = corners.astype(np.float64)
     top = c[1] - c[0]
     if abs(top[1]) > abs(top[0]):
@@ -208,7 +217,7 @@ def _plausible(corners: np.ndarray, frame_size: tuple[int, int]) -> float | None
         if abs(cos) > 0.71:
             return None
     aspect = true_aspect(c, frame_size)
-    return aspect if ASPECT_RANGE[0] <= aspect <= ASPECT_RANGE[1] else None
+    return aspect if plausible_aspect(aspect) else None
 
 
 def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
@@ -219,8 +228,8 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
 def detect_card(grey_proxy: np.ndarray, *, min_support: float = 0.6, max_area: float = 0.85) -> CardQuad | None:
     """The most document-like quadrilateral of a grey proxy image, in its pixels; None if none is.
 
-    Every rough candidate is refined on the proxy before it is judged. Only landscape documents
-    are looked for (the long side within 45 degrees of horizontal). A good candidate nested in
+    Every rough candidate is refined on the proxy before it is judged. Only documents held long
+    side across are looked for (within 45 degrees of horizontal). A good candidate nested in
     another (a card shown on a screen inside the screen's outline; a passport data page inside the
     open booklet) is preferred to the one around it.
     """
@@ -370,6 +379,35 @@ def refine_corners(grey: np.ndarray | tuple[np.ndarray, np.ndarray], corners: np
             break
         quad = candidate
     return quad.astype(np.float32), strengths
+
+
+# ---- pages of an outline -------------------------------------------------------------------------
+
+def halves(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two halves of a quad (TL, TR, BR, BL) split across its top side's middle (in perspective),
+    each ordered by `order_quad`."""
+    c = np.asarray(corners, np.float64)
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    to_frame = cv2.getPerspectiveTransform(unit, c.astype(np.float32))
+    middles = np.array([[[0.5, 0.0], [0.5, 1.0]]], np.float64)
+    top, bottom = cv2.perspectiveTransform(middles, to_frame.astype(np.float64))[0]
+    return (order_quad(np.array([c[0], top, bottom, c[3]])), order_quad(np.array([top, c[1], c[2], bottom])))
+
+
+def page_candidates(corners: np.ndarray, frame_size: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Where the page carrying the MRZ may be inside an outline, most likely first.
+
+    An ID-1 card is its outline. An outline of the 1.42 shape is a page (ID-2, ID-3) or an open
+    passport held with its fold across the outline's long side (176 x 125, the data page one half,
+    turned a quarter); a spread (two pages side by side along their short sides) is one of its halves. Which one carries the MRZ is the reader's
+    to say.
+    """
+    aspect = true_aspect(corners, frame_size)
+    if aspect >= SPREAD_RANGE[0]:
+        return halves(corners)
+    if aspect > ASPECT_SPLIT:
+        return (np.asarray(corners, np.float32),)
+    return (np.asarray(corners, np.float32), *halves(corners))
 
 
 # ---- rectification -------------------------------------------------------------------------------

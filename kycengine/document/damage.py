@@ -246,13 +246,14 @@ class _View:
     def px(self, points_mm: np.ndarray) -> np.ndarray:
         return (np.asarray(points_mm, np.float64) + self.margin_mm) * self.px_per_mm
 
-    def edge_distance(self) -> np.ndarray:
-        """Per pixel, millimetres from the document's nearest edge (negative outside it)."""
+    def edge_distance(self, bound_top: bool = False) -> np.ndarray:
+        """Per pixel, millimetres from the document's nearest edge (negative outside it); `bound_top`:
+        the top side is a booklet's fold, not an edge."""
         rows, cols = self.shape
         x = np.arange(cols) / self.px_per_mm - self.margin_mm
         y = np.arange(rows) / self.px_per_mm - self.margin_mm
         across = np.minimum(x, self.size_mm[0] - x)[None, :]
-        down = np.minimum(y, self.size_mm[1] - y)[:, None]
+        down = np.minimum(np.where(y < 0, y, np.inf) if bound_top else y, self.size_mm[1] - y)[:, None]
         return np.minimum(across, down).astype(np.float32)
 
 
@@ -531,14 +532,18 @@ def _tear(lines: _Lines, distance: np.ndarray, exclude: tuple[np.ndarray, np.nda
 
 # ---- all together --------------------------------------------------------------------------------
 
-def measure_views(views: Sequence[Rectified], layout: Layout, oriented: bool) -> DamageMeasure:
-    """The damage measurements on rectified frames (`rectify_view`) of one document."""
+def measure_views(views: Sequence[Rectified], layout: Layout, oriented: bool,
+                  bound_top: bool = False) -> DamageMeasure:
+    """The damage measurements on rectified frames (`rectify_view`) of one document.
+
+    `bound_top`: the top side is a booklet's fold (the data page of an open passport), no edge: its
+    outline is not judged."""
     geometry = _View(layout.size_mm, views[0].view.shape[:2])
     distance = geometry.edge_distance()
     # outline: where the edge lies inside its line in most views (where it could be judged)
     outline = _Outline.of(layout.size_mm)
     inward = np.stack([v.inward for v in views])
-    known = np.stack([v.known for v in views])
+    known = np.stack([v.known for v in views]) & ~(bound_top & (outline.sides == 0))[None, :]
     judged = known.sum(axis=0) >= min(2, len(views))
     filled = np.where(known, inward, np.nan)
     filled[:, ~known.any(axis=0)] = 0.0  # never judged: not missing
@@ -584,7 +589,7 @@ def measure_views(views: Sequence[Rectified], layout: Layout, oriented: bool) ->
         crease_line / geometry.px_per_mm - geometry.margin_mm, layout, oriented)
     # tear: a thin piece running in from the edge (print keeps clear of the edges)
     exclude = best if best is not None and coverage >= _LINE_MIN / 2 else None
-    depth, piece = _tear(lines, distance, exclude)
+    depth, piece = _tear(lines, geometry.edge_distance(bound_top) if bound_top else distance, exclude)
     tear_regions = _regions(piece / geometry.px_per_mm - geometry.margin_mm, layout, oriented, "edge") if len(piece) else ()
     tear_views = 0
     if len(piece):  # views in which the piece is seen: thin lines along most of it
@@ -613,6 +618,9 @@ def damage_kinds(found: DamageMeasure, settings: Settings) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def measure(views: Sequence[tuple[np.ndarray, np.ndarray]], layout: Layout, oriented: bool) -> DamageMeasure:
-    """The damage measurements on frames of one document: (frame image, corners) (`gather_views`)."""
-    return measure_views([rectify_view(image, corners, layout) for image, corners in views], layout, oriented)
+def measure(views: Sequence[tuple[np.ndarray, np.ndarray]], layout: Layout, oriented: bool,
+            bound_top: bool = False) -> DamageMeasure:
+    """The damage measurements on frames of one document: (frame image, corners) (`gather_views`);
+    `bound_top` as in `measure_views`."""
+    return measure_views([rectify_view(image, corners, layout) for image, corners in views], layout, oriented,
+                         bound_top)

@@ -9,7 +9,7 @@ so that the engine never imports the generator. Boxes are (x, y, width, height) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .mrz import MRZFormat
 from .types import DocumentType
@@ -93,6 +93,27 @@ LAYOUTS: dict[DocumentType, Layout] = {
          "usage_name": PrintedField(43.0, 28.3, 2.6, 80.0, 0.6), "given_names": PrintedField(43.0, 33.0, 2.9, 80.0),
          "birth_place": PrintedField(59.5, 49.0, 2.9, 62.0)}),
 }
+
+# Documents of other issuers: ICAO 9303 fixes each format's size (TD1 ID-1, TD2 ID-2, TD3 ID-3) and
+# where its MRZ lies, and the portrait sits in the left part of zone V on all of them; where the
+# printed fields are is the issuer's own, so none are known (`fields` is empty: no printed-field
+# cross-check rather than one read at the French places). `document_type` is the size class here.
+ICAO_LAYOUTS: dict[MRZFormat, Layout] = {
+    MRZFormat.TD1: replace(LAYOUTS[DocumentType.FR_CNI_2021], fields={}),
+    MRZFormat.TD2: replace(LAYOUTS[DocumentType.FR_CNI_1988], mrz_format=MRZFormat.TD2, fields={}),
+    MRZFormat.TD3: replace(LAYOUTS[DocumentType.PASSPORT], fields={}),
+}
+FRANCE = "FRA"
+
+
+def layout_for(mrz_format: MRZFormat, document_type: DocumentType | None, issuing_state: str) -> Layout | None:
+    """The layout of a document as its MRZ describes it: a French design only for a French document
+    (the French cards are French by definition, a passport when issued by France), otherwise the
+    ICAO layout of its format (None for a format without one, e.g. a visa)."""
+    if document_type is not None and (document_type is not DocumentType.PASSPORT or issuing_state == FRANCE):
+        return LAYOUTS[document_type]
+    return ICAO_LAYOUTS.get(mrz_format)
+
 
 # The MRZ formats that identify a document kind on their own (TD1 is the 2021 CNI only once its
 # document code and issuing state say so; see analyser.document_type_of).

@@ -61,6 +61,24 @@ class DocumentVariant(str, enum.Enum):
     CORNER_MISSING = "corner_missing"  # a corner torn off
 
 
+class Capture(str, enum.Enum):
+    """How the customer films the document: what shape is seen and how much it is tilted."""
+
+    STANDARD = "standard"  # tilted 15-25 degrees (hard 20-30); a passport open, its data page clear
+    GENTLE_TILT = "gentle_tilt"  # tilted only 5-13 degrees at most, as many customers do
+    SLEEVE = "sleeve"  # inside a clear plastic sleeve a few millimetres larger than the document
+    # passport held open with its fold upright, the data page turned a quarter beside its facing page:
+    # pages flush at the fold, the open booklet (176 x 129 mm) the clear outline
+    OPEN_BOOKLET = "open_booklet"
+    FOREIGN = "foreign"  # passport of another state: its own data-page layout, MRZ of that state, held open
+
+
+GENTLE_TILT_DEG = (5.0, 13.0)  # the largest tilt of a gentle capture
+# Issuing states (ICAO codes) drawn for a foreign passport: 3-letter codes and Germany's "D".
+FOREIGN_STATES = ("NLD", "ITA", "ESP", "BEL", "D", "CHE", "GBR", "PRT")
+_PASSPORT_ONLY = frozenset({Capture.OPEN_BOOKLET, Capture.FOREIGN})
+
+
 EXPECTED_REASONS: dict[DocumentVariant, tuple[Reason, ...]] = {
     DocumentVariant.GENUINE: (),
     DocumentVariant.EXPIRED: (Reason.DOCUMENT_EXPIRED,),
@@ -109,6 +127,7 @@ class DocumentLabels(Record):
     height: int
     corners: tuple[tuple[tuple[float, float], ...], ...]  # per frame, the document's four corners
     damage: DamageLabel | None = None  # what the damaged variants did to the document
+    capture: Capture = Capture.STANDARD
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -153,8 +172,9 @@ def _people(rng: np.random.Generator, variant: DocumentVariant, person: str | No
 
 
 def _subject(variant: DocumentVariant, render: documents.CardRender, trajectory: filming.Trajectory,
-             rng: np.random.Generator) -> filming.Subject:
-    """What the camera films: the card or open passport, its photocopy, or a screen showing it."""
+             rng: np.random.Generator, flush: bool) -> filming.Subject:
+    """What the camera films: the card or open passport (its pages `flush`), its photocopy, or a
+    screen showing it."""
     if variant is DocumentVariant.PHOTOCOPY:
         return filming.card_subject(documents.photocopy(render, rng), filming.Surface.PAPER)
     if variant is DocumentVariant.SCREEN:
@@ -162,7 +182,8 @@ def _subject(variant: DocumentVariant, render: documents.CardRender, trajectory:
         frame_px_per_mm = float(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1).mean()) / render.size_mm[0]
         return filming.screen_subject(render, rng, rng.uniform(1.2, 1.8) / frame_px_per_mm)
     if render.document_type is DocumentType.PASSPORT:
-        return filming.booklet_subject(render, documents.facing_page(render))
+        booklet = filming.booklet_subject(render, documents.facing_page(render), flush=flush)
+        return filming.quarter_turned(booklet) if flush else booklet
     return filming.card_subject(render)
 
 
@@ -176,47 +197,60 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
                           seed: int = 0, hard: bool = False, size: tuple[int, int] = (1280, 720),
                           fps: float = 30.0, seconds: float = 4.0,
                           today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False,
-                          person: str | None = None) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
+                          person: str | None = None, capture: Capture = Capture.STANDARD,
+                          ) -> tuple[DocumentLabels, Iterator[np.ndarray]]:
     """The labels and the BGR frames (produced lazily) of a document video, without encoding it.
 
     `usage_name` prints a usage name below the surname: True draws one, a `UsageName` gives it. It
     is drawn from a stream of its own, so a seed's identity and frames without one never change.
     `person` (one of faces.PEOPLE) is the holder; by default one is drawn from the seed.
+    `capture` changes how the document is filmed (`Capture`); its draws come from a stream of their own.
     Raises InvalidInput when the variant is impossible for the document on `today` (a 2021 CNI
-    cannot be expired before 2031), or for an unknown person.
+    cannot be expired before 2031), for an unknown person, or for a passport-only capture of a card.
     """
-    document_type, variant = DocumentType(document_type), DocumentVariant(variant)
+    document_type, variant, capture = DocumentType(document_type), DocumentVariant(variant), Capture(capture)
+    if capture in _PASSPORT_ONLY and document_type is not DocumentType.PASSPORT:
+        raise InvalidInput(f"capture {capture.value!r} is for passports, not {document_type.value}")
     # usage names and damage draw from streams of their own, so that every other video renders as
     # it did before they existed (a seed's first children do not depend on how many are spawned)
     people_rng, identity_rng, card_rng, camera_rng, frame_rng, usage_rng, damage_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
+    capture_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(8)[7])
+    state = str(capture_rng.choice(FOREIGN_STATES)) if capture is Capture.FOREIGN else documents.FRANCE
     holder, portrait = _people(people_rng, variant, person)
     identity = random_identity(identity_rng, document_type, today=today,
                                expired=variant is DocumentVariant.EXPIRED, sex=_SEX.get(holder))
     if usage_name is not False:
         usage = usage_name if isinstance(usage_name, UsageName) else random_usage_name(usage_rng, identity.surname)
         identity = dataclasses.replace(identity, usage=usage)
-    lines = documents.mrz_lines(identity)
+    lines = documents.mrz_lines(identity, state)
     if variant is DocumentVariant.MRZ_CORRUPTED:
         lines = corrupt_mrz(lines, card_rng, today=today)
-    render = documents.render(identity, portrait, card_rng, mrz=lines)
+    render = documents.render(identity, portrait, card_rng, mrz=lines, state=state)
     shot = filming.Shot(
         size=size, fps=fps, seconds=seconds, hard=hard,
         tilt=variant is not DocumentVariant.NOT_TILTED, cut_off=variant is DocumentVariant.CUT_OFF,
         defocus_mm=card_rng.uniform(0.5, 0.7) if variant is DocumentVariant.BLURRY else None,
-        glare_box_mm=_mm_box(render.mrz_box, render.px_per_mm) if variant is DocumentVariant.GLARE_MRZ else None)
-    trajectory = filming.plan(shot, document_type.size_mm, camera_rng)
-    subject = _subject(variant, render, trajectory, card_rng)
+        glare_box_mm=_mm_box(render.mrz_box, render.px_per_mm) if variant is DocumentVariant.GLARE_MRZ else None,
+        tilt_range_deg=GENTLE_TILT_DEG if capture is Capture.GENTLE_TILT else None)
+    # an open passport held with its fold upright: the data page is filmed turned a quarter (not its
+    # photocopy or a screen, which show the page alone)
+    turned = capture in _PASSPORT_ONLY and variant not in (DocumentVariant.PHOTOCOPY, DocumentVariant.SCREEN)
+    doc_w, doc_h = document_type.size_mm
+    trajectory = filming.plan(shot, (doc_h, doc_w) if turned else (doc_w, doc_h), camera_rng)
+    subject = _subject(variant, render, trajectory, card_rng, flush=turned)
     damaged = None
     if variant in _DAMAGE:
         subject, damaged = _DAMAGE[variant](subject, render, damage_rng)
+    if capture is Capture.SLEEVE:
+        subject = filming.sleeved_subject(subject, capture_rng)
     labels = DocumentLabels(
         generator_version=GENERATOR_VERSION, seed=seed, document_type=document_type, variant=variant,
         hard=hard, identity=identity, holder_person=holder, portrait_person=portrait, mrz_lines=lines,
         mrz_valid=all(c.valid for c in parse("\n".join(lines), today=today).checks),
         expected_reasons=EXPECTED_REASONS[variant], today=today, fps=float(fps),
         frame_count=shot.frame_count, width=size[0] - size[0] % 2, height=size[1] - size[1] % 2,
-        corners=trajectory.corners, damage=damaged)
+        corners=trajectory.corners, damage=damaged, capture=capture)
     return labels, filming.frames(subject, shot, trajectory, frame_rng)
 
 
@@ -224,14 +258,14 @@ def make_document_video(path: str | os.PathLike[str], *, document_type: Document
                         variant: DocumentVariant = DocumentVariant.GENUINE, seed: int = 0, hard: bool = False,
                         size: tuple[int, int] = (1280, 720), fps: float = 30.0, seconds: float = 4.0,
                         today: date = DEFAULT_TODAY, usage_name: bool | UsageName = False,
-                        person: str | None = None) -> DocumentLabels:
+                        person: str | None = None, capture: Capture = Capture.STANDARD) -> DocumentLabels:
     """Film a generated document into an H.264 MP4 at `path`; writes its JSON sidecar and returns its labels.
 
     See `document_video_frames` for the arguments and errors.
     """
     labels, frames = document_video_frames(document_type=document_type, variant=variant, seed=seed, hard=hard,
                                            size=size, fps=fps, seconds=seconds, today=today,
-                                           usage_name=usage_name, person=person)
+                                           usage_name=usage_name, person=person, capture=capture)
     video.write(path, frames, fps, crf=CRF_HARD if hard else CRF)
     sidecar_path(path).write_text(json.dumps(labels.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     return labels

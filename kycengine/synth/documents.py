@@ -181,9 +181,42 @@ DESIGNS: dict[DocumentType, Design] = {
 }
 
 
-def mrz_lines(identity: Identity) -> tuple[str, ...]:
-    """The MRZ printed on `identity`'s document, check digits computed."""
-    return compose(MRZ_FORMATS[identity.document_type], identity.mrz_fields())
+def _texts_foreign_passport() -> tuple[Text, ...]:
+    """Another state's data page: the same fields as the French one, at other places (labels in English)."""
+    ink = (30, 60, 90)
+    above = {"inline": False, "size_mm": 2.9, "label_size_mm": 1.7}
+    return (
+        Text(None, "PASSPORT", 50.0, 7.0, 3.4, "bold", ink),
+        Text("document_kind", "Type", 45.0, 13.5, **above),
+        Text("issuing_state", "Code", 60.0, 13.5, **above),
+        Text("document_number", "Passport No.", 78.0, 13.5, **above),
+        Text("surname", "Surname", 45.0, 20.5, **above),
+        Text("given_names", "Given names", 45.0, 27.5, **above),
+        Text("birth_date", "Date of birth", 45.0, 34.5, **above),
+        Text("nationality", "Nationality", 85.0, 34.5, **above),
+        Text("sex", "Sex", 45.0, 41.5, **above),
+        Text("birth_place", "Place of birth", 58.0, 41.5, **above),
+        Text("issue_date", "Date of issue", 45.0, 48.5, **above),
+        Text("expiry_date", "Date of expiry", 85.0, 48.5, **above),
+    )
+
+
+# A passport of another state than France: its own places for the printed fields and the portrait
+# (the MRZ follows ICAO 9303 as on every passport), so that reading it at the French places is wrong.
+FOREIGN_PASSPORT = Design(
+    tints=((222, 236, 230), (236, 232, 214)), inks=((120, 180, 160), (200, 180, 120)),
+    texts=_texts_foreign_passport(), portrait_mm=(5.0, 10.0, 35.0, 45.0), grey_portrait=False,
+    mrz_line_spacing_mm=4.6, mrz_bottom_mm=5.0, corner_radius_mm=2.0, signature_mm=(45.0, 52.0, 40.0, 7.0))
+FRANCE = "FRA"
+
+
+def mrz_lines(identity: Identity, state: str = FRANCE) -> tuple[str, ...]:
+    """The MRZ printed on `identity`'s document, check digits computed; `state` issued it (and is the
+    holder's nationality)."""
+    fields = identity.mrz_fields()
+    if state != FRANCE:
+        fields = dataclasses.replace(fields, issuing_state=state, nationality=state)
+    return compose(MRZ_FORMATS[identity.document_type], fields)
 
 
 def _date(day: date, document_type: DocumentType) -> str:
@@ -293,15 +326,16 @@ def _rosette(rng: np.random.Generator, size: tuple[int, int], ppm: float) -> np.
 
 
 @cache
-def _background(document_type: DocumentType, ppm: float) -> np.ndarray:
+def _background(document_type: DocumentType, ppm: float, foreign: bool = False) -> np.ndarray:
     """The design's printed background (RGB uint8): tinted gradient, two guilloche colours, fibres.
 
     Every card of a kind shares its background, as real ones do, so it is drawn once from a fixed seed.
+    `foreign`: the background of `FOREIGN_PASSPORT`.
     """
-    design = DESIGNS[document_type]
+    design = FOREIGN_PASSPORT if foreign else DESIGNS[document_type]
     w_mm, h_mm = document_type.size_mm
     size = (round(w_mm * ppm), round(h_mm * ppm))
-    rng = np.random.default_rng(list(document_type.value.encode()))
+    rng = np.random.default_rng(list((document_type.value + ("-foreign" if foreign else "")).encode()))
     yy, xx = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
     ramp = ((xx / size[0] + yy / size[1]) / 2)[..., None]
     start, end = (np.array(c, np.float32) for c in design.tints)
@@ -423,12 +457,17 @@ def rounded_mask(size: tuple[int, int], radius: int) -> np.ndarray:
 
 
 def render(identity: Identity, portrait_person: str, rng: np.random.Generator, *,
-           mrz: tuple[str, ...] | None = None, px_per_mm: float = DEFAULT_PX_PER_MM) -> CardRender:
-    """The front of `identity`'s document with `portrait_person`'s photo; `mrz` overrides the composed MRZ."""
+           mrz: tuple[str, ...] | None = None, px_per_mm: float = DEFAULT_PX_PER_MM,
+           state: str = FRANCE) -> CardRender:
+    """The front of `identity`'s document with `portrait_person`'s photo; `mrz` overrides the composed MRZ.
+
+    A passport of another `state` than France is drawn with `FOREIGN_PASSPORT`'s design."""
     kind = identity.document_type
-    design = DESIGNS[kind]
-    lines = mrz or mrz_lines(identity)
-    image = _background(kind, px_per_mm).copy()
+    if state != FRANCE and kind is not DocumentType.PASSPORT:
+        raise InvalidInput(f"only passports are drawn for another state than France, not {kind.value}")
+    design = FOREIGN_PASSPORT if state != FRANCE else DESIGNS[kind]
+    lines = mrz or mrz_lines(identity, state)
+    image = _background(kind, px_per_mm, state != FRANCE).copy()
     portrait_box = _box_mm(design.portrait_mm, px_per_mm)
     _paste_portrait(image, portrait_person, portrait_box, design.grey_portrait)
     if design.signature_mm:
@@ -440,6 +479,8 @@ def render(identity: Identity, portrait_person: str, rng: np.random.Generator, *
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     values = field_values(identity)
+    if state != FRANCE:
+        values.update(issuing_state=state, nationality=state)
     boxes = {t.key: _draw_text(draw, t, values[t.key] if t.key else None, px_per_mm)
              for t in design.texts if t.key is None or t.key in values}
     line_boxes = _draw_mrz(draw, lines, design, kind.size_mm, px_per_mm)

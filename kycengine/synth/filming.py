@@ -85,20 +85,56 @@ def card_subject(render: CardRender, surface: Surface = Surface.LAMINATE) -> Sub
     return Subject(render.image, render.mask, render.px_per_mm, (0.0, 0.0, float(w), float(h)), surface)
 
 
-def booklet_subject(render: CardRender, facing: np.ndarray) -> Subject:
-    """An open passport seen flat: the data page below its `facing` page, both on the burgundy cover."""
+def booklet_subject(render: CardRender, facing: np.ndarray, *, flush: bool = False) -> Subject:
+    """An open passport seen flat: the data page below its `facing` page, both on the burgundy cover.
+
+    `flush`: the pages meet at the fold with no gap and little shading and the cover barely shows,
+    so that the only clear outline is the whole open booklet's (a tall shape, 2 pages high).
+    """
     ppm = render.px_per_mm
     h, w = render.image.shape[:2]
-    gap, rim = round(1.0 * ppm), round(2.0 * ppm)
+    gap, rim = (0, round(0.8 * ppm)) if flush else (round(1.0 * ppm), round(2.0 * ppm))
     image = np.empty((2 * h + gap + 2 * rim, w + 2 * rim, 3), np.uint8)
     image[:] = COVER
     image[rim:rim + h, rim:rim + w] = facing
     image[rim + h + gap:rim + 2 * h + gap, rim:rim + w] = render.image
     fold = rim + h + gap / 2
     rows = np.abs(np.arange(image.shape[0]) - fold) / ppm
-    image[:] = (image * (1 - 0.35 * np.exp(-rows / 4.0))[:, None, None]).astype(np.uint8)  # pages curve into the spine
+    depth = 0.12 if flush else 0.35
+    image[:] = (image * (1 - depth * np.exp(-rows / 4.0))[:, None, None]).astype(np.uint8)  # pages curve into the spine
     alpha = rounded_mask((image.shape[1], image.shape[0]), round(4.0 * ppm))
     return Subject(image, alpha, ppm, (float(rim), float(rim + h + gap), float(w), float(h)), Surface.LAMINATE)
+
+
+def quarter_turned(subject: Subject) -> Subject:
+    """`subject` turned a quarter counter-clockwise (an open passport held with its fold upright)."""
+    x, y, w, h = subject.document_box
+    width = subject.image.shape[1]
+    return Subject(np.ascontiguousarray(np.rot90(subject.image)), np.ascontiguousarray(np.rot90(subject.alpha)),
+                   subject.px_per_mm, (y, width - x - w, h, w), subject.surface)
+
+
+def sleeved_subject(subject: Subject, rng: np.random.Generator) -> Subject:
+    """`subject` inside a clear plastic sleeve 2-5 mm larger on every side: a faint milky film over
+    the document and the desk, and a brighter welded edge, which make a second outline around the
+    document's."""
+    ppm = subject.px_per_mm
+    pad = round(rng.uniform(2.0, 5.0) * ppm)
+    edge = max(1, round(0.8 * ppm))
+    h, w = subject.image.shape[:2]
+    haze = np.float32(rng.uniform(0.06, 0.12))
+    image = np.full((h + 2 * pad, w + 2 * pad, 3), 235, np.uint8)
+    inner = subject.image.astype(np.float32) * (1 - haze) + 235 * haze
+    image[pad:pad + h, pad:pad + w] = np.clip(inner, 0, 255).astype(np.uint8)
+    film = rounded_mask((w + 2 * pad, h + 2 * pad), round(3.0 * ppm)).astype(np.float32) / 255
+    alpha = film * rng.uniform(50, 80)  # the film alone lets most of the desk through
+    alpha[edge:-edge, edge:-edge] *= 0.6
+    alpha[pad:pad + h, pad:pad + w] = np.maximum(alpha[pad:pad + h, pad:pad + w], subject.alpha.astype(np.float32))
+    x, y, dw, dh = subject.document_box
+    fold = subject.fold and Fold((subject.fold.point[0] + pad, subject.fold.point[1] + pad), subject.fold.normal,
+                                 subject.fold.angle_deg)
+    return Subject(image, np.clip(alpha, 0, 255).astype(np.uint8), ppm, (x + pad, y + pad, dw, dh), subject.surface,
+                   fold=fold)
 
 
 def screen_subject(render: CardRender, rng: np.random.Generator, pitch_mm: float) -> Subject:
@@ -147,6 +183,8 @@ class Shot:
     hard: bool = False  # stronger blur, noise, glare and tilt, less light: still readable by a person
     tilt: bool = True  # False: the document only moves in its plane (constant perspective and glare)
     cut_off: bool = False  # part of the document stays outside the frame in every frame
+    # largest tilt (degrees) the path reaches, drawn in this range; None: the mode's (15-25, hard 20-30)
+    tilt_range_deg: tuple[float, float] | None = None
     defocus_mm: float | None = None  # defocus sigma on the document; None: the mode's mild defocus
     # x, y, width, height (millimetres on the document) that a strong glare hides in every frame
     glare_box_mm: tuple[float, float, float, float] | None = None
@@ -228,7 +266,11 @@ def plan(shot: Shot, document_size_mm: tuple[float, float], rng: np.random.Gener
     doc_w, doc_h = document_size_mm
     focal = _FOCAL * max(w, h)
     cover = min(rng.uniform(0.5, 0.75), 0.8 * h / w * doc_w / doc_h)  # document width / frame width
-    max_tilt = rng.uniform(20, 30) if shot.hard else rng.uniform(15, 25)
+    low, high = (20.0, 30.0) if shot.hard else (15.0, 25.0)
+    max_tilt = rng.uniform(low, high)
+    if shot.tilt_range_deg is not None:  # the same draw mapped onto the range: other draws stay as they were
+        a, b = shot.tilt_range_deg
+        max_tilt = a + (max_tilt - low) / (high - low) * (b - a)
     if shot.tilt:
         pitch = max_tilt * rng.uniform(0.6, 1.0) * _smooth(rng, t)
         yaw = max_tilt * rng.uniform(0.6, 1.0) * _smooth(rng, t)
