@@ -31,6 +31,7 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
         end_to_end,
         faces_section,
         liveness,
+        memory,
         mrz_peers,
         outage,
         reverify,
@@ -43,7 +44,8 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
             "faces": faces_section.run, "selfie_cost": selfie_cost.run, "liveness": lambda: liveness.section(seeds),
             "verdicts": lambda: verdicts.run(max(2, seeds)),
             "declared_identity": lambda: declared_identity.run(max(2, seeds)),
-            "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run}
+            "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run,
+            "memory": lambda: memory.run(20)}
 
 
 def _chart(sections: list[Section], path: Path) -> None:

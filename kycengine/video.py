@@ -252,6 +252,7 @@ def decode(path: str | os.PathLike[str], *, max_side: int | None = 1280,
             images[position] = image
             continue
         proxies.append(to_proxy(image))
+        proxies[-1].flags.writeable = False  # shared by every look at this frame
         if position in planned:
             images[position] = image
         if keep is not None and keep.sharpest:

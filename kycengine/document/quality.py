@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..video import Frame, FrameQuality, frame_quality, spread_positions, to_proxy
+from ..video import Frame, FrameQuality, frame_quality, spread_positions
 from .card import GLARE_LEVEL, CardQuad, detect_card, proxy_scale, rectify, rotate_quad
 from .layout import Layout
 
@@ -50,7 +50,7 @@ def _sharpness_in(proxy: np.ndarray, quad: CardQuad) -> float:
 
 def scan_frame(position: int, frame: Frame) -> FrameScan:
     """Proxy quality and document search of one frame."""
-    proxy = to_proxy(frame.image)
+    proxy = frame.proxy  # made once while decoding when the video was decoded to a plan
     h, w = frame.image.shape[:2]
     scale = proxy_scale(frame.image)
     quality = frame_quality(proxy)
