@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import overload
 
 import av
 import cv2
@@ -108,7 +109,15 @@ class DecodedFrames(Sequence[Frame]):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, position: int) -> Frame:  # type: ignore[override]
+    @overload
+    def __getitem__(self, position: int) -> Frame: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> tuple[Frame, ...]: ...
+
+    def __getitem__(self, position: int | slice) -> Frame | tuple[Frame, ...]:
+        if isinstance(position, slice):
+            return tuple(self[p] for p in range(*position.indices(len(self))))
         if not -len(self) <= position < len(self):
             raise IndexError(position)
         return _Stored(self, position % len(self))

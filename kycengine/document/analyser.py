@@ -454,8 +454,9 @@ def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
                                                    "not a readable image or video")) from None
         return read_mrz(image, today=today)
     settings = settings or Settings()
-    video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps)
-    evidence = DocumentAnalyser(default_registry(), settings).analyse(video, today=today)
+    analyser = DocumentAnalyser(default_registry(), settings)
+    video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps, keep=analyser.keep)
+    evidence = analyser.analyse(video, today=today)
     if not evidence.mrz_lines:
         return None
     return parse("\n".join(evidence.mrz_lines), today=today, source="video")
