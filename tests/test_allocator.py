@@ -23,11 +23,11 @@ def _run(**extra: str) -> str:
 
 
 def test_worker_process_restarts_itself_with_the_settings() -> None:
-    assert _run() == "True 2 131072"  # same process (PID), now with both settings
+    assert _run() == "True 2 1048576"  # same process (PID), now with both settings
 
 
 def test_an_operators_value_is_kept() -> None:
-    assert _run(MALLOC_ARENA_MAX="4") == "True 4 131072"
+    assert _run(MALLOC_ARENA_MAX="4") == "True 4 1048576"
 
 
 def test_nothing_missing_means_no_restart() -> None:
