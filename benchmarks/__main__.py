@@ -31,6 +31,7 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
         end_to_end,
         faces_section,
         liveness,
+        memory,
         mrz_lines,
         mrz_peers,
         outage,
@@ -45,7 +46,7 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
             "verdicts": lambda: verdicts.run(max(2, seeds)),
             "declared_identity": lambda: declared_identity.run(max(2, seeds)),
             "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run,
-            "mrz_lines": lambda: mrz_lines.run(max(2, seeds))}
+            "mrz_lines": lambda: mrz_lines.run(max(2, seeds)), "memory": lambda: memory.run(20)}
 
 
 def _chart(sections: list[Section], path: Path) -> None:

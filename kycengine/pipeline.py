@@ -35,7 +35,7 @@ from .schema import (
 )
 from .settings import Settings
 from .timelimit import TimedOut, time_limit
-from .video import Video, decode
+from .video import Keep, Video, decode
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", DocumentEvidence, DeclaredEvidence, FaceEvidence, LivenessEvidence)
@@ -129,8 +129,9 @@ class Verifier:
 
     def _document_stage(self, path: str | os.PathLike[str], today: dt.date,
                         timings: dict[str, float]) -> DocumentEvidence:
-        """Decode the document video and analyse it; its frames are released on return."""
-        video = self._decode(path, self.settings.document_fps, timings, "decode_document")
+        """Decode the document video and analyse it: only the frames the analyser reads in full are
+        kept (`DocumentAnalyser.keep`), and those are released on return."""
+        video = self._decode(path, self.settings.document_fps, timings, "decode_document", self.document.keep)
         if isinstance(video, Finding):
             return DocumentEvidence(state=StageState.FAILED, findings=(video,), note=video.detail)
         return _timed(timings, "document", self.settings.stage_time_limit_s,
@@ -153,11 +154,11 @@ class Verifier:
         return face, liveness
 
     def _decode(self, path: str | os.PathLike[str], fps: float, timings: dict[str, float],
-                name: str) -> Video | Finding:
-        """The decoded video, or the finding that says why there is none."""
+                name: str, keep: Keep | None = None) -> Video | Finding:
+        """The decoded video (every frame kept, or those of `keep`), or the finding that says why there is none."""
         try:
             return _limited(timings, name, self.settings.stage_time_limit_s,
-                            lambda: decode(path, max_side=self.settings.max_side, target_fps=fps))
+                            lambda: decode(path, max_side=self.settings.max_side, target_fps=fps, keep=keep))
         except InvalidMedia as exc:
             return Finding(FindingCode.VIDEO_UNREADABLE, exc.message)
 
@@ -173,7 +174,8 @@ class Verifier:
             timings, "declared", self.settings.stage_time_limit_s,
             lambda: check_declared_identity(declared, document, self.document.read_printed, today=today),
             DeclaredEvidence)
-        # The document video's frames are gone by now: one decoded video in memory at a time.
+        # The document video's frames are gone by now: one decoded video in memory at a time. The
+        # selfie's are all kept: its stages look at every frame, most of them several times.
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
         face, liveness = self._selfie_stages(selfie, document.portrait, timings)
         stages: list[StageEvidence] = [document, face, liveness]

@@ -2,14 +2,23 @@
 
 PyAV (FFmpeg) is used rather than cv2.VideoCapture: it reports real presentation timestamps, raises
 on corrupt streams instead of returning silently short reads, and encodes H.264 like a phone does.
+
+Frames are streamed: `decode` can be told which frames a stage will look at in full (`Keep`: some
+evenly spread positions and the few sharpest frames); it then keeps only those images and a small
+grey proxy of every frame, so a 10 s 720p document video holds ~80 MiB instead of ~280. A frame
+outside the plan is decoded again when asked for (slower, never wrong).
 """
 
 from __future__ import annotations
 
+import heapq
+import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import overload
 
 import av
 import cv2
@@ -21,6 +30,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_SIDE = 8192  # larger frames are refused outright (decompression-bomb guard)
 MAX_DURATION_S = 120.0
 PROXY_SIDE = 320
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,11 +57,93 @@ class FrameQuality:
     brightness: float  # mean grey level 0-255
 
 
+@dataclass(frozen=True)
+class Keep:
+    """Which decoded frames to keep in full: `spread` positions spread evenly over the kept frames
+    (`spread_positions`) and the `sharpest` frames by proxy sharpness; every frame keeps its proxy."""
+
+    spread: int = 0
+    sharpest: int = 0
+
+
+def spread_positions(count: int, wanted: int) -> list[int]:
+    """At most `wanted` positions in `range(count)` spread evenly, first and last included."""
+    if count <= 0 or wanted <= 0:
+        return []
+    return [int(p) for p in np.unique(np.linspace(0, count - 1, min(wanted, count)).round().astype(int))]
+
+
+class _Stored(Frame):
+    """A frame of `DecodedFrames`: its image is the kept one, or decoded again when first asked for
+    (then it lives as long as this object); its proxy was made while decoding."""
+
+    _store: DecodedFrames
+    _position: int
+
+    def __init__(self, store: DecodedFrames, position: int) -> None:
+        object.__setattr__(self, "index", store.indices[position])
+        object.__setattr__(self, "t", store.times[position])
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_position", position)
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The BGR image (kept, or decoded again)."""
+        return self._store.image(self._position)
+
+    @property
+    def proxy(self) -> np.ndarray:
+        """The grey proxy made while decoding."""
+        return self._store.proxies[self._position]
+
+
+class DecodedFrames(Sequence[Frame]):
+    """The frames of a decoded video as a sequence: every frame's index, time and proxy; the images of
+    the frames in the keep plan; any other image decoded again from the file on access."""
+
+    def __init__(self, source: tuple[Path, int | None, float | None], indices: list[int], times: list[float],
+                 proxies: list[np.ndarray], images: dict[int, np.ndarray]) -> None:
+        self.indices, self.times, self.proxies = tuple(indices), tuple(times), tuple(proxies)
+        self._source, self._images = source, images
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> Frame: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> tuple[Frame, ...]: ...
+
+    def __getitem__(self, position: int | slice) -> Frame | tuple[Frame, ...]:
+        if isinstance(position, slice):
+            return tuple(self[p] for p in range(*position.indices(len(self))))
+        if not -len(self) <= position < len(self):
+            raise IndexError(position)
+        return _Stored(self, position % len(self))
+
+    @property
+    def kept(self) -> int:
+        """How many full images are held."""
+        return len(self._images)
+
+    def image(self, position: int) -> np.ndarray:
+        """The BGR image at `position`: kept, or decoded again (a stage looked outside the plan)."""
+        if position in self._images:
+            return self._images[position]
+        path, max_side, target_fps = self._source
+        log.info("%s: frame %d was not kept; decoding it again", path, self.indices[position])
+        for found, (_, _, picture) in enumerate(_pictures(path, target_fps)):
+            if found == position:
+                return _fit(picture.to_ndarray(format="bgr24"), max_side)
+        raise InvalidMedia(f"{path}: frame {self.indices[position]} is no longer decodable")
+
+
 @dataclass(frozen=True, eq=False)
 class Video:
-    """A decoded video: kept frames (possibly subsampled and downscaled) and stream facts."""
+    """A decoded video: its frames (possibly subsampled and downscaled; see `Keep`) and stream facts."""
 
-    frames: tuple[Frame, ...] = field(repr=False)
+    frames: Sequence[Frame] = field(repr=False)
     fps: float
     width: int
     height: int
@@ -99,13 +192,10 @@ def _fit(image: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
-def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
-                target_fps: float | None = None) -> Iterator[Frame]:
-    """Yield frames one at a time (streaming), downscaled to `max_side` and thinned to `target_fps`.
-
-    Raises InvalidMedia for anything that is not a readable video within the limits.
-    """
-    path = Path(path)
+def _pictures(path: Path, target_fps: float | None) -> Iterator[tuple[int, float, av.VideoFrame]]:
+    """(stream index, seconds from the first frame, decoded picture) of the frames to keep, one at a
+    time, thinned to `target_fps`. Raises InvalidMedia for anything that is not a readable video
+    within the limits."""
     check_media_file(path)
     try:
         container = av.open(str(path), mode="r")
@@ -134,8 +224,7 @@ def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
                     raise InvalidMedia(f"{path}: longer than the {MAX_DURATION_S:.0f} s limit")
                 if index >= next_keep:
                     next_keep += step
-                    yield Frame(index=index, t=t - t0,
-                                image=_fit(vframe.to_ndarray(format="bgr24"), max_side))
+                    yield index, t - t0, vframe
                 index += 1
         except av.FFmpegError as exc:
             if index == 0:
@@ -143,19 +232,79 @@ def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
             # A truncated tail after good frames: keep what decoded, as a phone upload often ends so.
 
 
+def iter_frames(path: str | os.PathLike[str], *, max_side: int | None = None,
+                target_fps: float | None = None) -> Iterator[Frame]:
+    """Yield frames one at a time (streaming), downscaled to `max_side` and thinned to `target_fps`.
+
+    Raises InvalidMedia for anything that is not a readable video within the limits.
+    """
+    for index, t, picture in _pictures(Path(path), target_fps):
+        yield Frame(index=index, t=t, image=_fit(picture.to_ndarray(format="bgr24"), max_side))
+
+
 def decode(path: str | os.PathLike[str], *, max_side: int | None = 1280,
-           target_fps: float | None = None) -> Video:
-    """Decode a whole video into memory (see `iter_frames`); raises InvalidMedia on zero frames."""
+           target_fps: float | None = None, keep: Keep | None = None) -> Video:
+    """Decode a whole video (see `iter_frames`); raises InvalidMedia on zero frames.
+
+    Without `keep` every image is kept; with it only the planned ones (and every proxy): the plan's
+    positions come from the stream's packet count, and a frame the plan missed (a stream that
+    decodes fewer frames than it holds) is decoded again if a stage asks for it."""
     path = Path(path)
-    frames = tuple(iter_frames(path, max_side=max_side, target_fps=target_fps))
-    if not frames:
+    planned = _planned(path, target_fps, keep) if keep is not None else None
+    sharpest: list[tuple[float, int]] = []  # heap of (sharpness, -position): the worst on top
+    indices, times, proxies, images = [], [], [], {}
+    for position, (index, t, picture) in enumerate(_pictures(path, target_fps)):
+        image = _fit(picture.to_ndarray(format="bgr24"), max_side)
+        indices.append(index)
+        times.append(t)
+        if planned is None:
+            images[position] = image
+            continue
+        proxies.append(to_proxy(image))
+        proxies[-1].flags.writeable = False  # shared by every look at this frame
+        if position in planned:
+            images[position] = image
+        if keep is not None and keep.sharpest:
+            heapq.heappush(sharpest, (frame_quality(proxies[-1]).sharpness, -position))
+            images[position] = image
+            if len(sharpest) > keep.sharpest:
+                _, dropped = heapq.heappop(sharpest)
+                if -dropped not in planned:
+                    del images[-dropped]
+    if not indices:
         raise InvalidMedia(f"{path}: the video has no decodable frame")
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 30)
         width, height, codec = stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
-    return Video(frames=frames, fps=fps, width=width, height=height,
-                 frame_count=frames[-1].index + 1, codec=codec)
+    frames: Sequence[Frame]
+    if planned is None:
+        frames = tuple(Frame(index=i, t=t, image=images[p]) for p, (i, t) in enumerate(zip(indices, times)))
+    else:
+        frames = DecodedFrames((path, max_side, target_fps), indices, times, proxies, images)
+    return Video(frames=frames, fps=fps, width=width, height=height, frame_count=indices[-1] + 1, codec=codec)
+
+
+def _planned(path: Path, target_fps: float | None, keep: Keep) -> set[int]:
+    """Positions (among the frames `_pictures` keeps) that `keep.spread` asks for, from the number of
+    video packets in the file (one per frame), read without decoding."""
+    check_media_file(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return set()
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 30)
+            packets = sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.FFmpegError, UnicodeDecodeError, ValueError):
+        return set()  # `_pictures` says what is wrong with the file
+    step = 1 if not target_fps or target_fps >= fps else fps / target_fps
+    count, next_keep = 0, 0.0
+    for index in range(packets):
+        if index >= next_keep:
+            next_keep += step
+            count += 1
+    return set(spread_positions(count, keep.spread))
 
 
 def write(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *,

@@ -115,3 +115,44 @@ def test_shrink_matches_opencv_area_resampling_up_to_rounding(scale: float) -> N
     result = shrink(image, scale)
     assert result.shape == expected.shape
     assert float(np.abs(result.astype(np.float32) - expected).mean()) < 1.0
+
+
+def _textured(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Noise frames blurred by a different amount each, so that their sharpness differs."""
+    rng = np.random.default_rng(seed)
+    sigmas = rng.permutation(np.linspace(0.5, 4.0, count))
+    return [cv2.GaussianBlur(rng.integers(0, 256, (96, 160, 3), np.uint8), (0, 0), float(s)) for s in sigmas]
+
+
+@pytest.fixture()
+def textured(tmp_path: Path) -> Path:
+    path = tmp_path / "textured.mp4"
+    video.write(path, _textured(40), fps=20, crf=10)
+    return path
+
+
+def test_keep_plan_holds_only_planned_images_and_returns_the_same_frames(
+        textured: Path, caplog: pytest.LogCaptureFixture) -> None:
+    full = video.decode(textured, target_fps=10)
+    planned = video.decode(textured, target_fps=10, keep=video.Keep(spread=5, sharpest=2))
+    assert isinstance(planned.frames, video.DecodedFrames)
+    assert [(f.index, f.t) for f in planned.frames] == [(f.index, f.t) for f in full.frames]
+    assert (planned.frame_count, planned.fps) == (full.frame_count, full.fps)
+    assert planned.frames.kept <= 7
+    spread = video.spread_positions(len(full.frames), 5)
+    sharpest = sorted(range(len(full.frames)), key=lambda p: video.frame_quality(full.frames[p].proxy).sharpness,
+                      reverse=True)[:2]
+    with caplog.at_level("INFO", logger="kycengine.video"):
+        for p in {*spread, *sharpest}:
+            assert np.array_equal(planned.frames[p].image, full.frames[p].image)
+        assert "decoding it again" not in caplog.text
+        other = next(p for p in range(len(full.frames)) if p not in {*spread, *sharpest})
+        assert np.array_equal(planned.frames[other].image, full.frames[other].image)
+        assert "decoding it again" in caplog.text
+    assert all(np.array_equal(a.proxy, b.proxy) for a, b in zip(planned.frames, full.frames))
+
+
+def test_spread_positions_are_even_and_bounded() -> None:
+    assert video.spread_positions(100, 5) == [0, 25, 50, 74, 99]
+    assert video.spread_positions(3, 24) == [0, 1, 2]
+    assert video.spread_positions(0, 24) == []

@@ -24,6 +24,7 @@ def _config_and_redis() -> tuple[Any, Any]:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a verification worker (models load once, before the first job)."""
+    from .allocator import reexec_with_allocator_settings
     from .config import WorkerConfig
     from .enqueue import connect
     from .worker import housekeeping, run_worker
@@ -42,6 +43,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _print(done, args.json, " ".join(f"{k}: {v if not isinstance(v, list) else len(v)}"
                                          for k, v in done.items()))
         return 0
+    config.check_worker_ready()  # a configuration error is reported by this process, before any restart
+    reexec_with_allocator_settings()
     run_worker(config, burst=args.burst, worker_class=args.worker_class, max_jobs=args.max_jobs,
                name=args.name, with_scheduler=not args.no_scheduler, logging_level=args.log_level,
                processes=args.processes)

@@ -19,6 +19,9 @@ in-process speed (no fork per job). The supervisor:
 * as PID 1 (a container), reaps every process re-parented to it;
 * with KYC_METRICS_PORT, serves the Prometheus metrics of every worker process (`metrics`).
 
+Its worker processes, forked from it, keep the allocator it was started with: `kyc worker` sets that
+(`allocator`) by restarting itself before it loads the models, not the supervisor.
+
 The supervisor never talks to Redis to supervise; it does for the hand-over of a dead child's job,
 and the metrics endpoint does at each scrape, both with brief clients.
 """

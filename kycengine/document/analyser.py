@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from ..image import read_image
 from ..models import Registry, default_registry
 from ..schema import Check, DocumentEvidence, StageState
 from ..settings import Settings
-from ..video import Frame, Video, decode, frame_quality, is_video_file
+from ..video import Frame, Keep, Video, decode, frame_quality, is_video_file
 from . import authenticity, damage, quality
 from .card import (
     ASPECT_SPLIT,
@@ -80,6 +80,7 @@ _AUTH_FRAMES = 3  # read frames whose rectified document feeds the colour check
 # the first guard. The threshold lies between the two ranges.
 MRZ_CLEAR_MARGIN = 0.02
 _MRZ_AGREE_FRAMES = 2  # frames that must each read the voted lines exactly for them to be settled
+WHOLE_FRAMES = 4  # the sharpest whole frames read for the MRZ when the outline is missing or unsettled
 _LATER_CHECKS = ("portrait", "visual_zone", "colour", "not_screen", "tilted", "undamaged")
 # Findings that say the filmed object is a reproduction (its artefacts are not damage to the
 # document), and capture problems that hide edges and lines (film again before judging damage).
@@ -244,11 +245,11 @@ class DocumentAnalyser:
                 break
         return reader
 
-    def _read_whole_frames(self, frames: tuple[Frame, ...], today: dt.date) -> tuple[MRZ | None, _Located]:
+    def _read_whole_frames(self, frames: Sequence[Frame], today: dt.date) -> tuple[MRZ | None, _Located]:
         """No outline found: read MRZ bands on the sharpest whole frames; predict the document from
         the band of each of them (the layout is the MRZ's, `layout_for`)."""
-        ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)[:4]
-        mrz = self.reader.read_frames(ranked, today=today, max_frames=4, agree=2)
+        ranked = sorted(frames, key=lambda f: frame_quality(f.proxy).sharpness, reverse=True)[:WHOLE_FRAMES]
+        mrz = self.reader.read_frames(ranked, today=today, max_frames=WHOLE_FRAMES, agree=2)
         located = _Located([])
         if mrz is None:
             return None, located
@@ -267,6 +268,11 @@ class DocumentAnalyser:
         return mrz, located
 
     # -- the stage ----------------------------------------------------------------------------------
+
+    @property
+    def keep(self) -> Keep:
+        """The frames `analyse` looks at in full: the scanned ones and the sharpest whole frames."""
+        return Keep(spread=self.settings.document_scan_frames, sharpest=WHOLE_FRAMES)
 
     def analyse(self, video: Video, *, today: dt.date) -> DocumentEvidence:
         """Evidence about the document filmed in `video`: MRZ, type, validity, authenticity and portrait."""
@@ -596,8 +602,9 @@ def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
                                                    "not a readable image or video")) from None
         return read_mrz(image, today=today)
     settings = settings or Settings()
-    video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps)
-    evidence = DocumentAnalyser(default_registry(), settings).analyse(video, today=today)
+    analyser = DocumentAnalyser(default_registry(), settings)
+    video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps, keep=analyser.keep)
+    evidence = analyser.analyse(video, today=today)
     if not evidence.mrz_lines:
         return None
     return parse("\n".join(evidence.mrz_lines), today=today, source="video")

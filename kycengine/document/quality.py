@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..video import Frame, FrameQuality, frame_quality, to_proxy
+from ..video import Frame, FrameQuality, frame_quality, spread_positions
 from .card import GLARE_LEVEL, CardQuad, detect_card, proxy_scale, rectify, rotate_quad
 from .layout import Layout
 
@@ -50,7 +50,7 @@ def _sharpness_in(proxy: np.ndarray, quad: CardQuad) -> float:
 
 def scan_frame(position: int, frame: Frame) -> FrameScan:
     """Proxy quality and document search of one frame."""
-    proxy = to_proxy(frame.image)
+    proxy = frame.proxy  # made once while decoding when the video was decoded to a plan
     h, w = frame.image.shape[:2]
     scale = proxy_scale(frame.image)
     quality = frame_quality(proxy)
@@ -79,10 +79,7 @@ def scan_frame(position: int, frame: Frame) -> FrameScan:
 
 def scan_frames(frames: Sequence[Frame], max_frames: int) -> list[FrameScan]:
     """`scan_frame` over at most `max_frames` frames spread evenly over the video."""
-    if not frames:
-        return []
-    positions = np.unique(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int))
-    return [scan_frame(int(p), frames[int(p)]) for p in positions]
+    return [scan_frame(p, frames[p]) for p in spread_positions(len(frames), max_frames)]
 
 
 def motion(scans: Sequence[FrameScan]) -> dict[int, float]:
