@@ -62,8 +62,8 @@ class Turn:
 
 
 def head_turn(track: FaceTrack) -> Turn:
-    """Turn amplitude on each side, from the track's five landmarks."""
-    found = track.found
+    """Turn amplitude on each side, from the track's trusted five landmarks."""
+    found = track.trusted
     yaw = np.array([yaw_index(s.landmarks5) for s in found])
     keep = np.isfinite(yaw)
     yaw, positions = yaw[keep], [s.position for s, k in zip(found, keep) if k]
@@ -130,8 +130,8 @@ class Blink:
 
 def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) -> Blink:
     """Strongest blink transient in the video (see the module's description), on the grey face crops;
-    `frame_step_s` is the time between kept frames."""
-    found = track.found
+    `frame_step_s` is the time between kept frames; only trusted sightings are read."""
+    found = track.trusted
     gap = max(1, int(round(BLINK_GAP_S / max(frame_step_s, 1e-3))))
     if len(found) < 2 * gap + 1:
         return Blink(0.0, -1, 0)
