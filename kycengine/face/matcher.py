@@ -58,7 +58,8 @@ SHARPNESS_POOL = 12
 # frontal faces of the first and last thirds missed a face shown in the middle third, while the
 # head is turned (no frontality floor: a swapped-in face is never made to look at the camera). On
 # generated selfies the same person's stretches score 0.4-0.95 against each other, someone else's
-# -0.05-0.1. Each pick is an embedding (~12 ms; fewer when one is also among the BEST_FRAMES).
+# -0.05-0.15 (Settings.face_consistency_min). Each pick is an embedding (~12 ms; fewer when one is
+# also among the BEST_FRAMES).
 CONSISTENCY_SEGMENTS = 6
 # The document portrait is small and printed: enlarge it so its short side has at least this many
 # pixels, and also embed a lightly sharpened copy (unsharp mask) that undoes print/scan softness.
@@ -203,10 +204,10 @@ class FaceMatcher:
         consistency = identity_consistency(picks, embeddings)
         if consistency is not None:
             scores["identity_consistency"] = round(consistency.similarity, 4)
-            if self.threshold.decide(consistency.similarity) is MatchDecision.NO_MATCH:
+            if consistency.similarity < self.settings.face_consistency_min:
                 findings.append(Finding(FindingCode.FACE_SWAPPED, f"the face around frame "
                                         f"{frames[consistency.position].index} differs from the rest of the video",
-                                        round(consistency.similarity, 4), self.threshold.cosine))
+                                        round(consistency.similarity, 4), self.settings.face_consistency_min))
 
         if portrait is None:
             return self._failed([*findings, Finding(FindingCode.NO_PORTRAIT, "no document portrait")], scores,

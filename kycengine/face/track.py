@@ -178,13 +178,14 @@ class _Follower:
             self.offset = (box[:2] + box[2:]) / 2 - centre
             self.ratio = (box[2:] - box[:2]) / max(_spread(points), 1e-6)
             trusted = disagreement(five, run.face.landmarks5, run.face.width) <= LANDMARK_AGREE_MAX
-        sighting = Sighting(position=position, box=box.copy(), landmarks5=five, detected=run is not None,
-                            crowded=bool(run and run.crowded), score=self.score, trusted=trusted)
-        self.measured[position] = sighting
-        # The next crop follows the landmarks; a face that left the frame or shrank to nothing is
-        # lost until the next detection.
+        # Where the landmarks put the face: this frame's box (the crop's was where it last was) and the
+        # next crop's; a face that left the frame or shrank to nothing is lost until the next detection.
         half = self.ratio * _spread(points) / 2
         self.box = np.r_[centre + self.offset - half, centre + self.offset + half]
+        sighting = Sighting(position=position, box=box.copy() if run is not None else self.box.copy(),
+                            landmarks5=five, detected=run is not None, crowded=bool(run and run.crowded),
+                            score=self.score, trusted=trusted)
+        self.measured[position] = sighting
         height, width = image.shape[:2]
         inside = 0 <= centre[0] + self.offset[0] < width and 0 <= centre[1] + self.offset[1] < height
         if not inside or min(half) * 2 < MIN_FACE_PX:
@@ -247,14 +248,15 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
 
 def _fill_between(measured: dict[int, Sighting], count: int) -> tuple[Sighting | None, ...]:
     """One entry per frame: the measured sightings, and between two measured ones at most
-    LANDMARK_EVERY frames apart, sightings interpolated linearly (None at a gap or an end); the
+    LANDMARK_EVERY frames apart that moved slowly, sightings interpolated linearly (None at a gap,
+    an end or a fast jump: a lost or rocking face is not filled with invented motion); the
     interpolated ones are trusted only between two trusted ones."""
     sightings: list[Sighting | None] = [measured.get(position) for position in range(count)]
     ordered = sorted(measured)
     for before, after in zip(ordered, ordered[1:]):
-        if after - before > LANDMARK_EVERY:
-            continue
         a, b = measured[before], measured[after]
+        if after - before > LANDMARK_EVERY or motion(a, b) > FAST_MOTION:
+            continue
         for position in range(before + 1, after):
             weight = (position - before) / (after - before)
             sightings[position] = Sighting(

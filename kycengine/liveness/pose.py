@@ -1,8 +1,10 @@
 """Head turn and blink, the two things the customer is asked to do, measured from the face track.
 
-Turn: a yaw index per frame from five landmarks, the nose tip's offset from the eyes' midpoint along
-the eye axis in half eye spans (0 facing the camera, about +-0.55 at 30 degrees with the 106-point
-model's points; > 0 nose towards the image's right). Only changes count: the rest pose (median of the
+Turn: a yaw per frame from five landmarks (`landmarks.plane_yaw`), the nose tip's sideways offset
+from the eyes' midpoint in the affine frame of the eyes and the mouth, in half eye spans (0 facing
+the camera, about +-0.6 at 30 degrees; > 0 nose towards the image's right). A flat picture, however
+it is tilted, keeps it: measured along the eye axis instead (`yaw_index`), a print rocked fast in 3D
+read its foreshortening as a turn both ways. Only changes count: the rest pose (median of the
 first and last tenth of the video) is subtracted, so a face that is a little turned at rest is not
 penalised; a turn is the 5th / 95th percentile on each side of it (one bad frame does not make a turn).
 
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.landmarks import yaw_index
+from ..face.landmarks import plane_yaw
 from ..face.track import FaceTrack
 from .parallax import Crops
 
@@ -64,7 +66,7 @@ class Turn:
 def head_turn(track: FaceTrack) -> Turn:
     """Turn amplitude on each side, from the track's trusted five landmarks."""
     found = track.trusted
-    yaw = np.array([yaw_index(s.landmarks5) for s in found])
+    yaw = np.array([plane_yaw(s.landmarks5) for s in found])
     keep = np.isfinite(yaw)
     yaw, positions = yaw[keep], [s.position for s, k in zip(found, keep) if k]
     if len(yaw) < 5:
