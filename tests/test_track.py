@@ -8,8 +8,16 @@ import pytest
 
 from kycengine.face.backends import get_backend
 from kycengine.face.landmarks import Landmarker106, get_landmarker
-from kycengine.face.track import (DETECT_EVERY, FAST_MOTION, LANDMARK_EVERY, FaceTrack, Sighting, _fill_between,
-                                  motion, track_with_landmarks)
+from kycengine.face.track import (
+    DETECT_EVERY,
+    FAST_MOTION,
+    LANDMARK_EVERY,
+    FaceTrack,
+    Sighting,
+    _fill_between,
+    motion,
+    track_with_landmarks,
+)
 from kycengine.models import default_registry
 from kycengine.synth import faces
 from kycengine.video import Frame

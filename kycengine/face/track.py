@@ -193,6 +193,16 @@ class _Follower:
         return sighting
 
 
+    def revisit(self, position: int, box: np.ndarray, trusted: bool) -> None:
+        """Landmarks on a frame the slow schedule skipped, on a crop between its measured neighbours'
+        (the face moved too fast there for interpolated points); the follower's own crop stays."""
+        points = self.landmarker(self.frames[position].image, box)
+        centre, half = points.mean(axis=0), self.ratio * _spread(points) / 2
+        self.measured[position] = Sighting(position=position, box=np.r_[centre + self.offset - half,
+                                                                         centre + self.offset + half],
+                                           landmarks5=five_points(points), score=self.score, trusted=trusted)
+
+
 def motion(before: Sighting, after: Sighting) -> float:
     """How far the face moved per frame between two sightings: box centre shift plus size change, in face
     widths (a head turning in a selfie moves ~0.02 a frame at 10 fps, a print rocked fast 0.06-0.15)."""
@@ -216,8 +226,9 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
     """Detector on every DETECT_EVERY-th frame, the 106-point model on every LANDMARK_EVERY-th frame's
     face crop while the face moves slowly, the frames between interpolated. Where it moves fast
     (FAST_MOTION face widths a frame), the 106-point model runs on every frame and the detector on
-    every FAST_DETECT_EVERY-th: a crop placed from a stale frame loses the face. A face that jumped
-    (JUMP_MAX) is measured again from a detection at once.
+    every FAST_DETECT_EVERY-th: a crop placed from a stale frame loses the face, and the frames the slow
+    schedule skipped just before are measured too, not interpolated. A face that jumped (JUMP_MAX) is
+    measured again from a detection at once.
 
     The regular detections run first, then the landmarks: onnxruntime's detector session keeps its
     threads spinning for a while after each run, which slows a landmark run that follows it several
@@ -240,6 +251,11 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
                 sighting = follower.measure(position, follower.detect(position), False)
                 since_detection = 0
             fast = moved > FAST_MOTION
+            if fast and sighting is not None:  # the frames skipped before it: measured, not interpolated
+                for skipped in range(previous.position + 1, position):
+                    weight = (skipped - previous.position) / (position - previous.position)
+                    follower.revisit(skipped, (1 - weight) * previous.box + weight * sighting.box,
+                                     previous.trusted and sighting.trusted)
         previous = sighting
         position = position + 1 if fast else _next_scheduled(position, len(frames))
     measured = follower.measured
