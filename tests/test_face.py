@@ -200,6 +200,14 @@ def test_matcher_face_swapped_mid_video(matcher: FaceMatcher) -> None:
     assert Reason.FACE_SWAPPED_DURING_CAPTURE in reasons_of(evidence)
 
 
+def test_matcher_face_swapped_only_in_the_middle_third(matcher: FaceMatcher) -> None:
+    """The ends show the holder; someone else in the middle third is still seen."""
+    evidence = matcher.match(_video(lambda i: ["group_d"] if 4 <= i < 8 else ["astronaut"], count=12),
+                             faces.portrait("astronaut", (120, 150)))
+    assert Reason.FACE_SWAPPED_DURING_CAPTURE in reasons_of(evidence)
+    assert evidence.scores["identity_consistency"] < matcher.settings.face_consistency_min
+
+
 def test_matcher_blank_video_has_no_face(matcher: FaceMatcher) -> None:
     evidence = matcher.match(_video(lambda i: []), faces.portrait("astronaut", (120, 150)))
     assert evidence.state is StageState.FAILED and reasons_of(evidence) == (Reason.NO_FACE_DETECTED,)

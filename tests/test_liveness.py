@@ -36,6 +36,7 @@ CASES = {
     "still": ("astronaut", "still", 3, False),
     "not_turned": ("team_b", "not_turned", 3, False),
     "no_blink": ("astronaut", "no_blink", 5, False),
+    "print_rocked": ("yaoming", "print_rocked", 3, False),
 }
 LIVE = ("live_astronaut", "live_yaoming_hard", "live_team_b")
 EXPECTED = {  # at least one of these reasons must be given
@@ -46,6 +47,7 @@ EXPECTED = {  # at least one of these reasons must be given
     "still": {Reason.FACE_NOT_LIVE},
     "not_turned": {Reason.FACE_NOT_TURNED},
     "no_blink": {Reason.NO_BLINK},
+    "print_rocked": {Reason.FACE_PRINT, Reason.FACE_NOT_LIVE},
 }
 
 

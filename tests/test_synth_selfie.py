@@ -109,6 +109,29 @@ def test_other_people_are_someone_else(rendered) -> None:
     assert crowd.person == HOLDER and crowd.bystander not in (None, HOLDER)
 
 
+def test_face_swapped_in_for_the_middle_third_is_someone_else_in_the_same_room(rendered) -> None:
+    labels, clip, _ = rendered[SelfieVariant.FACE_SWAP_MIDDLE]
+    assert labels.person == HOLDER and labels.intruder not in (None, HOLDER)
+    assert labels.expected_reasons == (Reason.FACE_SWAPPED_DURING_CAPTURE,)
+    third = labels.frame_count // 3
+    corner = [clip.frames[i].image[:40, :40].astype(int) for i in (third - 1, third, 2 * third)]
+    assert np.abs(corner[0] - corner[1]).mean() < 12  # the room goes on; only the face changes
+    faces = [clip.frames[i].image for i in (third - 1, third)]
+    x, y, w, h = labels.face_boxes[third - 1]
+    assert np.abs(faces[0][y:y + h, x:x + w].astype(int) - faces[1][y:y + h, x:x + w]).mean() > 12
+
+
+def test_rocked_print_tilts_far_and_fast(rendered) -> None:
+    labels, clip, _ = rendered[SelfieVariant.PRINT_ROCKED]
+    assert set(labels.yaw_per_frame) == {0.0} and labels.blink_frames == ()
+    boxes = np.array(labels.face_boxes, np.float64)
+    shift = np.linalg.norm(np.diff(boxes[:, :2] + boxes[:, 2:] / 2, axis=0), axis=1) / boxes[1:, 2]
+    plain = np.array(rendered[SelfieVariant.PRINT][0].face_boxes, np.float64)
+    plain_shift = np.linalg.norm(np.diff(plain[:, :2] + plain[:, 2:] / 2, axis=0), axis=1) / plain[1:, 2]
+    assert np.median(shift) > 2 * np.median(plain_shift)  # the face moves fast, not as a gently held print
+    assert boxes[:, 2].max() / boxes[:, 2].min() > 1.15  # foreshortened as it rocks
+
+
 def test_print_moves_as_a_plane_but_a_live_head_does_not(rendered) -> None:
     labels, clip, _ = rendered[SelfieVariant.PRINT]
     flat_error, flat_inliers = _planar_residual(clip, labels, 0, labels.frame_count - 1)

@@ -86,6 +86,20 @@ def five_points(points: np.ndarray) -> np.ndarray:
     return np.stack([left_eye, right_eye, points[NOSE_TIP], *points[list(MOUTH_CORNERS)]]).astype(np.float32)
 
 
+def plane_yaw(landmarks5: np.ndarray) -> float:
+    """The nose's sideways offset in the affine frame of the eyes and the mouth: nose - eyes' midpoint =
+    a x half the eye axis + b x (mouth centre - eyes' midpoint); returns a. Any view of a flat picture
+    (tilted, foreshortened, turned in the image) is close to an affine map of it, which leaves a where it
+    is, while a head turning moves its nose off the eyes-to-mouth line: a print rocked in 3D reads no
+    turn, where `yaw_index` read its foreshortening as one."""
+    left, right, nose = (landmarks5[i].astype(np.float64) for i in range(3))
+    middle = (left + right) / 2
+    basis = np.c_[(right - left) / 2, landmarks5[3:].astype(np.float64).mean(axis=0) - middle]
+    if abs(float(np.linalg.det(basis))) < 1e-6:
+        return float("nan")
+    return float(np.linalg.solve(basis, nose - middle)[0])
+
+
 def yaw_index(landmarks5: np.ndarray) -> float:
     """Signed nose offset from the eyes' midpoint along the eye axis, in half eye spans."""
     left, right, nose = (landmarks5[i].astype(np.float64) for i in range(3))

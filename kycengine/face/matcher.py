@@ -3,9 +3,10 @@
 The selfie's face track (`track.FaceTracker`: computed once and shared with the liveness stage)
 gives the subject's box and five landmarks per frame. The sharpest, most frontal sightings are
 embedded and compared with the document portrait's embedding; the similarity is the median of the
-best TOP_K frame scores, so one lucky or unlucky frame does not decide. Roughly frontal sightings
-from the start and the end of the video are compared with each other to catch a person swapped
-mid-capture. A missing embedding is a FAILED stage, never a similarity of 0.
+best TOP_K frame scores, so one lucky or unlucky frame does not decide. One roughly frontal sighting
+from each of CONSISTENCY_SEGMENTS stretches spread over the whole video is embedded, and each is
+compared with the others, to catch a face swapped in anywhere during the capture (not only between
+its ends). A missing embedding is a FAILED stage, never a similarity of 0.
 """
 
 from __future__ import annotations
@@ -50,13 +51,16 @@ TOP_K = 3
 # Only the most frontal sightings, this many, are scored for sharpness (a crop resize and a
 # Laplacian each): beyond them frontality falls faster than sharpness can make up for.
 SHARPNESS_POOL = 12
-# Sightings for the identity-consistency check: up to this many, evenly spaced, from the first and
-# from the last third of the sightings, every first one compared with every last one. They
-# need only be roughly frontal (about |yaw| <= 40 degrees, where ArcFace still scores the same
-# person 0.4-0.65 against the frontal view): a stricter filter would let a swapped-in face that is
-# never quite frontal escape the check, a looser one would compare profiles.
-CONSISTENCY_FRAMES = 2
-CONSISTENCY_FRONTAL_MIN = 0.4
+# Sightings for the identity-consistency check: the most frontal one of each of this many equal
+# stretches of the video (so a face swapped in for a sixth of it or more has a stretch of its own),
+# each compared with all the others; the stretch whose median similarity to the others is lowest
+# decides. A swap of up to half the video is outvoted in its stretches by the rest; comparing only
+# frontal faces of the first and last thirds missed a face shown in the middle third, while the
+# head is turned (no frontality floor: a swapped-in face is never made to look at the camera). On
+# generated selfies the same person's stretches score 0.4-0.95 against each other, someone else's
+# -0.05-0.15 (Settings.face_consistency_min). Each pick is an embedding (~12 ms; fewer when one is
+# also among the BEST_FRAMES).
+CONSISTENCY_SEGMENTS = 6
 # The document portrait is small and printed: enlarge it so its short side has at least this many
 # pixels, and also embed a lightly sharpened copy (unsharp mask) that undoes print/scan softness.
 PORTRAIT_MIN_SIDE = 224
@@ -107,19 +111,35 @@ def evenly(items: Sequence[T], count: int) -> list[T]:
     return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, count).round().astype(int))]
 
 
-def consistency_ends(sightings: Sequence[T]) -> tuple[list[T], list[T]]:
-    """Up to CONSISTENCY_FRAMES time-ordered sightings from the first and from the last third ([] if < 3)."""
-    third = len(sightings) // 3
-    if not third:
-        return [], []
-    return evenly(sightings[:third], CONSISTENCY_FRAMES), evenly(sightings[-third:], CONSISTENCY_FRAMES)
+def consistency_picks(sightings: Sequence[Sighting], count: int, pose: dict[int, float]) -> list[Sighting]:
+    """The most frontal of `sightings` in each of CONSISTENCY_SEGMENTS equal stretches of a `count`-frame
+    video (stretches without one are left out), in order."""
+    picks: dict[int, Sighting] = {}
+    for sighting in sightings:
+        stretch = sighting.position * CONSISTENCY_SEGMENTS // max(1, count)
+        if stretch not in picks or pose[sighting.position] > pose[picks[stretch].position]:
+            picks[stretch] = sighting
+    return [picks[k] for k in sorted(picks)]
 
 
-def identity_consistency(first: Sequence[np.ndarray], last: Sequence[np.ndarray]) -> float | None:
-    """Median similarity of every early embedding with every late one (None when either is missing)."""
-    if not first or not last:
+@dataclass(frozen=True)
+class Consistency:
+    """The least consistent stretch: its median similarity to the other stretches' faces, and where."""
+
+    similarity: float
+    position: int  # the stretch's pick (position in the video)
+
+
+def identity_consistency(picks: Sequence[Sighting], embeddings: dict[int, np.ndarray]) -> Consistency | None:
+    """For each pick, the median similarity of its embedding with the other picks'; the lowest (None
+    with fewer than 3 picks: one odd face out of two cannot be told from the other)."""
+    if len(picks) < 3:
         return None
-    return float(np.median(np.stack(first) @ np.stack(last).T))
+    matrix = np.stack([embeddings[s.position] for s in picks])
+    similarity = matrix @ matrix.T
+    medians = [float(np.median(np.delete(row, i))) for i, row in enumerate(similarity)]
+    worst = int(np.argmin(medians))
+    return Consistency(medians[worst], picks[worst].position)
 
 
 class FaceMatcher:
@@ -177,17 +197,17 @@ class FaceMatcher:
         candidates = [Candidate(s, pose[s.position], face_sharpness(frames[s.position].image, s.box))
                       for s in frontal]
         best = sorted(candidates, key=lambda c: c.frontality * c.sharpness, reverse=True)[:BEST_FRAMES]
-        first, last = consistency_ends([s for s in found if pose[s.position] >= CONSISTENCY_FRONTAL_MIN])
+        picks = consistency_picks(track.trusted or found, len(frames), pose)
         embeddings = {s.position: self.backend.embed(frames[s.position].image, s.as_face())
-                      for s in [c.sighting for c in best] + first + last}
+                      for s in [c.sighting for c in best] + picks}
 
-        consistency = identity_consistency([embeddings[s.position] for s in first],
-                                           [embeddings[s.position] for s in last])
+        consistency = identity_consistency(picks, embeddings)
         if consistency is not None:
-            scores["identity_consistency"] = round(consistency, 4)
-            if self.threshold.decide(consistency) is MatchDecision.NO_MATCH:
-                findings.append(Finding(FindingCode.FACE_SWAPPED, "the first and last faces differ",
-                                        round(consistency, 4), self.threshold.cosine))
+            scores["identity_consistency"] = round(consistency.similarity, 4)
+            if consistency.similarity < self.settings.face_consistency_min:
+                findings.append(Finding(FindingCode.FACE_SWAPPED, f"the face around frame "
+                                        f"{frames[consistency.position].index} differs from the rest of the video",
+                                        round(consistency.similarity, 4), self.settings.face_consistency_min))
 
         if portrait is None:
             return self._failed([*findings, Finding(FindingCode.NO_PORTRAIT, "no document portrait")], scores,

@@ -40,6 +40,19 @@ MIN_FACE_PX = 24  # smaller detections are not the selfie's subject
 # Another face with at least this fraction of the subject's area is a second person in frame
 # (side ratio ~0.63); smaller faces are passers-by far behind or pictures on a wall.
 SECOND_FACE_AREA = 0.4
+# insightface: the 106-point model's five points are rejected when they sit further than this (mean,
+# in face widths) from the detector's on the same frame. Measured on generated selfies (480x360,
+# 10 fps): 0.02-0.05 on frontal and turning live faces (p90 0.08, max 0.17 on the near-profile
+# team_c) and on rocked prints when the crop is right; a crop that lost the face reads 0.2 and more.
+LANDMARK_AGREE_MAX = 0.12
+# Face motion (box centre shift + size change, face widths per frame) above which the face moves
+# fast: landmarks on every frame and the detector on every FAST_DETECT_EVERY-th. Live selfies move
+# 0.014-0.03 a frame (p90 0.03-0.045; 0.085 for the near-profile team_c), prints rocked fast 0.06-0.15.
+FAST_MOTION = 0.05
+FAST_DETECT_EVERY = 2
+# A followed face that moved this far (face widths) since the last measurement is measured again
+# from a detection on the same frame: its crop was placed from where the face no longer is.
+JUMP_MAX = 0.25
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +70,9 @@ class Sighting:
     detected: bool = False
     crowded: bool = False
     score: float = 1.0  # detector confidence of the last detection this sighting follows
+    # Whether the landmarks can be believed: checked against the detector's points, or followed from
+    # a checked sighting without a jump (liveness cues read only trusted sightings).
+    trusted: bool = True
 
     @property
     def width(self) -> float:
@@ -81,6 +97,11 @@ class FaceTrack:
     def found(self) -> list[Sighting]:
         """The frames with a face, in order."""
         return [s for s in self.sightings if s is not None]
+
+    @property
+    def trusted(self) -> list[Sighting]:
+        """The frames with a face whose landmarks can be believed, in order."""
+        return [s for s in self.found if s.trusted]
 
     @property
     def detected(self) -> list[Sighting]:
@@ -114,64 +135,150 @@ def _spread(points: np.ndarray) -> float:
     return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
-def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmarker: Landmarker106) -> FaceTrack:
-    """Detector on every DETECT_EVERY-th frame, the 106-point model on every LANDMARK_EVERY-th
-    frame's face crop, the frames between interpolated.
+def disagreement(landmarks5: np.ndarray, detected5: np.ndarray, width: float) -> float:
+    """Mean distance between two sets of five points (landmark model's and detector's), in face widths."""
+    return float(np.linalg.norm(landmarks5 - detected5, axis=1).mean() / max(width, 1e-6))
 
-    All detections run first, then all landmarks: onnxruntime's detector session keeps its threads
-    spinning for a while after each run, which slows a landmark run that follows it several times
-    over on a single core.
-    """
-    keyframes = range(0, len(frames), DETECT_EVERY)
-    detections = {position: _detection(backend.detect(frames[position].image, TRACK_SIDE))
-                  for position in keyframes}
-    measured: dict[int, Sighting] = {}
+
+@dataclass
+class _Follower:
+    """The 106-point model following the face from crop to crop, and what it has measured so far."""
+
+    frames: Sequence[Frame]
+    backend: FaceBackend
+    landmarker: Landmarker106
+    detections: dict[int, _Detection]
+    measured: dict[int, Sighting] = field(default_factory=dict)
     box: np.ndarray | None = None
-    score = 0.0
-    offset = np.zeros(2)  # detector box centre - landmark centroid, from the last detection
-    ratio = np.ones(2)  # detector box size / landmark spread, from the last detection
-    # Every LANDMARK_EVERY-th frame counted from each keyframe (so keyframes add no extra runs), and the last.
-    runs = [p for p in range(len(frames)) if p % DETECT_EVERY % LANDMARK_EVERY == 0 or p == len(frames) - 1]
-    for position in runs:
-        run = detections.get(position)
+    score: float = 0.0
+    offset: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre - landmark centroid
+    ratio: np.ndarray = field(default_factory=lambda: np.ones(2))  # box size / landmark spread
+
+    def detect(self, position: int) -> _Detection:
+        """The detector's run on this frame (the batched keyframes', or run now: an extra keyframe)."""
+        if position not in self.detections:
+            self.detections[position] = _detection(self.backend.detect(self.frames[position].image, TRACK_SIDE))
+        return self.detections[position]
+
+    def measure(self, position: int, run: _Detection | None, trusted: bool) -> Sighting | None:
+        """Landmarks on this frame's crop (placed by `run` when the detector ran); None when lost. A
+        sighting the detector saw is trusted when its landmarks agree with the detector's points,
+        a followed one when `trusted` (its predecessor was, and the face did not jump)."""
         if run is not None:
-            box = None if run.face is None else np.array(run.face.box, np.float64)
-            score = run.face.score if run.face is not None else 0.0
-        if box is None:
-            continue
-        image = frames[position].image
-        points = landmarker(image, box)
-        centre = points.mean(axis=0)
-        if run is not None:
-            offset = (box[:2] + box[2:]) / 2 - centre
-            ratio = (box[2:] - box[:2]) / max(_spread(points), 1e-6)
-        measured[position] = Sighting(position=position, box=box.copy(), landmarks5=five_points(points),
-                                      detected=run is not None, crowded=bool(run and run.crowded), score=score)
-        # The next crop follows the landmarks (the head moves little in 0.3 s); a face that left
-        # the frame or shrank to nothing is lost until the next detection.
-        half = ratio * _spread(points) / 2
-        box = np.r_[centre + offset - half, centre + offset + half]
+            self.box = None if run.face is None else np.array(run.face.box, np.float64)
+            self.score = run.face.score if run.face is not None else 0.0
+        if self.box is None:
+            self.measured.pop(position, None)
+            return None
+        image = self.frames[position].image
+        box = self.box
+        points = self.landmarker(image, box)
+        centre, five = points.mean(axis=0), five_points(points)
+        if run is not None and run.face is not None:
+            self.offset = (box[:2] + box[2:]) / 2 - centre
+            self.ratio = (box[2:] - box[:2]) / max(_spread(points), 1e-6)
+            trusted = disagreement(five, run.face.landmarks5, run.face.width) <= LANDMARK_AGREE_MAX
+        # Where the landmarks put the face: this frame's box (the crop's was where it last was) and the
+        # next crop's; a face that left the frame or shrank to nothing is lost until the next detection.
+        half = self.ratio * _spread(points) / 2
+        self.box = np.r_[centre + self.offset - half, centre + self.offset + half]
+        sighting = Sighting(position=position, box=box.copy() if run is not None else self.box.copy(),
+                            landmarks5=five, detected=run is not None, crowded=bool(run and run.crowded),
+                            score=self.score, trusted=trusted)
+        self.measured[position] = sighting
         height, width = image.shape[:2]
-        inside = 0 <= centre[0] + offset[0] < width and 0 <= centre[1] + offset[1] < height
+        inside = 0 <= centre[0] + self.offset[0] < width and 0 <= centre[1] + self.offset[1] < height
         if not inside or min(half) * 2 < MIN_FACE_PX:
-            box = None
+            self.box = None
+        return sighting
+
+
+    def revisit(self, position: int, box: np.ndarray, trusted: bool) -> None:
+        """Landmarks on a frame the slow schedule skipped, on a crop between its measured neighbours'
+        (the face moved too fast there for interpolated points); the follower's own crop stays."""
+        points = self.landmarker(self.frames[position].image, box)
+        centre, half = points.mean(axis=0), self.ratio * _spread(points) / 2
+        self.measured[position] = Sighting(position=position, box=np.r_[centre + self.offset - half,
+                                                                         centre + self.offset + half],
+                                           landmarks5=five_points(points), score=self.score, trusted=trusted)
+
+
+def motion(before: Sighting, after: Sighting) -> float:
+    """How far the face moved per frame between two sightings: box centre shift plus size change, in face
+    widths (a head turning in a selfie moves ~0.02 a frame at 10 fps, a print rocked fast 0.06-0.15)."""
+    centre = np.linalg.norm((after.box[:2] + after.box[2:] - before.box[:2] - before.box[2:]) / 2)
+    size = abs(np.log(max(after.width, 1e-6) / max(before.width, 1e-6)))
+    return float((centre / max(before.width, 1e-6) + size) / max(1, after.position - before.position))
+
+
+def _next_scheduled(position: int, count: int) -> int:
+    """The next frame of the slow schedule: every LANDMARK_EVERY-th counted from each keyframe (so
+    keyframes add no extra runs), and the last frame; `count` once past it."""
+    if position >= count - 1:
+        return count
+    following = position + 1
+    while following % DETECT_EVERY % LANDMARK_EVERY:
+        following += 1
+    return min(following, count - 1)
+
+
+def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmarker: Landmarker106) -> FaceTrack:
+    """Detector on every DETECT_EVERY-th frame, the 106-point model on every LANDMARK_EVERY-th frame's
+    face crop while the face moves slowly, the frames between interpolated. Where it moves fast
+    (FAST_MOTION face widths a frame), the 106-point model runs on every frame and the detector on
+    every FAST_DETECT_EVERY-th: a crop placed from a stale frame loses the face, and the frames the slow
+    schedule skipped just before are measured too, not interpolated. A face that jumped (JUMP_MAX) is
+    measured again from a detection at once.
+
+    The regular detections run first, then the landmarks: onnxruntime's detector session keeps its
+    threads spinning for a while after each run, which slows a landmark run that follows it several
+    times over on a single core; the extra detections of fast stretches pay that price.
+    """
+    detections = {position: _detection(backend.detect(frames[position].image, TRACK_SIDE))
+                  for position in range(0, len(frames), DETECT_EVERY)}
+    follower = _Follower(frames, backend, landmarker, detections)
+    previous: Sighting | None = None
+    fast, since_detection, position = False, 0, 0
+    while position < len(frames):
+        run = detections.get(position)
+        if run is None and fast and since_detection >= FAST_DETECT_EVERY - 1:
+            run = follower.detect(position)
+        sighting = follower.measure(position, run, previous is not None and previous.trusted)
+        since_detection = 0 if run is not None else since_detection + 1
+        if sighting is not None and previous is not None:
+            moved = motion(previous, sighting)
+            if run is None and moved * (position - previous.position) > JUMP_MAX:
+                sighting = follower.measure(position, follower.detect(position), False)
+                since_detection = 0
+            fast = moved > FAST_MOTION
+            if fast and sighting is not None:  # the frames skipped before it: measured, not interpolated
+                for skipped in range(previous.position + 1, position):
+                    weight = (skipped - previous.position) / (position - previous.position)
+                    follower.revisit(skipped, (1 - weight) * previous.box + weight * sighting.box,
+                                     previous.trusted and sighting.trusted)
+        previous = sighting
+        position = position + 1 if fast else _next_scheduled(position, len(frames))
+    measured = follower.measured
     return FaceTrack(_fill_between(measured, len(frames)), len(detections), len(measured))
 
 
 def _fill_between(measured: dict[int, Sighting], count: int) -> tuple[Sighting | None, ...]:
     """One entry per frame: the measured sightings, and between two measured ones at most
-    LANDMARK_EVERY frames apart, sightings interpolated linearly (None at a gap or an end)."""
+    LANDMARK_EVERY frames apart that moved slowly, sightings interpolated linearly (None at a gap,
+    an end or a fast jump: a lost or rocking face is not filled with invented motion); the
+    interpolated ones are trusted only between two trusted ones."""
     sightings: list[Sighting | None] = [measured.get(position) for position in range(count)]
     ordered = sorted(measured)
     for before, after in zip(ordered, ordered[1:]):
-        if after - before > LANDMARK_EVERY:
-            continue
         a, b = measured[before], measured[after]
+        if after - before > LANDMARK_EVERY or motion(a, b) > FAST_MOTION:
+            continue
         for position in range(before + 1, after):
             weight = (position - before) / (after - before)
             sightings[position] = Sighting(
                 position=position, box=(1 - weight) * a.box + weight * b.box,
-                landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32), score=a.score)
+                landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32), score=a.score,
+                trusted=a.trusted and b.trusted)
     return tuple(sightings)
 
 

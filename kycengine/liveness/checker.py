@@ -77,7 +77,8 @@ class LivenessChecker:
                       print_halftone=printed.halftone, print_flat=printed.flat,
                       capture_duplicates=capture.duplicates, capture_non_increasing=float(capture.non_increasing),
                       capture_max_gap_s=capture.max_gap_s, capture_noise=capture.noise,
-                      faces_found=float(len(track.found)), frames=float(len(frames)))
+                      faces_found=float(len(track.found)), faces_trusted=float(len(track.trusted)),
+                      frames=float(len(frames)))
         thresholds.update(screen_moire=s.liveness_moire_min, screen_bezel=s.liveness_bezel_min,
                           screen_flicker=s.liveness_flicker_min, screen_banding=s.liveness_banding_min,
                           screen_gamut=s.liveness_gamut_min, print_border=s.liveness_border_min,

@@ -164,8 +164,9 @@ class Parallax:
 
 
 def parallax(crops: Crops, track: FaceTrack, times: Sequence[float], yaw: np.ndarray) -> Parallax:
-    """Planar-fit residuals over the spans with the largest yaw change and the largest face motion."""
-    valid = np.array([s is not None for s in track.sightings])
+    """Planar-fit residuals over the spans with the largest yaw change and the largest face motion,
+    between trusted sightings only (a lost track's boxes and landmarks invent motion)."""
+    valid = np.array([s is not None and s.trusted for s in track.sightings])
     centres = np.array([(s.box[:2] + s.box[2:]) / 2 if s is not None else (np.nan, np.nan)
                         for s in track.sightings])
     step = np.r_[0.0, np.linalg.norm(np.diff(centres, axis=0), axis=1)]

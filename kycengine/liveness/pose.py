@@ -1,8 +1,10 @@
 """Head turn and blink, the two things the customer is asked to do, measured from the face track.
 
-Turn: a yaw index per frame from five landmarks, the nose tip's offset from the eyes' midpoint along
-the eye axis in half eye spans (0 facing the camera, about +-0.55 at 30 degrees with the 106-point
-model's points; > 0 nose towards the image's right). Only changes count: the rest pose (median of the
+Turn: a yaw per frame from five landmarks (`landmarks.plane_yaw`), the nose tip's sideways offset
+from the eyes' midpoint in the affine frame of the eyes and the mouth, in half eye spans (0 facing
+the camera, about +-0.6 at 30 degrees; > 0 nose towards the image's right). A flat picture, however
+it is tilted, keeps it: measured along the eye axis instead (`yaw_index`), a print rocked fast in 3D
+read its foreshortening as a turn both ways. Only changes count: the rest pose (median of the
 first and last tenth of the video) is subtracted, so a face that is a little turned at rest is not
 penalised; a turn is the 5th / 95th percentile on each side of it (one bad frame does not make a turn).
 
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.landmarks import yaw_index
+from ..face.landmarks import plane_yaw
 from ..face.track import FaceTrack
 from .parallax import Crops
 
@@ -62,9 +64,9 @@ class Turn:
 
 
 def head_turn(track: FaceTrack) -> Turn:
-    """Turn amplitude on each side, from the track's five landmarks."""
-    found = track.found
-    yaw = np.array([yaw_index(s.landmarks5) for s in found])
+    """Turn amplitude on each side, from the track's trusted five landmarks."""
+    found = track.trusted
+    yaw = np.array([plane_yaw(s.landmarks5) for s in found])
     keep = np.isfinite(yaw)
     yaw, positions = yaw[keep], [s.position for s, k in zip(found, keep) if k]
     if len(yaw) < 5:
@@ -130,8 +132,8 @@ class Blink:
 
 def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) -> Blink:
     """Strongest blink transient in the video (see the module's description), on the grey face crops;
-    `frame_step_s` is the time between kept frames."""
-    found = track.found
+    `frame_step_s` is the time between kept frames; only trusted sightings are read."""
+    found = track.trusted
     gap = max(1, int(round(BLINK_GAP_S / max(frame_step_s, 1e-3))))
     if len(found) < 2 * gap + 1:
         return Blink(0.0, -1, 0)

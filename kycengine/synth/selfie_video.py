@@ -14,7 +14,7 @@ import json
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -33,6 +33,12 @@ GENERATOR = "selfie-synth/1"
 _FOCAL = 0.7  # focal length of a phone's front camera, in frame widths (about 70 degrees across)
 _ROOM_DEPTH = 0.45  # how far the room moves for a given shake, relative to the holder's head
 _BYSTANDER_DEPTH = 0.75
+# print_rocked: how far (degrees, each way) and how fast (seconds per swing back and forth) a hand
+# rocks a print about each axis, and how much more the hand-held camera shakes than a live selfie's.
+_ROCK_TILT_DEG = (22.0, 32.0)
+_ROCK_PERIOD_S = (0.45, 0.8)
+_ROCKED_SHAKE = 1.8
+_ROCKED_PAPER = (1.1, 1.25)  # the print's height, in frame heights
 _Box = tuple[int, int, int, int]
 
 
@@ -47,6 +53,8 @@ class SelfieVariant(str, enum.Enum):
     NOT_TURNED = "not_turned"
     NO_BLINK = "no_blink"
     MULTIPLE_FACES = "multiple_faces"
+    PRINT_ROCKED = "print_rocked"
+    FACE_SWAP_MIDDLE = "face_swap_middle"
 
 
 EXPECTED_REASONS: dict[SelfieVariant, tuple[Reason, ...]] = {
@@ -58,6 +66,8 @@ EXPECTED_REASONS: dict[SelfieVariant, tuple[Reason, ...]] = {
     SelfieVariant.NOT_TURNED: (Reason.FACE_NOT_TURNED,),
     SelfieVariant.NO_BLINK: (Reason.NO_BLINK,),
     SelfieVariant.MULTIPLE_FACES: (Reason.MULTIPLE_FACES,),
+    SelfieVariant.PRINT_ROCKED: (Reason.FACE_PRINT, Reason.FACE_NOT_LIVE),
+    SelfieVariant.FACE_SWAP_MIDDLE: (Reason.FACE_SWAPPED_DURING_CAPTURE,),
 }
 
 
@@ -85,6 +95,7 @@ class SelfieLabels(Record):
     blink_frames: tuple[int, ...]
     expected_reasons: tuple[Reason, ...]
     face_boxes: tuple[tuple[int, int, int, int], ...]
+    intruder: str | None = None  # face_swap_middle: whose face is shown in the middle third instead
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +124,7 @@ class _Spec:
     count: int
     hard: bool
     bystander: str | None  # someone else in the frame (multiple_faces)
+    intruder: str | None = None  # someone else shown instead in the middle third (face_swap_middle)
 
 
 def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: SelfieVariant | str,
@@ -132,7 +144,9 @@ def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: Sel
     rng = np.random.default_rng(seed)
     shown = _other(rng, person) if variant is SelfieVariant.DIFFERENT_PERSON else person
     bystander = _other(rng, shown) if variant is SelfieVariant.MULTIPLE_FACES else None
-    spec = _Spec(variant, shown, (width, height), float(fps), max(1, round(seconds * fps)), hard, bystander)
+    intruder = _other(rng, shown) if variant is SelfieVariant.FACE_SWAP_MIDDLE else None
+    spec = _Spec(variant, shown, (width, height), float(fps), max(1, round(seconds * fps)), hard, bystander,
+                 intruder)
     plan = _plan(rng, spec)
     scene = _RENDERERS[variant](rng, spec, plan)
     camera = _Camera.make(rng, spec)
@@ -147,14 +161,15 @@ def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: Sel
 
     path = Path(path)
     count = video.write(path, frames(), fps, crf=28 if hard else 23)
-    turns = variant not in (SelfieVariant.PRINT, SelfieVariant.SCREEN, SelfieVariant.STILL)
+    turns = variant not in (SelfieVariant.PRINT, SelfieVariant.SCREEN, SelfieVariant.STILL,
+                            SelfieVariant.PRINT_ROCKED)
     blinks = np.flatnonzero(shut)
     labels = SelfieLabels(
         generator=GENERATOR, seed=seed, variant=variant, holder=person, person=shown,
         bystander=bystander, hard=hard, fps=float(fps), frame_count=count, width=width, height=height,
         yaw_per_frame=tuple(round(float(v), 2) for v in (plan.yaw if turns else np.zeros(count))),
         blink_frames=tuple(int(i) for i in blinks), expected_reasons=EXPECTED_REASONS[variant],
-        face_boxes=tuple(boxes))
+        face_boxes=tuple(boxes), intruder=intruder)
     path.with_suffix(".json").write_text(json.dumps(labels.to_dict(), indent=1))
     return labels
 
@@ -219,9 +234,12 @@ def _plan(rng: np.random.Generator, spec: _Spec) -> _Plan:
         yaw = yaw + 0.8 * _wander(rng, n, fps, 0.6)
     pitch = 2.5 * _wander(rng, n, fps, 1.2)
     roll = 2.0 * _wander(rng, n, fps, 1.5)
-    shown_blinks = variant not in (SelfieVariant.NO_BLINK, SelfieVariant.PRINT, SelfieVariant.STILL)
+    shown_blinks = variant not in (SelfieVariant.NO_BLINK, SelfieVariant.PRINT, SelfieVariant.STILL,
+                                   SelfieVariant.PRINT_ROCKED)
     closure = _blinks(rng, n, fps, int(rng.integers(1, 4)) if shown_blinks else 0)
     steady = 0.15 if variant is SelfieVariant.STILL else (1.6 if hard else 1.0)
+    if variant is SelfieVariant.PRINT_ROCKED:  # the camera is hand-held too, the other hand rocks the print
+        steady *= _ROCKED_SHAKE
     shake = np.stack([
         steady * (0.004 * _wander(rng, n, fps, 0.8) + 0.0012 * _wander(rng, n, fps, 0.15)),
         steady * (0.004 * _wander(rng, n, fps, 0.8) + 0.0012 * _wander(rng, n, fps, 0.15)),
@@ -442,7 +460,10 @@ def _media_rng(rng: np.random.Generator, spec: _Spec) -> np.random.Generator:
 def _print(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     """A printed photo of the person held up to the camera and moved by hand: a plane."""
     width, height = spec.size
-    paper_h = height * (rng.uniform(0.95, 1.1) if spec.hard else rng.uniform(0.75, 0.9))
+    rocked = spec.variant is SelfieVariant.PRINT_ROCKED
+    # A rocked print is held close enough to fill the frame: its border swings in and out of view.
+    paper_h = height * (rng.uniform(*_ROCKED_PAPER) if rocked else
+                        rng.uniform(0.95, 1.1) if spec.hard else rng.uniform(0.75, 0.9))
     content_h = int(round(paper_h * 1.05))  # printed a little finer than the camera sees it
     content_size = (int(round(content_h * 0.72)), content_h)
     stage = _Stage.make(rng, spec.person, content_size)
@@ -452,7 +473,8 @@ def _print(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
     card = _Card.make(rng, printed, border=0.03 if spec.hard else 0.05, border_colour=printer.paper,
                       fingers=1 if spec.hard else int(rng.integers(1, 3)))
     scale = paper_h / card.paper_size[1]
-    motion = _PlaneMotion.make(rng, spec, tilt_deg=6 if spec.hard else 10, height=paper_h)
+    motion = (_PlaneMotion.rocking(rng, spec, height=paper_h) if rocked
+              else _PlaneMotion.make(rng, spec, tilt_deg=6 if spec.hard else 10, height=paper_h))
     room = _room(rng, width, height)
     for index in range(spec.count):
         homography = motion.homography(index, card.image.shape[1::-1], scale, plan.shake[index])
@@ -494,6 +516,20 @@ def _screen(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
                _project_box(box, card.offset, 3.0, homography), closure)
 
 
+def _swapped(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
+    """A live head turning and blinking whose face is someone else's (`spec.intruder`) during the middle
+    third, in the same room, framed the same way: a face swapped in mid-capture."""
+    stage = _Stage.make(rng, spec.person, spec.size, hard=spec.hard)
+    assert spec.intruder is not None, "face_swap_middle needs an intruder"
+    swap = replace(_Stage.make(rng, spec.intruder, spec.size, hard=spec.hard), room=stage.room)
+    first, last = spec.count // 3, spec.count - spec.count // 3
+    for index in range(spec.count):
+        closure = float(plan.closure[index])
+        shown = swap if first <= index < last else stage
+        image, box = shown.shot(plan.pose(index), closure, plan.shake[index])
+        yield image, box, closure
+
+
 _RENDERERS: dict[SelfieVariant, Callable[[np.random.Generator, _Spec, _Plan], _Scene]] = {
     SelfieVariant.LIVE: _live,
     SelfieVariant.DIFFERENT_PERSON: _live,
@@ -503,6 +539,8 @@ _RENDERERS: dict[SelfieVariant, Callable[[np.random.Generator, _Spec, _Plan], _S
     SelfieVariant.STILL: _still,
     SelfieVariant.PRINT: _print,
     SelfieVariant.SCREEN: _screen,
+    SelfieVariant.PRINT_ROCKED: _print,
+    SelfieVariant.FACE_SWAP_MIDDLE: _swapped,
 }
 
 
@@ -552,6 +590,23 @@ class _PlaneMotion:
                            3 * _wander(rng, n, fps, 1.5)], axis=1)
         drift = np.stack([0.02 * _wander(rng, n, fps, 1.0), 0.015 * _wander(rng, n, fps, 1.0),
                           0.03 * _wander(rng, n, fps, 1.5)], axis=1)
+        low = max(0.0, (spec.size[1] - height) / 2 - 0.02 * spec.size[1]) / spec.size[0]
+        return cls(spec.size, angles, drift + (0, low, 0))
+
+    @classmethod
+    def rocking(cls, rng: np.random.Generator, spec: _Spec, height: float) -> _PlaneMotion:
+        """A print rocked fast in 3D at arm's length: tilts of ROCK_TILT_DEG about both axes swinging back
+        and forth every ROCK_PERIOD_S, with an in-plane turn and a drift that follow the arm."""
+        n, fps = spec.count, spec.fps
+        t = np.arange(n) / fps
+        swings = []
+        for _ in range(2):  # about the x and the y axis, each at its own pace
+            period, phase = rng.uniform(*_ROCK_PERIOD_S), rng.uniform(0, 2 * np.pi)
+            swings.append(rng.uniform(*_ROCK_TILT_DEG) * np.sin(2 * np.pi * t / period + phase)
+                          + 3 * _wander(rng, n, fps, 0.4))
+        angles = np.stack([*swings, 6 * _wander(rng, n, fps, 0.6)], axis=1)
+        drift = np.stack([0.03 * _wander(rng, n, fps, 0.5), 0.02 * _wander(rng, n, fps, 0.5),
+                          0.05 * _wander(rng, n, fps, 0.8)], axis=1)
         low = max(0.0, (spec.size[1] - height) / 2 - 0.02 * spec.size[1]) / spec.size[0]
         return cls(spec.size, angles, drift + (0, low, 0))
 
