@@ -1,0 +1,112 @@
+"""Replays of a recorded live selfie: looped clips (re-encoded, with or without fresh noise), a phone with
+a thin white bezel, a monitor filling the frame; each is refused, and live selfies pass.
+
+Videos are small (480x360, 10 fps, 4 s) from seeds the thresholds were not calibrated on
+(calibration: seeds 100-101).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kycengine import video
+from kycengine.liveness import default_checker
+from kycengine.liveness.loop import loop_cue
+from kycengine.reasons import Reason
+from kycengine.schema import LivenessEvidence
+from kycengine.settings import Settings
+from kycengine.synth.selfie_video import LOOP_CLIP_S, make_selfie_video
+from tests.support import reasons_of
+
+SIZE, FPS, SECONDS = (480, 360), 10, 4.0
+
+# name -> (person, variant, seed, hard)
+CASES = {
+    "live": ("group_a", "live", 11, False),
+    "live_hard": ("yaoming", "live", 12, True),
+    "loop": ("astronaut", "loop", 11, False),
+    "loop_noise_hard": ("team_b", "loop_noise", 12, True),
+    "replay_phone": ("group_c", "replay_phone", 11, False),
+    "replay_monitor": ("team_b", "replay_monitor", 11, False),
+    "replay_monitor_hard": ("group_d", "replay_monitor", 12, True),
+}
+EXPECTED = {
+    "loop": Reason.SUSPICIOUS_CAPTURE,
+    "loop_noise_hard": Reason.SUSPICIOUS_CAPTURE,
+    "replay_phone": Reason.FACE_SCREEN,
+    "replay_monitor": Reason.FACE_SCREEN,
+    "replay_monitor_hard": Reason.FACE_SCREEN,
+}
+
+
+@pytest.fixture(scope="module")
+def decoded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, video.Video]:
+    folder = tmp_path_factory.mktemp("replay")
+    settings = Settings()
+    out = {}
+    for name, (person, variant, seed, hard) in CASES.items():
+        path = folder / f"{name}.mp4"
+        make_selfie_video(path, person=person, variant=variant, seed=seed, size=SIZE, fps=FPS, seconds=SECONDS,
+                          hard=hard)
+        out[name] = video.decode(path, max_side=settings.max_side, target_fps=settings.selfie_fps)
+    return out
+
+
+@pytest.fixture(scope="module")
+def assessed(decoded) -> dict[str, LivenessEvidence]:
+    checker = default_checker()
+    return {name: checker.assess(clip) for name, clip in decoded.items()}
+
+
+def test_looped_frames_differ_yet_repeat_with_the_clip_period(decoded) -> None:
+    """Re-encoding leaves no duplicate frame, but the loop cue finds the clip's period."""
+    threshold = Settings().liveness_loop_min
+    for name in ("loop", "loop_noise_hard"):
+        clip = decoded[name]
+        first, again = clip.frames[0].image, clip.frames[round(LOOP_CLIP_S * FPS)].image
+        assert float(np.abs(first.astype(np.int16) - again).mean()) > 0.15  # not a duplicate frame
+        found = loop_cue(clip.frames)
+        assert found.repeat >= threshold
+        assert found.period_s == pytest.approx(LOOP_CLIP_S, abs=0.11)
+    for name in ("live", "live_hard", "replay_monitor"):
+        assert loop_cue(decoded[name].frames).repeat < threshold / 2
+
+
+def test_loop_cue_needs_two_periods() -> None:
+    """Too few frames for two shortest periods: no period, a neutral score."""
+    frames = tuple(video.Frame(index=i, t=i / FPS, image=np.full((24, 32, 3), 10 * i, np.uint8))
+                   for i in range(5))
+    found = loop_cue(frames)
+    assert (found.repeat, found.period) == (1.0, 0)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_replays_are_refused_with_their_reason(assessed, name: str) -> None:
+    evidence = assessed[name]
+    assert evidence.live is False
+    assert EXPECTED[name] in reasons_of(evidence)
+
+
+@pytest.mark.parametrize("name", ["live", "live_hard"])
+def test_live_selfies_still_pass(assessed, name: str) -> None:
+    evidence = assessed[name]
+    assert evidence.live is True, reasons_of(evidence)
+    assert "loop_repeat" in evidence.scores and "loop_repeat" in evidence.thresholds
+
+
+def test_replay_scores_are_in_the_evidence(assessed) -> None:
+    evidence = assessed["loop"]
+    assert evidence.scores["loop_period_s"] == pytest.approx(LOOP_CLIP_S, abs=0.11)
+    assert evidence.scores["loop_repeat"] >= evidence.thresholds["loop_repeat"]
+
+
+def test_loop_labels_repeat_with_the_clip(tmp_path: Path) -> None:
+    """A loop attack has as many frames as asked for, and its labels repeat with the clip."""
+    labels = make_selfie_video(tmp_path / "l.mp4", person="astronaut", variant="loop_noise", seed=1, size=(160, 120),
+                               fps=FPS, seconds=2.0)
+    assert labels.frame_count == 2 * FPS
+    period = round(LOOP_CLIP_S * FPS)
+    assert labels.yaw_per_frame[:period] == labels.yaw_per_frame[period:2 * period]
