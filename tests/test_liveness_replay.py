@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -110,3 +111,27 @@ def test_loop_labels_repeat_with_the_clip(tmp_path: Path) -> None:
     assert labels.frame_count == 2 * FPS
     period = round(LOOP_CLIP_S * FPS)
     assert labels.yaw_per_frame[:period] == labels.yaw_per_frame[period:2 * period]
+
+
+def test_background_change_ignores_a_shift_but_sees_a_sliding_reflection() -> None:
+    """A room shifted by the camera changes nothing once the shift is out; a band of light sliding over
+    a screen (or its bands rolling) does."""
+    from kycengine.liveness.screen import background_strips, strip_change
+
+    rng = np.random.default_rng(0)
+    room = cv2.GaussianBlur(rng.uniform(60, 200, (360, 520)).astype(np.float32), (0, 0), 6)
+    room = cv2.cvtColor(np.clip(room, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    box = np.array([190.0, 100.0, 290.0, 220.0])
+    before, shifted = room[:, 20:500], room[:, 23:503]
+
+    def glare(image: np.ndarray, at: float) -> np.ndarray:
+        xs = np.arange(image.shape[1], dtype=np.float32)
+        band = 40 * np.exp(-((xs - at) / 25) ** 2)
+        return np.clip(image + band[None, :, None], 0, 255).astype(np.uint8)
+
+    still = [strip_change(a, b) for a, b in zip(background_strips(before, box), background_strips(shifted, box))]
+    sliding = [strip_change(a, b) for a, b in zip(background_strips(glare(before, 60), box),
+                                                  background_strips(glare(shifted, 90), box))]
+    threshold = Settings().liveness_background_min
+    assert len(still) == 2 and all(c is not None and c < threshold / 2 for c in still)
+    assert max(c for c in sliding if c is not None) > threshold

@@ -95,8 +95,9 @@ class LivenessChecker:
         # A bezel, or a pixel grid (moire) on a picture without a photo's white border: enough alone.
         no_border = printed.border < s.liveness_border_min
         screen_seen = screen.bezel >= s.liveness_bezel_min or (no_border and screen.moire >= s.liveness_moire_min)
-        # The background's light changing as a screen's does: a screen filling the frame (nan compares False).
-        screen_filling = bool(screen.background >= s.liveness_background_min)
+        # The background's light changing as a screen's does: a screen filling the frame, so without a
+        # print's border (a large print held close changes the strips too); nan compares False.
+        screen_filling = no_border and bool(screen.background >= s.liveness_background_min)
         # The light and colour cues stand closer to live faces (a face lit by its own monitor is blue,
         # a flickering lamp pulses): like the print cues, they only condemn a face that moved as a
         # plane or never turned (below).

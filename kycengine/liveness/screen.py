@@ -25,7 +25,8 @@ Five measured cues, each from SAMPLE_FRAMES frames spread over the video:
   perspective of a tilting plane all change it. Score: the spatial spread (standard deviation
   about the median) of the smoothed log-grey change of the strips left and right of the face
   (beyond BACKGROUND_REACH face widths), the shift between the frames taken out (phase
-  correlation); median over each sampled frame's two neighbours, strips and frames.
+  correlation); median over each sampled frame's two neighbours, strips and frames. Strips reach
+  from the top down to the face's bottom only: shoulders move with the head.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ ROOM_MIN_PX = 100  # fewer room pixels than this: the room is taken as unchanged
 BAND_SMOOTH = 2.0  # rows: a row profile is smoothed this much (moire and sensor noise are finer than bands)
 STEPS = (-3, -2, -1, 1, 2, 3)  # neighbours (kept frames) whose light each sampled frame is compared with
 LOG_OFFSET = 8.0  # grey levels added before the log, so that noise in the darks does not dominate changes
-BACKGROUND_REACH = 1.3  # the background strips start this many face widths left and right of the face's centre
+BACKGROUND_REACH = 1.6  # the background strips start this many face widths left and right of the face's centre
 BACKGROUND_WIDTH = 240  # the strips are compared on a copy of the frame this wide (px)
 BACKGROUND_MIN_PX = 12  # a strip narrower than this (px on that copy) is not compared
-BACKGROUND_SMOOTH = 2.0  # px: the change is smoothed this much (sensor noise is finer than light changes)
+BACKGROUND_SMOOTH = 3.0  # px: the change is smoothed this much (sensor noise is finer than light changes)
 
 
 def periodic_peak(image: np.ndarray, centre: tuple[float, float], diagonal: bool = False) -> float:
@@ -245,13 +246,14 @@ def bright_thin(grey: np.ndarray) -> np.ndarray:
 
 
 def background_strips(image: np.ndarray, box: np.ndarray) -> list[np.ndarray]:
-    """Log grey (plus LOG_OFFSET) of the frame's full-height strips left and right of the face `box`
-    beyond BACKGROUND_REACH face widths, on a copy BACKGROUND_WIDTH px wide; strips narrower than
-    BACKGROUND_MIN_PX left out."""
+    """Log grey (plus LOG_OFFSET) of the frame's strips left and right of the face `box` beyond
+    BACKGROUND_REACH face widths, from the top down to the face's bottom (the shoulders below move
+    with the head), on a copy BACKGROUND_WIDTH px wide; strips narrower than BACKGROUND_MIN_PX left out."""
     scale = min(1.0, BACKGROUND_WIDTH / image.shape[1])
     grey = shrink(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), scale)
     width = grey.shape[1]
-    x1, _, x2, _ = (float(v) * scale for v in box)
+    x1, _, x2, y2 = (float(v) * scale for v in box)
+    grey = grey[:max(2 * BACKGROUND_MIN_PX, int(y2))]
     centre, reach = (x1 + x2) / 2, BACKGROUND_REACH * (x2 - x1)
     spans = ((0, int(max(0.0, centre - reach))), (int(min(width, centre + reach)), width))
     return [np.log(grey[:, lo:hi].astype(np.float32) + LOG_OFFSET) for lo, hi in spans if hi - lo >= BACKGROUND_MIN_PX]
