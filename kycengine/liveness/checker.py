@@ -183,9 +183,10 @@ class LivenessChecker:
         # A face that moved as a plane, or that never turned (whose parallax says nothing either
         # way): appearance cues condemn it; a face that turned in 3D overrules them.
         planar = flat or np.isnan(residual) or not turned
-        # A thin bright frame around a face that turned in 3D: a recorded live video played on a
-        # device with a light bezel (a print's white border cannot frame a turning head).
-        framed_video = printed.border >= s.liveness_border_min and not planar
+        # A thin bright frame around a face that turned and did not move as a plane: a recorded live
+        # video played on a device with a light bezel (a print's white border cannot frame a turning
+        # head); parallax unmeasured counts as not flat here, either way the face is refused.
+        framed_video = printed.border >= s.liveness_border_min and turned and not flat
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
