@@ -183,16 +183,16 @@ class LivenessChecker:
         # A face that moved as a plane, or that never turned (whose parallax says nothing either
         # way): appearance cues condemn it; a face that turned in 3D overrules them.
         planar = flat or np.isnan(residual) or not turned
-        # A thin bright frame around a face that turned and did not move as a plane: a recorded live
-        # video played on a device with a light bezel (a print's white border cannot frame a turning
-        # head); parallax unmeasured counts as not flat here, either way the face is refused.
-        framed_video = printed.border >= s.liveness_border_min and turned and not flat
+        # A thin bright line beside a face that turned and did not move as a plane (one side is enough:
+        # a room's bright lines never stood that close to a live face): a recorded live video played
+        # on a device with a light bezel; parallax unmeasured counts as not flat here.
+        framed_video = printed.border >= s.liveness_border_min / 2 and turned and not flat
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
         elif framed_video:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a face turning and blinking inside a thin bright "
-                                  "frame (a device's light bezel)", printed.border, s.liveness_border_min))
+                                  "frame (a device's light bezel)", printed.border, s.liveness_border_min / 2))
         elif screen_hint and planar:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a screen's light or colour on a flat or unturned face"))
         elif print_seen and planar:
