@@ -312,7 +312,8 @@ def screen_cues(samples: Samples, frames: Sequence[Frame]) -> ScreenCues:
         bezel.append(len(thin_lines_around(dark_thin(grey), box * scale)) / 3)
         if samples.faces_seen:  # a face's colour: without one, the frame's middle is anything
             gamut.append(blue_cast(image, box))
-        background += background_change(frames, position, box)
+        if samples.faces_seen:  # strips beside a face: without one, there is nothing to stand beside
+            background += background_change(frames, position, box)
         light = flicker_banding(frames, position, box)
         if light is not None:
             flicker.append(light[0])
