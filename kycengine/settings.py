@@ -194,7 +194,8 @@ class Settings(Record):
     # the frame 0.0077-0.064; prints 0.0025-0.0079 (their border keeps them prints). The threshold is
     # the geometric mean of 0.0067 and 0.0077: a thin margin, measured on generated rooms only. Held
     # out (seeds 0 attacks, 0-1 live): live 0.0023-0.0064, monitors 0.0039-0.059 (2 of 14 below it),
-    # and looped live clips with fresh noise up to 0.0092: a live-like video can reach it.
+    # and looped live clips with fresh noise up to 0.0092: a live-like video can reach it. Seed 1:
+    # 9 of 14 monitors below it (insightface), 6 of 14 (opencv): this cue alone does not stop them.
     liveness_background_min: float = 0.0072
     # Halftone: diagonal spectral peak (log10 over its neighbourhood) of the face region at or above
     # which a printer's dot lattice is seen. Live 1.04-1.23; prints 1.03-1.23 at 480x360 (the dots are
