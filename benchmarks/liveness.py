@@ -7,7 +7,8 @@ blink thresholds on 200-205; the turn and identity-consistency ones, with print_
 face_swap_middle, on 100-101), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings,
 and `FaceMatcher.match` on the same face track against the holder's portrait (a face swapped in during
 the capture is the face stage's finding); a presentation is accepted when it is live and neither stage
-gave a reason.
+gave a reason. The attack classes are
+the table ATTACKS: generator variant -> the reason that names the attack (a class is added by adding its row).
 
     APCER(kind) = attack presentations of that kind accepted / attacks of it
     BPCER       = bona fide presentations not accepted / bona fide
@@ -16,9 +17,10 @@ The operating point is the Settings defaults (printed with the table). BPCER is 
 `team_c`, whose source photo is a near-profile face (its rest pose is ~60 degrees of yaw): no
 customer is filmed so, and the blink cue cannot see the far eye. The cost of the selfie analysis
 is measured by `benchmarks/selfie_cost.py`. Prints a table; writes benchmarks/results/liveness.json
-(liveness_opencv.json for that backend; the insightface run is part of `python -m benchmarks`).
+(liveness_opencv.json for that backend alone; `python -m benchmarks` runs both backends).
 
     PYTHONPATH=. python benchmarks/liveness.py [--seeds 3] [--backend insightface|opencv] [--jobs 2]
+        [--attacks loop,loop_noise] [--first-seed 0]
 """
 
 from __future__ import annotations
@@ -33,7 +35,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-ATTACKS = ("print", "screen", "still", "print_rocked", "face_swap_middle")
+# Attack classes (selfie generator variants) -> the reason that names the attack when it is refused.
+ATTACKS: dict[str, str] = {
+    "print": "face_print",
+    "screen": "face_screen",
+    "still": "suspicious_capture",
+    "replay_phone": "face_screen",  # a live selfie replayed on a phone with a thin white bezel
+    "replay_monitor": "face_screen",  # ... on a monitor filling the frame: no bezel, no visible moire
+    "loop": "suspicious_capture",  # a 1 s clip with a turn and a blink, looped and re-encoded
+    "loop_noise": "suspicious_capture",  # the same with fresh sensor noise
+    "print_rocked": "face_print",  # a print rocked fast in 3D at arm's length
+    "face_swap_middle": "face_swapped_during_capture",  # another face in the middle third
+}
 SIZE, FPS, SECONDS = (480, 360), 10, 4.0
 NEAR_PROFILE = "team_c"
 
@@ -104,29 +117,27 @@ def _rate(rows: list[Case], wrong: Callable[[Case], bool]) -> Rate:
                        f"{','.join(r['reasons']) or 'live'}" for r in errors]}
 
 
-def accuracy(seeds: int, backend: str, jobs: int) -> Accuracy:
-    """APCER per attack kind and BPCER over rendered videos."""
+def accuracy(seeds: int, backend: str, jobs: int, attacks: tuple[str, ...] = tuple(ATTACKS),
+             first_seed: int = 0) -> Accuracy:
+    """APCER per attack kind (of `attacks`) and BPCER over rendered videos, seeds from `first_seed`."""
     from kycengine.synth.faces import PEOPLE
 
     with tempfile.TemporaryDirectory() as folder:
         work = [(folder, person, variant, seed, hard, backend)
                 for person in PEOPLE for hard in (False, True)
-                for variant, count in (("live", 2 * seeds), *((a, seeds) for a in ATTACKS))
-                for seed in range(count)]
+                for variant, count in (("live", 2 * seeds), *((a, seeds) for a in attacks))
+                for seed in range(first_seed, first_seed + count)]
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             rows = list(pool.map(_one, work, chunksize=2))
         elapsed = time.perf_counter() - started
     live = [r for r in rows if r["variant"] == "live"]
     table = {f"apcer_{kind}": _rate([r for r in rows if r["variant"] == kind], lambda r: r["accepted"])
-             for kind in ATTACKS}
+             for kind in attacks}
     table["bpcer"] = _rate(live, lambda r: not r["accepted"])
     table["bpcer_frontal"] = _rate([r for r in live if r["person"] != NEAR_PROFILE], lambda r: not r["accepted"])
-    named = {  # attacks refused with their own reason (not only as 'not live')
-        "print_face_print": sum("face_print" in r["reasons"] for r in rows if r["variant"] == "print"),
-        "screen_face_screen": sum("face_screen" in r["reasons"] for r in rows if r["variant"] == "screen"),
-        "still_suspicious_capture": sum("suspicious_capture" in r["reasons"] for r in rows if r["variant"] == "still"),
-    }
+    named = {f"{kind}_{ATTACKS[kind]}": sum(ATTACKS[kind] in r["reasons"] for r in rows if r["variant"] == kind)
+             for kind in attacks}  # attacks refused with their own reason (not only as 'not live')
     return {"table": table, "attack_named": named, "rows": rows, "seconds": round(elapsed, 1), "videos": len(rows)}
 
 
@@ -138,32 +149,37 @@ def _settings_used(backend: str) -> dict[str, object]:
                                                                                      "face_backend")}
 
 
-def run(seeds: int = 3, backend: str = "insightface", jobs: int = 2) -> Any:
-    """The benchmark as a report Section (table: APCER per attack kind, BPCER; notes: operating point)."""
+def run(seeds: int = 3, backends: tuple[str, ...] = ("insightface",), jobs: int = 2,
+        attacks: tuple[str, ...] = tuple(ATTACKS), first_seed: int = 0) -> Any:
+    """The benchmark as a report Section (table: APCER per attack kind and BPCER, per backend; notes:
+    operating point)."""
     from benchmarks.report import Section
 
-    result = accuracy(seeds, backend, jobs)
-    table = result["table"]
-    rows = []
-    for key, label in (*((f"apcer_{a}", f"APCER {a}") for a in ATTACKS), ("bpcer", "BPCER (all people)"),
-                       ("bpcer_frontal", f"BPCER (without {NEAR_PROFILE})")):
-        row = table[key]
-        rate = "-" if row["rate"] is None else f"{100 * row['rate']:.1f} %"  # None: no presentation of the kind
-        rows.append({"metric": label, "errors": row["errors"], "presentations": row["n"],
-                     "rate": rate, "failed": "; ".join(row["failed"]) or "-"})
-    notes = [f"backend {backend}; {result['videos']} videos ({SIZE[0]}x{SIZE[1]}, {FPS} fps, {SECONDS:.0f} s): "
-             f"7 people x clean/hard x seeds 0-{seeds - 1} per attack, 0-{2 * seeds - 1} bona fide; "
-             f"{result['seconds']} s with {jobs} processes",
-             "operating point: Settings() defaults " + json.dumps(_settings_used(backend)),
-             f"attacks refused with their own reason: {json.dumps(result['attack_named'])}"]
-    raw: list[dict[str, Any]] = [dict(r) for r in result["rows"]]
-    key = "liveness" if backend == "insightface" else f"liveness_{backend}"
-    return Section(key, f"Liveness: presentation-attack detection ({backend})", rows, raw, tuple(notes))
+    rows, raw, notes = [], [], []
+    last = first_seed + seeds - 1
+    for backend in backends:
+        result = accuracy(seeds, backend, jobs, attacks, first_seed)
+        table = result["table"]
+        for key, label in (*((f"apcer_{a}", f"APCER {a}") for a in attacks), ("bpcer", "BPCER (all people)"),
+                           ("bpcer_frontal", f"BPCER (without {NEAR_PROFILE})")):
+            row = table[key]
+            rate = "-" if row["rate"] is None else f"{100 * row['rate']:.1f} %"  # None: no presentation of it
+            rows.append({"backend": backend, "metric": label, "errors": row["errors"], "presentations": row["n"],
+                         "rate": rate, "failed": "; ".join(row["failed"]) or "-"})
+        notes += [f"backend {backend}; {result['videos']} videos ({SIZE[0]}x{SIZE[1]}, {FPS} fps, {SECONDS:.0f} s): "
+                  f"7 people x clean/hard x seeds {first_seed}-{last} per attack, {first_seed}-{last + seeds} "
+                  f"bona fide; {result['seconds']} s with {jobs} processes",
+                  f"operating point ({backend}): Settings() defaults " + json.dumps(_settings_used(backend)),
+                  f"attacks refused with their own reason ({backend}): {json.dumps(result['attack_named'])}"]
+        raw += [{**r, "backend": backend} for r in result["rows"]]
+    key = "liveness" if "insightface" in backends else f"liveness_{'_'.join(backends)}"
+    return Section(key, f"Liveness: presentation-attack detection ({', '.join(backends)})", rows, raw,
+                   tuple(notes))
 
 
 def section(seeds: int = 1) -> Any:
-    """For `python -m benchmarks`."""
-    return run(seeds=max(1, seeds))
+    """For `python -m benchmarks`: both face backends."""
+    return run(seeds=max(1, seeds), backends=("insightface", "opencv"))
 
 
 def main() -> None:
@@ -171,10 +187,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds per person and capture (x2 for bona fide)")
-    parser.add_argument("--backend", default="insightface", choices=("insightface", "opencv"))
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (thresholds were set on 100-102)")
+    parser.add_argument("--backend", default="insightface", choices=("insightface", "opencv", "both"))
+    parser.add_argument("--attacks", default=",".join(ATTACKS), help="attack classes, comma-separated")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    result = run(args.seeds, args.backend, args.jobs)
+    attacks = tuple(a for a in args.attacks.split(",") if a)
+    unknown = [a for a in attacks if a not in ATTACKS]
+    if unknown:
+        parser.error(f"unknown attack classes {unknown}; choose from {', '.join(ATTACKS)}")
+    backends = ("insightface", "opencv") if args.backend == "both" else (args.backend,)
+    result = run(args.seeds, backends, args.jobs, attacks, args.first_seed)
     print(markdown(result))
     print(f"saved {save(result)}")
 

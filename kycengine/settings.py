@@ -203,7 +203,10 @@ class Settings(Record):
     liveness_bezel_min: float = 0.6
     # The same for a thin bright line (a photo's white border): two sides, or one side of a face that
     # never blinked (half this value), make a print. Prints 0-1.0 (0-0.33: hard prints, thin border);
-    # live 0; not_turned and still 0-0.33 (one side, one video each: both blink or are still).
+    # live 0; not_turned and still 0-0.33 (one side, one video each: both blink or are still). One
+    # side (half this value) beside a face that turned in 3D is a device's light bezel (a replayed
+    # video): phones with a thin white bezel 1.0 at seed 100 (7 people x clean/hard), 0.33-1.0 on
+    # held-out seed 0 (the hard ones 0.33: one side found); live 0 on seeds 100-101 and 0-1.
     liveness_border_min: float = 0.6
     # New screen and print cues: the same 480x360 videos and 7 people x clean/hard at 1280x720, 30 fps,
     # 2 s (seed 100; prints 100-101); both backends, team_c included.
@@ -222,6 +225,17 @@ class Settings(Record):
     # (bluer than the room light a face is lit by). Live 0.38-0.87 (yaoming's bluish photo the top);
     # print 0.54-0.92; screens 0.58-1.01.
     liveness_gamut_min: float = 0.93
+    # Background (log grey): spatial spread of the smoothed light change of the strips left and right
+    # of the face between neighbouring frames, the camera's shift taken out, at or above which the
+    # background is part of a screen (its bands, the reflections on its glass and the perspective of
+    # a tilting plane change it; a room's light holds still). Seed 100, 7 people x clean/hard, 480x360
+    # at 10 fps, insightface track: live 0.0023-0.0067, not_turned 0.0017-0.0042; monitors filling
+    # the frame 0.0077-0.064; prints 0.0025-0.0079 (their border keeps them prints). The threshold is
+    # the geometric mean of 0.0067 and 0.0077: a thin margin, measured on generated rooms only. Held
+    # out (seeds 0 attacks, 0-1 live): live 0.0023-0.0064, monitors 0.0039-0.059 (2 of 14 below it),
+    # and looped live clips with fresh noise up to 0.0092: a live-like video can reach it. Seed 1:
+    # 9 of 14 monitors below it (insightface), 6 of 14 (opencv): this cue alone does not stop them.
+    liveness_background_min: float = 0.0072
     # Halftone: diagonal spectral peak (log10 over its neighbourhood) of the face region at or above
     # which a printer's dot lattice is seen. Live 1.04-1.23; prints 1.03-1.23 at 480x360 (the dots are
     # finer than a pixel), 1.05-2.9 at 720p (2.9: a 37 lines-per-inch laser print); screens 1.03-1.48
@@ -244,6 +258,15 @@ class Settings(Record):
     # render 0. Blurring or denoising a genuine video only brings it to ~0.21 (8-bit rounding alone
     # reads ~0.2), so this cue catches noise-free renders, not denoised replays.
     liveness_noise_min: float = 0.05
+    # Loop (liveness.loop): how far the frames' signature distance (1 - correlation of 32x24 grey
+    # thumbnails) dips at the strongest lag below its level half a lag either side, at or above which
+    # a clip was looped, re-encoded or not. Seeds 100 (attacks) and 100-101 (live, not_turned), 7
+    # people x clean/hard, 480x360 at 10 fps, 4 s, insightface: live 0.44-0.75, not_turned 0.62-0.98,
+    # phone and monitor replays 0.51-1.27; a 1 s clip looped and re-encoded at crf 23 (28 hard)
+    # 125-1198, with fresh noise 44-683. The threshold is the geometric mean of 1.27 and 44. Held out
+    # (seeds 0 attacks, 0-1 live, both backends): live 0.59-1.08, replays up to 1.22, loops 159-977,
+    # with fresh noise 45-425.
+    liveness_loop_min: float = 7.5
     # Operator-supplied MiniFASNet: mean 'real' probability below which the face is not live (the
     # model's own decision boundary; not calibrated here: no such weights ship with the project).
     liveness_antispoof_min_real: float = 0.5

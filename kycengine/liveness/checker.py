@@ -34,6 +34,7 @@ from ..video import Video
 from .antispoof import get_antispoof
 from .capture import GAP_FACTOR, capture_cues
 from .frames import sample_frames
+from .loop import loop_cue
 from .parallax import face_crops, parallax
 from .pose import blink, head_turn
 from .print_cues import print_cues
@@ -70,26 +71,34 @@ class LivenessChecker:
         screen = screen_cues(samples, frames)
         printed = print_cues(samples)
         capture = capture_cues(frames, samples)
+        looped = loop_cue(frames)
         used.update(samples.positions)
         used.update(capture.frames)
+        used.update(looped.frames)
         scores.update(screen_moire=screen.moire, screen_bezel=screen.bezel, screen_flicker=screen.flicker,
-                      screen_banding=screen.banding, screen_gamut=screen.gamut, print_border=printed.border,
+                      screen_banding=screen.banding, screen_gamut=screen.gamut,
+                      screen_background=screen.background, print_border=printed.border,
                       print_halftone=printed.halftone, print_flat=printed.flat,
                       capture_duplicates=capture.duplicates, capture_non_increasing=float(capture.non_increasing),
                       capture_max_gap_s=capture.max_gap_s, capture_noise=capture.noise,
+                      loop_repeat=looped.repeat, loop_period_s=looped.period_s,
                       faces_found=float(len(track.found)), faces_trusted=float(len(track.trusted)),
                       frames=float(len(frames)))
         thresholds.update(screen_moire=s.liveness_moire_min, screen_bezel=s.liveness_bezel_min,
                           screen_flicker=s.liveness_flicker_min, screen_banding=s.liveness_banding_min,
-                          screen_gamut=s.liveness_gamut_min, print_border=s.liveness_border_min,
+                          screen_gamut=s.liveness_gamut_min, screen_background=s.liveness_background_min,
+                          print_border=s.liveness_border_min,
                           print_halftone=s.liveness_halftone_min, print_flat=s.liveness_flat_min,
                           capture_duplicates=s.liveness_duplicates_max,
                           capture_non_increasing=0.0, capture_max_gap_s=s.liveness_gap_max_s,
-                          capture_noise=s.liveness_noise_min)
+                          capture_noise=s.liveness_noise_min, loop_repeat=s.liveness_loop_min)
 
         # A bezel, or a pixel grid (moire) on a picture without a photo's white border: enough alone.
         no_border = printed.border < s.liveness_border_min
         screen_seen = screen.bezel >= s.liveness_bezel_min or (no_border and screen.moire >= s.liveness_moire_min)
+        # The background's light changing as a screen's does: a screen filling the frame, so without a
+        # print's border (a large print held close changes the strips too); nan compares False.
+        screen_filling = no_border and bool(screen.background >= s.liveness_background_min)
         # The light and colour cues stand closer to live faces (a face lit by its own monitor is blue,
         # a flickering lamp pulses): like the print cues, they only condemn a face that moved as a
         # plane or never turned (below).
@@ -113,9 +122,17 @@ class LivenessChecker:
         if screen_seen:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a device's bezel or a pixel grid around the face",
                                   max(screen.bezel, screen.moire)))
+        if screen_filling and not screen_seen:
+            attack.append(Finding(FindingCode.SCREEN_REPLAY, "the background's light changes from frame to frame as "
+                                  "a screen's does (a screen filling the frame)", screen.background,
+                                  s.liveness_background_min))
+        screen_seen = screen_seen or screen_filling
         if suspicious:
             attack.append(Finding(FindingCode.STREAM_ANOMALY, "repeated frames, time going backwards, a splice "
                                   "or no sensor noise"))
+        if looped.repeat >= s.liveness_loop_min:
+            attack.append(Finding(FindingCode.STREAM_ANOMALY, f"the picture comes back every {looped.period_s:.2f} s "
+                                  "(a looped clip)", looped.repeat, s.liveness_loop_min))
         if spoof_model:
             attack.append(Finding(FindingCode.ANTISPOOF_REJECTED, "the anti-spoofing model's real score",
                                   antispoof_real, s.liveness_antispoof_min_real))
@@ -167,9 +184,16 @@ class LivenessChecker:
         # A face that moved as a plane, or that never turned (whose parallax says nothing either
         # way): appearance cues condemn it; a face that turned in 3D overrules them.
         planar = flat or np.isnan(residual) or not turned
+        # A thin bright line beside a face that turned and did not move as a plane (one side is enough:
+        # a room's bright lines never stood that close to a live face): a recorded live video played
+        # on a device with a light bezel; parallax unmeasured counts as not flat here.
+        framed_video = printed.border >= s.liveness_border_min / 2 and turned and not flat
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
+        elif framed_video:
+            attack.append(Finding(FindingCode.SCREEN_REPLAY, "a face turning and blinking inside a thin bright "
+                                  "frame (a device's light bezel)", printed.border, s.liveness_border_min / 2))
         elif screen_hint and planar:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a screen's light or colour on a flat or unturned face"))
         elif print_seen and planar:

@@ -18,6 +18,15 @@ Five measured cues, each from SAMPLE_FRAMES frames spread over the video:
   over the frames, natural-log units.
 - gamut: a screen's white is bluer than the room light a face is lit by. Score: median blue over
   median red of the face's centre, median over the frames.
+- background: a screen that fills the frame has no bezel and, its pixels finer than the camera
+  resolves, no moire; but its "background" is part of the picture too. A real room's light holds
+  still from one frame to the next once the camera's shift is taken out; a filmed screen's does
+  not: its pulsing bands, the reflections sliding on its glass as the hand tilts it, and the
+  perspective of a tilting plane all change it. Score: the spatial spread (standard deviation
+  about the median) of the smoothed log-grey change of the strips left and right of the face
+  (beyond BACKGROUND_REACH face widths), the shift between the frames taken out (phase
+  correlation); median over each sampled frame's two neighbours, strips and frames. Strips reach
+  from the top down to the face's bottom only: shoulders move with the head.
 """
 
 from __future__ import annotations
@@ -52,6 +61,10 @@ ROOM_MIN_PX = 100  # fewer room pixels than this: the room is taken as unchanged
 BAND_SMOOTH = 2.0  # rows: a row profile is smoothed this much (moire and sensor noise are finer than bands)
 STEPS = (-3, -2, -1, 1, 2, 3)  # neighbours (kept frames) whose light each sampled frame is compared with
 LOG_OFFSET = 8.0  # grey levels added before the log, so that noise in the darks does not dominate changes
+BACKGROUND_REACH = 1.6  # the background strips start this many face widths left and right of the face's centre
+BACKGROUND_WIDTH = 240  # the strips are compared on a copy of the frame this wide (px)
+BACKGROUND_MIN_PX = 12  # a strip narrower than this (px on that copy) is not compared
+BACKGROUND_SMOOTH = 3.0  # px: the change is smoothed this much (sensor noise is finer than light changes)
 
 
 def periodic_peak(image: np.ndarray, centre: tuple[float, float], diagonal: bool = False) -> float:
@@ -232,16 +245,58 @@ def bright_thin(grey: np.ndarray) -> np.ndarray:
     return (cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel) > BRIGHT_CONTRAST).astype(np.uint8)
 
 
+def background_strips(image: np.ndarray, box: np.ndarray) -> list[np.ndarray]:
+    """Log grey (plus LOG_OFFSET) of the frame's strips left and right of the face `box` beyond
+    BACKGROUND_REACH face widths, from the top down to the face's bottom (the shoulders below move
+    with the head), on a copy BACKGROUND_WIDTH px wide; strips narrower than BACKGROUND_MIN_PX left out."""
+    scale = min(1.0, BACKGROUND_WIDTH / image.shape[1])
+    grey = shrink(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), scale)
+    width = grey.shape[1]
+    x1, _, x2, y2 = (float(v) * scale for v in box)
+    grey = grey[:max(2 * BACKGROUND_MIN_PX, int(y2))]
+    centre, reach = (x1 + x2) / 2, BACKGROUND_REACH * (x2 - x1)
+    spans = ((0, int(max(0.0, centre - reach))), (int(min(width, centre + reach)), width))
+    return [np.log(grey[:, lo:hi].astype(np.float32) + LOG_OFFSET) for lo, hi in spans if hi - lo >= BACKGROUND_MIN_PX]
+
+
+def strip_change(before: np.ndarray, after: np.ndarray) -> float | None:
+    """Spatial spread of the smoothed change between two strips once their shift is taken out (see the
+    module); None where too little is left after the shift."""
+    size = before.shape[::-1]
+    (dx, dy), _ = cv2.phaseCorrelate(before, after, cv2.createHanningWindow(size, cv2.CV_32F))
+    back = cv2.warpAffine(after, np.array([[1, 0, -dx], [0, 1, -dy]], np.float32), size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+    edge = int(np.ceil(max(abs(dx), abs(dy)))) + 2
+    change = (back - before)[edge:-edge, edge:-edge]
+    if min(change.shape) < BACKGROUND_MIN_PX // 2:
+        return None
+    smooth = cv2.GaussianBlur(change, (0, 0), BACKGROUND_SMOOTH)
+    return float(np.std(smooth - np.median(smooth)))
+
+
+def background_change(frames: Sequence[Frame], position: int, box: np.ndarray) -> list[float]:
+    """Background changes (`strip_change`) between the frame at `position` and its two neighbours."""
+    here = background_strips(frames[position].image, box)
+    changes = []
+    for other in (position - 1, position + 1):
+        if 0 <= other < len(frames):
+            there = background_strips(frames[other].image, box)
+            changes += [c for a, b in zip(here, there) if a.shape == b.shape and (c := strip_change(a, b)) is not None]
+    return changes
+
+
 @dataclass(frozen=True)
 class ScreenCues:
     """Medians over the sampled frames (positions in the video): moire peak, bezel sides (0-1), flicker
-    and banding (log grey, against the neighbouring frames), gamut (blue over red of the face)."""
+    and banding (log grey, against the neighbouring frames), gamut (blue over red of the face) and
+    background (log grey; nan where no background strip was wide enough)."""
 
     moire: float
     bezel: float
     flicker: float
     banding: float
     gamut: float
+    background: float
     frames: tuple[int, ...]
 
 
@@ -249,18 +304,21 @@ def screen_cues(samples: Samples, frames: Sequence[Frame]) -> ScreenCues:
     """Moire, bezel, flicker, banding and gamut scores over the sampled frames (`frames`: the whole video,
     for the frames around each sample)."""
     if not samples.positions:
-        return ScreenCues(0.0, 0.0, 0.0, 0.0, 0.0, ())
-    moire, bezel, gamut, flicker, banding = [], [], [], [], []
+        return ScreenCues(0.0, 0.0, 0.0, 0.0, 0.0, float("nan"), ())
+    moire, bezel, gamut, flicker, banding, background = [], [], [], [], [], []
     for position, image, box, grey, scale in zip(samples.positions, samples.images, samples.boxes, samples.proxies,
                                                  samples.scales):
         moire.append(periodic_peak(image, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)))
         bezel.append(len(thin_lines_around(dark_thin(grey), box * scale)) / 3)
         if samples.faces_seen:  # a face's colour: without one, the frame's middle is anything
             gamut.append(blue_cast(image, box))
+        if samples.faces_seen:  # strips beside a face: without one, there is nothing to stand beside
+            background += background_change(frames, position, box)
         light = flicker_banding(frames, position, box)
         if light is not None:
             flicker.append(light[0])
             banding.append(light[1])
     return ScreenCues(float(np.median(moire)), float(np.median(bezel)),
                       float(np.median(flicker)) if flicker else 0.0, float(np.median(banding)) if banding else 0.0,
-                      float(np.median(gamut)) if gamut else 0.0, samples.positions)
+                      float(np.median(gamut)) if gamut else 0.0,
+                      float(np.median(background)) if background else float("nan"), samples.positions)

@@ -7,7 +7,9 @@ camera pixel, or a photo lab's continuous tone), paper grain, and a sheen only g
 Screen (`Screen`): the panel's white point and gamut (bluer and less saturated than a face lit by the
 room), its black level (backlight leak), its RGB stripe subpixels, and its light's pulsing
 (`Flicker`: row scan or PWM dimming) that a rolling-shutter camera records as horizontal bands
-drifting from frame to frame. Every strength is drawn from the seed, weak and absent cases included.
+drifting from frame to frame. A `Display` is a panel whose pixels are finer than the camera resolves
+(a phone at arm's length, a monitor filmed from close up): its colours and light without a grid.
+Every strength is drawn from the seed, weak and absent cases included.
 """
 
 from __future__ import annotations
@@ -109,25 +111,54 @@ class Flicker:
         return (self.depth * (0.5 + 0.5 * np.cos(phase))).astype(np.float32)
 
 
+def panel_colours(rng: np.random.Generator) -> np.ndarray:
+    """A panel's colours as a 3x4 affine on BGR: its white point (bluer than the room's light, by up to
+    12 %), its gamut (78-95 % saturation) and its black level (an OLED's, or an LCD's backlight leak)."""
+    cool = rng.uniform(0, 1)  # how much bluer its white is than the room's light (0: a warm night mode)
+    cast = np.diag(1 + cool * np.array([0.12, 0.01, -0.1]))  # BGR
+    saturation = rng.uniform(0.78, 0.95)
+    grey = np.full((3, 3), 1 / 3) * (1 - saturation)
+    black = rng.uniform(0, 4) if rng.random() < 0.35 else rng.uniform(6, 18)  # OLED, else LCD leak
+    return np.c_[cast @ (np.eye(3) * saturation + grey), np.full(3, black)]
+
+
 @dataclass(frozen=True, eq=False)
-class Screen:
-    """How a tablet shows a picture: its colours (white point, gamut, black level), its RGB stripe
-    subpixels (3x3 px each), the camera lens's blur on them and its light's pulsing."""
+class Display:
+    """A panel whose pixels the camera does not resolve (a phone's 400 ppi at arm's length, a monitor
+    filmed from close up): only its colours and its light's pulsing reach the picture."""
 
     colours: np.ndarray = field(repr=False)  # 3x4 affine on BGR
+    flicker: Flicker
+
+    @classmethod
+    def make(cls, rng: np.random.Generator, hard: bool) -> Display:
+        """A panel's colours and light, drawn from the seed."""
+        return cls(panel_colours(rng), Flicker.make(rng, hard))
+
+    def show(self, content: np.ndarray) -> np.ndarray:
+        """The panel displaying `content` (BGR), pixel for pixel."""
+        return cv2.transform(content, self.colours)
+
+    def pulse(self, layer: np.ndarray, lit: np.ndarray, t: float) -> np.ndarray:
+        """`layer` (the filmed device, frame-sized) with the flicker's bands at time `t` wherever `lit`
+        (float32 0-1: the panel's area in the frame) shows the panel's own light."""
+        shade = 1 - lit * self.flicker.loss(t, layer.shape[0])[:, None]
+        return (layer * shade[..., None]).astype(np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class Screen:
+    """How a tablet shows a picture: a `Display` with RGB stripe subpixels (3x3 px each) large enough
+    for the camera to see, and the camera lens's blur on them."""
+
+    display: Display
     subpixels: np.ndarray = field(repr=False)  # (3h, 3w, 3) uint8 mask
     softness: float  # the camera lens's blur, in subpixel-canvas px (it tames, not removes, the moire)
-    flicker: Flicker
 
     @classmethod
     def make(cls, rng: np.random.Generator, panel: tuple[int, int], pitch: float, hard: bool) -> Screen:
         """A panel of `panel` (width, height) pixels, each `pitch` frame px wide."""
-        cool = rng.uniform(0, 1)  # how much bluer its white is than the room's light (0: a warm night mode)
-        cast = np.diag(1 + cool * np.array([0.12, 0.01, -0.1]))  # BGR
-        saturation = rng.uniform(0.78, 0.95)
-        grey = np.full((3, 3), 1 / 3) * (1 - saturation)
-        black = rng.uniform(0, 4) if rng.random() < 0.35 else rng.uniform(6, 18)  # OLED, else LCD leak
-        colours = np.c_[cast @ (np.eye(3) * saturation + grey), np.full(3, black)]
+        colours = panel_colours(rng)
         stripe = np.full((3, 3, 3), 0.35 if hard else 0.2)
         for channel, column in ((2, 0), (1, 1), (0, 2)):  # R, G, B stripes left to right
             stripe[:, column, channel] = 1.0
@@ -136,16 +167,13 @@ class Screen:
         cell = np.clip(stripe * gain * 255 / 2.2, 0, 255).astype(np.uint8)
         subpixels = np.tile(cell, (panel[1], panel[0], 1))
         lens = rng.uniform(0.45, 0.55) if hard else rng.uniform(0.12, 0.2)  # frame px
-        return cls(colours, subpixels, 3 * lens / pitch, Flicker.make(rng, hard))
+        return cls(Display(colours, Flicker.make(rng, hard)), subpixels, 3 * lens / pitch)
 
     def show(self, content: np.ndarray) -> np.ndarray:
         """The panel displaying `content`: its colours on its subpixels, through the lens."""
-        shown = cv2.transform(content, self.colours)
-        big = cv2.resize(shown, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+        big = cv2.resize(self.display.show(content), None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
         return cv2.GaussianBlur(cv2.multiply(big, self.subpixels, scale=2.2 / 255), (0, 0), self.softness)
 
     def pulse(self, layer: np.ndarray, lit: np.ndarray, t: float) -> np.ndarray:
-        """`layer` (the filmed device, frame-sized) with the flicker's bands at time `t` wherever `lit`
-        (float32 0-1: the panel's area in the frame) shows the panel's own light."""
-        shade = 1 - lit * self.flicker.loss(t, layer.shape[0])[:, None]
-        return (layer * shade[..., None]).astype(np.uint8)
+        """The display's flicker bands on `layer` (see `Display.pulse`)."""
+        return self.display.pulse(layer, lit, t)

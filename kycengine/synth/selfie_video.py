@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from ..records import Record
 from .documents import rounded_mask
 from .faces import PEOPLE
 from .head import Head, HeadFrame, HeadPose, make_head
-from .media import Printer, Screen
+from .media import Display, Printer, Screen
 
 GENERATOR = "selfie-synth/1"
 _FOCAL = 0.7  # focal length of a phone's front camera, in frame widths (about 70 degrees across)
@@ -55,6 +56,10 @@ class SelfieVariant(str, enum.Enum):
     MULTIPLE_FACES = "multiple_faces"
     PRINT_ROCKED = "print_rocked"
     FACE_SWAP_MIDDLE = "face_swap_middle"
+    REPLAY_PHONE = "replay_phone"  # a live selfie video replayed on a phone with a thin white bezel
+    REPLAY_MONITOR = "replay_monitor"  # ... on a monitor filling the frame: no bezel, no visible pixel grid
+    LOOP = "loop"  # a 1 s clip with a turn and a blink, looped and re-encoded
+    LOOP_NOISE = "loop_noise"  # the same with fresh sensor noise on every frame
 
 
 EXPECTED_REASONS: dict[SelfieVariant, tuple[Reason, ...]] = {
@@ -68,7 +73,14 @@ EXPECTED_REASONS: dict[SelfieVariant, tuple[Reason, ...]] = {
     SelfieVariant.MULTIPLE_FACES: (Reason.MULTIPLE_FACES,),
     SelfieVariant.PRINT_ROCKED: (Reason.FACE_PRINT, Reason.FACE_NOT_LIVE),
     SelfieVariant.FACE_SWAP_MIDDLE: (Reason.FACE_SWAPPED_DURING_CAPTURE,),
+    SelfieVariant.REPLAY_PHONE: (Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE),
+    SelfieVariant.REPLAY_MONITOR: (Reason.FACE_SCREEN, Reason.FACE_NOT_LIVE),
+    SelfieVariant.LOOP: (Reason.SUSPICIOUS_CAPTURE,),
+    SelfieVariant.LOOP_NOISE: (Reason.SUSPICIOUS_CAPTURE,),
 }
+LOOP_CLIP_S = 1.0  # length of the clip a loop attack repeats
+# Loop attacks, and whether the looped frames get fresh sensor noise (True) or are re-encoded as they are.
+_LOOPED = {SelfieVariant.LOOP: False, SelfieVariant.LOOP_NOISE: True}
 
 
 @dataclass(frozen=True)
@@ -153,16 +165,19 @@ def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: Sel
     boxes: list[_Box] = []
     shut: list[bool] = []
 
+    fresh = _LOOPED.get(variant, True)  # a loop without fresh noise is re-encoded as it was recorded
+
     def frames() -> Iterator[np.ndarray]:
         for index, (image, box, closure) in enumerate(scene):
             boxes.append(box)
             shut.append(closure >= 0.5)
-            yield camera.develop(image, index)
+            yield camera.develop(image, index) if fresh else image
 
     path = Path(path)
     count = video.write(path, frames(), fps, crf=28 if hard else 23)
     turns = variant not in (SelfieVariant.PRINT, SelfieVariant.SCREEN, SelfieVariant.STILL,
                             SelfieVariant.PRINT_ROCKED)
+    turns = turns and variant not in _REPLAYED
     blinks = np.flatnonzero(shut)
     labels = SelfieLabels(
         generator=GENERATOR, seed=seed, variant=variant, holder=person, person=shown,
@@ -225,6 +240,8 @@ def _blinks(rng: np.random.Generator, count: int, fps: float, blinks: int) -> np
 
 def _plan(rng: np.random.Generator, spec: _Spec) -> _Plan:
     """Head turn, blinks and hand shake for the variant (attacks that are planes get them unused)."""
+    if spec.variant in _LOOPED:
+        return _looped_plan(rng, spec)
     n, fps, hard = spec.count, spec.fps, spec.hard
     variant = spec.variant
     if variant is SelfieVariant.NOT_TURNED:
@@ -530,6 +547,99 @@ def _swapped(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
         yield image, box, closure
 
 
+# ---- replays of a recorded live selfie: on a phone, on a monitor, looped ------------------------------
+
+def _looped_plan(rng: np.random.Generator, spec: _Spec) -> _Plan:
+    """A live plan for a LOOP_CLIP_S clip (a turn each way and a blink in it), repeated over the video."""
+    clip = max(2, round(LOOP_CLIP_S * spec.fps))
+    one = _plan(rng, replace(spec, variant=SelfieVariant.LIVE, count=clip))
+    tile = np.arange(spec.count) % clip
+    return _Plan(yaw=one.yaw[tile], pitch=one.pitch[tile], roll=one.roll[tile], closure=one.closure[tile],
+                 shake=one.shake[tile])
+
+
+def _recording(rng: np.random.Generator, spec: _Spec, size: tuple[int, int],
+               plan: _Plan) -> Iterator[tuple[np.ndarray, _Box, float]]:
+    """A live selfie of the person recorded earlier at `size` by a hand-held phone (its own shake,
+    exposure and sensor noise): the content a replay attack shows."""
+    stage = _Stage.make(rng, spec.person, size)
+    camera = _Camera.make(rng, replace(spec, variant=SelfieVariant.LIVE, size=size))
+    shake = np.stack([_wander(rng, spec.count, spec.fps, 0.8) for _ in range(3)], axis=1) * (0.004, 0.004, 0.5)
+    for index in range(spec.count):
+        closure = float(plan.closure[index])
+        image, box = stage.shot(plan.pose(index), closure, shake[index])
+        yield camera.develop(image, index), box, closure
+
+
+def _replay_phone(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
+    """A recorded live selfie (portrait) played on a phone with a thin white bezel, held up by hand; the
+    phone's pixels are finer than the camera resolves (no moire), its bezel is bright, not dark."""
+    width, height = spec.size
+    device_h = height * rng.uniform(0.82, 0.95)
+    edge = rng.uniform(0.02, 0.035)  # the bezel, in panel widths
+    panel_h = int(round(device_h / (1 + 2 * edge * 9 / 16)))
+    panel = (int(round(panel_h * 9 / 16)), panel_h)
+    recording = _recording(rng, spec, panel, plan)
+    display = Display.make(_media_rng(rng, spec), spec.hard)
+    white = float(rng.uniform(225, 250))
+    card = _Card.make(rng, np.zeros((panel[1], panel[0], 3), np.uint8), border=edge,
+                      border_colour=(int(white - 3), int(white - 1), int(white)), fingers=int(rng.integers(1, 3)))
+    panel_area = np.zeros(card.alpha.shape, np.uint8)
+    x, y = card.offset
+    panel_area[y:y + panel[1], x:x + panel[0]] = 255
+    motion = _PlaneMotion.make(rng, spec, tilt_deg=7, height=device_h)
+    room = _room(rng, width, height)
+    glare = rng.uniform(15, 45)
+    for index, (content, box, closure) in enumerate(recording):
+        card.fill(display.show(content))
+        homography = motion.homography(index, card.image.shape[1::-1], 1.0, plan.shake[index])
+        layer, alpha = card.warp(homography, spec.size)
+        lit = cv2.warpPerspective(panel_area, homography, spec.size, flags=cv2.INTER_LINEAR)
+        layer = display.pulse(layer, lit.astype(np.float32) * (1 / 255), index / spec.fps)
+        layer = _reflect(layer, alpha, _window_glare(motion.tilt(index), glare), spec.size)
+        yield (_over(_shake_room(room, plan.shake[index], spec.size), layer, alpha),
+               _project_box(box, card.offset, 1.0, homography), closure)
+
+
+def _replay_monitor(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
+    """A recorded live selfie played full screen on a monitor filmed from so close that the panel fills
+    the frame: no bezel, no edge, no visible pixel grid; the hand-held camera moves and tilts over it."""
+    width, height = spec.size
+    overfill = rng.uniform(1.25, 1.35)  # the panel reaches this far beyond the frame, so no edge shows
+    panel = (int(round(width * overfill)), int(round(height * overfill)))
+    recording = _recording(rng, spec, panel, plan)
+    display = Display.make(_media_rng(rng, spec), spec.hard)
+    card = _Card.make(rng, np.zeros((panel[1], panel[0], 3), np.uint8), border=0.0, border_colour=(0, 0, 0),
+                      fingers=0)
+    motion = _PlaneMotion.make(rng, spec, tilt_deg=4, height=panel[1])
+    glare = rng.uniform(8, 30)  # a monitor's anti-glare coating: a dim, broad reflection
+    for index, (content, box, closure) in enumerate(recording):
+        card.fill(display.show(content))
+        homography = motion.homography(index, card.image.shape[1::-1], 1.0, plan.shake[index])
+        layer, alpha = card.warp(homography, spec.size)
+        layer = display.pulse(layer, alpha, index / spec.fps)
+        layer = _reflect(layer, alpha, _window_glare(motion.tilt(index), glare), spec.size)
+        yield layer, _project_box(box, card.offset, 1.0, homography), closure
+
+
+def _loop(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
+    """A live LOOP_CLIP_S clip (turn and blink), recorded and encoded once, then repeated over the video
+    (`plan` is already the clip's, tiled); the writer re-encodes it, with or without fresh noise."""
+    clip = max(2, round(LOOP_CLIP_S * spec.fps))
+    stage = _Stage.make(rng, spec.person, spec.size)
+    camera = _Camera.make(rng, replace(spec, variant=SelfieVariant.LIVE))
+    shots = [stage.shot(plan.pose(index), float(plan.closure[index]), plan.shake[index]) for index in range(clip)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        video.write(path, (camera.develop(image, index) for index, (image, _) in enumerate(shots)), spec.fps)
+        recorded = [frame.image for frame in video.decode(path, max_side=None).frames]
+    for index in range(spec.count):
+        at = index % min(clip, len(recorded))
+        yield recorded[at], shots[at][1], float(plan.closure[index])
+
+
+_REPLAYED = (SelfieVariant.REPLAY_PHONE, SelfieVariant.REPLAY_MONITOR)  # a head turning in 2D, on a screen
+
 _RENDERERS: dict[SelfieVariant, Callable[[np.random.Generator, _Spec, _Plan], _Scene]] = {
     SelfieVariant.LIVE: _live,
     SelfieVariant.DIFFERENT_PERSON: _live,
@@ -541,6 +651,10 @@ _RENDERERS: dict[SelfieVariant, Callable[[np.random.Generator, _Spec, _Plan], _S
     SelfieVariant.SCREEN: _screen,
     SelfieVariant.PRINT_ROCKED: _print,
     SelfieVariant.FACE_SWAP_MIDDLE: _swapped,
+    SelfieVariant.REPLAY_PHONE: _replay_phone,
+    SelfieVariant.REPLAY_MONITOR: _replay_monitor,
+    SelfieVariant.LOOP: _loop,
+    SelfieVariant.LOOP_NOISE: _loop,
 }
 
 
