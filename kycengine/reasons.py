@@ -71,6 +71,7 @@ class Reason(str, enum.Enum):
     FACE_MATCH_UNCERTAIN = "face_match_uncertain"
     FACE_SWAPPED_DURING_CAPTURE = "face_swapped_during_capture"
     FACE_NOT_LIVE = "face_not_live"
+    LIVENESS_UNCERTAIN = "liveness_uncertain"
     FACE_NOT_TURNED = "face_not_turned"
     NO_BLINK = "no_blink"
     FACE_SCREEN = "face_screen"
@@ -251,6 +252,10 @@ TEXTS: dict[Reason, ReasonText] = {
     Reason.FACE_NOT_LIVE: ReasonText(
         _R, *_REFUSED_SELFIE,
         "The face moved as a flat picture, or an anti-spoofing model says it is not live."),
+    Reason.LIVENESS_UNCERTAIN: ReasonText(
+        _V, *_REVIEW,
+        "A thin bright line on one side of a face that turned in 3D: a recorded video on a device with a "
+        "light bezel, or a bright straight edge of the room; a person looks at the selfie."),
     Reason.FACE_NOT_TURNED: ReasonText(
         _T, "Turn your head slowly to the left, then to the right, while you film your face.",
         "Tournez lentement la tête vers la gauche, puis vers la droite, pendant que vous filmez votre "

@@ -203,10 +203,12 @@ class Settings(Record):
     liveness_bezel_min: float = 0.6
     # The same for a thin bright line (a photo's white border): two sides, or one side of a face that
     # never blinked (half this value), make a print. Prints 0-1.0 (0-0.33: hard prints, thin border);
-    # live 0; not_turned and still 0-0.33 (one side, one video each: both blink or are still). One
-    # side (half this value) beside a face that turned in 3D is a device's light bezel (a replayed
-    # video): phones with a thin white bezel 1.0 at seed 100 (7 people x clean/hard), 0.33-1.0 on
-    # held-out seed 0 (the hard ones 0.33: one side found); live 0 on seeds 100-101 and 0-1.
+    # live 0; not_turned and still 0-0.33 (one side, one video each: both blink or are still). Two
+    # sides beside a face that turned in 3D are a device's light bezel (a replayed video); one side
+    # (half this value) sends the selfie to a person: phones with a thin white bezel 1.0 at seed 100
+    # (7 people x clean/hard), 0.33-1.0 on held-out seed 0 (the hard ones 0.33: one side found);
+    # live 0 at 480x360 on seeds 100-101 and 0-1, but 0.33 for a live 1280x720 selfie (team_b, seed
+    # 12: a bright edge of the room beside the face).
     liveness_border_min: float = 0.6
     # New screen and print cues: the same 480x360 videos and 7 people x clean/hard at 1280x720, 30 fps,
     # 2 s (seed 100; prints 100-101); both backends, team_c included.

@@ -184,16 +184,21 @@ class LivenessChecker:
         # A face that moved as a plane, or that never turned (whose parallax says nothing either
         # way): appearance cues condemn it; a face that turned in 3D overrules them.
         planar = flat or np.isnan(residual) or not turned
-        # A thin bright line beside a face that turned and did not move as a plane (one side is enough:
-        # a room's bright lines never stood that close to a live face): a recorded live video played
-        # on a device with a light bezel; parallax unmeasured counts as not flat here.
-        framed_video = printed.border >= s.liveness_border_min / 2 and turned and not flat
+        # A thin bright frame beside a face that turned and did not move as a plane: a recorded live
+        # video played on a device with a light bezel; parallax unmeasured counts as not flat here.
+        # Two sides refuse; one side (hard phone replays, but also a bright edge of a room beside a
+        # live face filmed at 1280x720) goes to a person.
+        beside_turning = turned and not flat
+        framed_video = beside_turning and printed.border >= s.liveness_border_min
+        suspected = () if framed_video or not (beside_turning and printed.border >= s.liveness_border_min / 2) else (
+            Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side of a turning face",
+                    printed.border, s.liveness_border_min / 2),)
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
         elif framed_video:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a face turning and blinking inside a thin bright "
-                                  "frame (a device's light bezel)", printed.border, s.liveness_border_min / 2))
+                                  "frame (a device's light bezel)", printed.border, s.liveness_border_min))
         elif screen_hint and planar:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a screen's light or colour on a flat or unturned face"))
         elif print_seen and planar:
@@ -217,9 +222,10 @@ class LivenessChecker:
                                  blinked.score if blinked else 0.0, blink_min))
         if turned and np.isnan(residual):
             notes.append("parallax could not be measured (too few trackable points on the face)")
-            return self._evidence(StageState.PARTIAL, tuple(asked), False if asked else None, scores, thresholds,
-                                  used, selfie, notes, started)
-        return self._evidence(StageState.COMPLETE, tuple(asked), not asked, scores, thresholds, used, selfie,
+            return self._evidence(StageState.PARTIAL, (*asked, *suspected), False if asked else None, scores,
+                                  thresholds, used, selfie, notes, started)
+        live = False if asked else (None if suspected else True)  # one bright side: a person decides
+        return self._evidence(StageState.COMPLETE, (*asked, *suspected), live, scores, thresholds, used, selfie,
                               notes, started)
 
     @staticmethod
