@@ -71,10 +71,8 @@ def test_lookalike_in_a_passport_number_is_resolved_by_its_check_digit() -> None
 
 
 def test_line_variants_repair_one_extra_or_missing_glyph() -> None:
-    from kycengine.document.mrz_ocr import line_variants, shape_lines
+    from kycengine.document.mrz_ocr import line_variants
 
     assert "ABCD" in line_variants("ABXCD", 4)
     assert "AB<C" in line_variants("ABC", 4)
     assert line_variants("ABCD", 4) == ("ABCD",)
-    assert shape_lines(("NOISE", "A" * 44, "B" * 43)) == (44, ("A" * 44, "B" * 43))
-    assert shape_lines(("A" * 12,)) is None

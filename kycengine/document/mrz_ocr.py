@@ -16,7 +16,6 @@ from PIL import Image
 from ..models import Registry
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-_WIDTHS = (30, 36, 44)
 _NOT_MRZ = re.compile(r"[^A-Z0-9<]")
 
 
@@ -54,15 +53,3 @@ def line_variants(line: str, width: int) -> tuple[str, ...]:
     if len(line) == width - 1:
         return tuple(dict.fromkeys(line[:i] + "<" + line[i:] for i in range(len(line) + 1)))
     return (line[:width].ljust(width, "<"),)
-
-
-def shape_lines(lines: tuple[str, ...]) -> tuple[int, tuple[str, ...]] | None:
-    """The MRZ width nearest the lines' median length and the 2-3 lines to read; None if unshaped."""
-    if len(lines) < 2:
-        return None
-    median = sorted(len(l) for l in lines[-3:])[len(lines[-3:]) // 2]
-    width = min(_WIDTHS, key=lambda w: abs(w - median))
-    lines = lines[-3:] if width == 30 else lines[-2:]
-    if abs(width - median) > 4 or (width == 30 and len(lines) != 3):
-        return None
-    return width, lines
