@@ -190,9 +190,9 @@ class LivenessChecker:
         # live face filmed at 1280x720) goes to a person.
         beside_turning = turned and not flat
         framed_video = beside_turning and printed.border >= s.liveness_border_min
-        suspected = () if framed_video or not (beside_turning and printed.border >= s.liveness_border_min / 2) else (
-            Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side of a turning face",
-                    printed.border, s.liveness_border_min / 2),)
+        one_side = beside_turning and not framed_video and printed.border >= s.liveness_border_min / 2
+        suspected = (Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side of a turning face",
+                             printed.border, s.liveness_border_min / 2),) if one_side else ()
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
