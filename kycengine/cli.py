@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.cli import register as register_workers  # `kyc worker`, `kyc review`, `kyc customer`
 
     register_workers(sub)
+    from web.cli import register as register_web  # `kyc serve` and the web application's accounts
+
+    register_web(sub)
     return parser
 
 

@@ -1,0 +1,67 @@
+"""Web application settings, read once from the environment into a frozen `WebConfig`.
+
+The worker settings (`workers.config.WorkerConfig`: Redis, key prefix, media roots, webhook secret)
+are shared as they are; the variables below are the web application's own (docs/web.md lists them).
+
+| variable                  | default            | meaning                                              |
+|---------------------------|--------------------|------------------------------------------------------|
+| KYC_WEB_HOST              | 127.0.0.1          | address `kyc serve` listens on                       |
+| KYC_WEB_PORT              | 8080               | port `kyc serve` listens on                          |
+| KYC_WEB_SECRET            | (none: required)   | key of the console's session cookies and CSRF tokens |
+| KYC_WEB_UPLOAD_ROOT       | first local media  | folder (inside a media root) where uploaded videos   |
+|                           | root + /uploads    | are written                                          |
+| KYC_WEB_MAX_UPLOAD_BYTES  | 104857600 (100 MiB)| largest uploaded video                               |
+| KYC_WEB_SECURE_COOKIES    | 1                  | `Secure` flag on cookies (0 only for plain-HTTP tests)|
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from workers.config import ConfigError, WorkerConfig
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """What `kyc serve` needs beyond the worker settings."""
+
+    worker: WorkerConfig
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret: str | None = field(default=None, repr=False)
+    upload_root: str | None = None
+    max_upload_bytes: int = 100 * 1024 * 1024
+    secure_cookies: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"KYC_WEB_PORT: {self.port} is not a TCP port")
+        if self.max_upload_bytes <= 0:
+            raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
+        """Read the `KYC_*` worker variables and the `KYC_WEB_*` ones."""
+        env = os.environ if env is None else env
+        try:
+            return cls(worker=WorkerConfig.from_env(env),
+                       host=env.get("KYC_WEB_HOST", "127.0.0.1"),
+                       port=int(env.get("KYC_WEB_PORT", "8080")),
+                       secret=env.get("KYC_WEB_SECRET") or None,
+                       upload_root=env.get("KYC_WEB_UPLOAD_ROOT") or None,
+                       max_upload_bytes=int(env.get("KYC_WEB_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
+                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"))
+        except ValueError as exc:
+            raise ConfigError(f"web settings: {exc}") from exc
+
+    def with_(self, **changes: object) -> WebConfig:
+        """A copy with some fields changed (tests, the CLI's overrides)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def secret_bytes(self) -> bytes:
+        """The console's signing key; refuses to run without one."""
+        if not self.secret or len(self.secret) < 16:
+            raise ConfigError("KYC_WEB_SECRET: required, at least 16 characters")
+        return self.secret.encode()
