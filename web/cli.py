@@ -28,3 +28,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", type=int, help="port to listen on (default KYC_WEB_PORT or 8080)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(run=cmd_serve)
+    from .clients import register as register_clients  # `kyc clients add|list|revoke`
+
+    register_clients(subparsers)
