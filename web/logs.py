@@ -22,9 +22,18 @@ Observer = Callable[[str, str, int, float], None]  # route, method, status, seco
 
 
 def route_of(scope: Scope) -> str:
-    """The matched route's template, or `unmatched` (a 404 path is not logged as sent)."""
-    route = scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+    """The matched route's full template (`/v1/cases/{case_id}`), or `unmatched` (a path that matched
+    no route is not logged as sent). A route of an included router knows only its own part of the
+    template; the prefix is what the request path has before that part."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    try:
+        concrete = template.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return template
+    path = str(scope.get("path", ""))
+    return path[:len(path) - len(concrete)] + template if path.endswith(concrete) else template
 
 
 class AccessLog:
