@@ -242,7 +242,7 @@ def test_clients_command(env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert "signing secret: kycs_" in shown
     clients = Clients(env.redis, web_config(env.config, env.root))
     assert clients.authenticate(key).name == name
-    stored = [k for k in env.redis.scan_iter(match=f"{env.config.key_prefix}api:*")]
+    stored = list(env.redis.scan_iter(match=f"{env.config.key_prefix}api:*"))
     stored += [v for k in stored if env.redis.type(k) == b"hash" for v in env.redis.hgetall(k).values()]
     assert stored and not any(key.encode() in item for item in stored)  # only its keyed hash is kept
     assert main(["clients", "list"]) == 0
