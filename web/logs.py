@@ -71,3 +71,13 @@ class AccessLog:
             log.info(json.dumps(entry, sort_keys=True))
             if self.observe is not None:
                 self.observe(route, scope["method"], status, seconds)
+
+
+def configure() -> None:
+    """Write the access log's JSON lines to stderr (`kyc serve`; uvicorn's own access log, which shows
+    raw paths, stays off)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
