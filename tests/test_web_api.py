@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +223,19 @@ def test_operations_endpoints(api: Api) -> None:
     schema = api.http.get("/v1/openapi.json").json()
     assert {"/v1/cases", "/v1/cases/{case_id}", "/v1/customers/{customer_id}"} <= set(schema["paths"])
     assert "multipart/form-data" in schema["paths"]["/v1/cases"]["post"]["requestBody"]["content"]
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs and refs <= set(schema["components"]["schemas"])  # every reference resolves
+
+
+def test_metrics_include_the_workers_stage_durations(env: Env, tmp_path: Path) -> None:
+    folder = tmp_path / "worker-metrics"
+    record = ("import sys; from workers import metrics; metrics.enable(sys.argv[1]); "
+              "metrics.observe_stages({'decode': 120.0, 'total': 900.0})")
+    subprocess.run([sys.executable, "-c", record, str(folder)], check=True, timeout=60)
+    with serve_config(web_config(env.config, env.root, worker_metrics_dir=str(folder))) as url:
+        text = httpx.get(f"{url}/metrics").text
+    assert 'kyc_stage_seconds_count{stage="decode"} 1.0' in text
+    assert 'kyc_stage_seconds_bucket{le="1.0",stage="total"} 1.0' in text
 
 
 def test_readyz_503_when_redis_is_down(env: Env) -> None:

@@ -40,7 +40,22 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def _schema(model: Any) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+    """The model's JSON schema with its nested models written in place (a request body declared
+    through `openapi_extra` cannot add entries to the document's components)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"$ref"}:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
 
 
 _SUBMIT_BODY = {"requestBody": {"required": True, "content": {
