@@ -23,6 +23,8 @@ from kycengine.errors import InvalidInput, KycError, ModelError, PathNotAllowed
 from workers.config import ConfigError
 from workers.intake import RequestTooLarge
 
+from .logs import route_of
+
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -163,7 +165,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.scope.get("route_path", "?"))
+    log.exception("unhandled error on %s %s", request.method, route_of(request.scope))
     return response(500, "internal_error", "the server could not answer this request")
 
 

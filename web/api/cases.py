@@ -35,10 +35,6 @@ from .signing import SignatureCheck
 router = APIRouter(tags=["cases"])
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 QUEUED = "queued"
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 404, 409, 413, 422)}
-
-
 def _schema(model: Any) -> dict[str, Any]:
     """The model's JSON schema with its nested models written in place (a request body declared
     through `openapi_extra` cannot add entries to the document's components)."""
@@ -58,6 +54,9 @@ def _schema(model: Any) -> dict[str, Any]:
     return result
 
 
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "an error (problem+json, with the library's error code)",
+           "content": {"application/problem+json": {"schema": _schema(Problem)}}} for code in (401, 404, 409, 413, 422)}
 _SUBMIT_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": _schema(CaseRequest)},
     "multipart/form-data": {"schema": _schema(CaseUpload)}}}}
