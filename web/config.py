@@ -12,6 +12,10 @@ are shared as they are; the variables below are the web application's own (docs/
 |                           | root + /uploads    | are written                                          |
 | KYC_WEB_MAX_UPLOAD_BYTES  | 104857600 (100 MiB)| largest uploaded video                               |
 | KYC_WEB_SECURE_COOKIES    | 1                  | `Secure` flag on cookies (0 only for plain-HTTP tests)|
+| KYC_WEB_SIGNATURE_TOLERANCE| 300               | seconds a signed API request's timestamp may be off  |
+| KYC_WEB_IDEMPOTENCY_HOURS | 24                 | how long an Idempotency-Key's answer is kept         |
+| KYC_WEB_WORKER_METRICS_DIR| (none)             | workers' metrics folder on this host, added to       |
+|                           |                    | /metrics (stage durations, jobs by outcome)          |
 """
 
 from __future__ import annotations
@@ -34,12 +38,17 @@ class WebConfig:
     upload_root: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     secure_cookies: bool = True
+    signature_tolerance_s: float = 300.0
+    idempotency_ttl_s: int = 24 * 3600
+    worker_metrics_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"KYC_WEB_PORT: {self.port} is not a TCP port")
         if self.max_upload_bytes <= 0:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
+        if self.signature_tolerance_s <= 0 or self.idempotency_ttl_s <= 0:
+            raise ConfigError("KYC_WEB_SIGNATURE_TOLERANCE and KYC_WEB_IDEMPOTENCY_HOURS: must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -52,7 +61,10 @@ class WebConfig:
                        secret=env.get("KYC_WEB_SECRET") or None,
                        upload_root=env.get("KYC_WEB_UPLOAD_ROOT") or None,
                        max_upload_bytes=int(env.get("KYC_WEB_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
-                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"))
+                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"),
+                       signature_tolerance_s=float(env.get("KYC_WEB_SIGNATURE_TOLERANCE", "300")),
+                       idempotency_ttl_s=int(float(env.get("KYC_WEB_IDEMPOTENCY_HOURS", "24")) * 3600),
+                       worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None)
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 
