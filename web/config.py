@@ -12,6 +12,9 @@ are shared as they are; the variables below are the web application's own (docs/
 |                           | root + /uploads    | are written                                          |
 | KYC_WEB_MAX_UPLOAD_BYTES  | 104857600 (100 MiB)| largest uploaded video                               |
 | KYC_WEB_SECURE_COOKIES    | 1                  | `Secure` flag on cookies (0 only for plain-HTTP tests)|
+| KYC_WEB_SESSION_HOURS     | 8                  | a console session's lifetime from sign-in            |
+| KYC_WEB_LOGIN_FAILURES    | 5                  | failed sign-ins per account per 15 min before 429    |
+| KYC_WEB_LOGIN_FAILURES_ADDRESS | 20            | failed sign-ins per client address per 15 min        |
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ class WebConfig:
     upload_root: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     secure_cookies: bool = True
+    session_hours: float = 8.0
+    login_failures: int = 5
+    login_failures_address: int = 20
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"KYC_WEB_PORT: {self.port} is not a TCP port")
         if self.max_upload_bytes <= 0:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
+        if self.session_hours <= 0 or self.login_failures <= 0 or self.login_failures_address <= 0:
+            raise ConfigError("KYC_WEB_SESSION_HOURS, KYC_WEB_LOGIN_FAILURES(_ADDRESS): must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -52,7 +60,10 @@ class WebConfig:
                        secret=env.get("KYC_WEB_SECRET") or None,
                        upload_root=env.get("KYC_WEB_UPLOAD_ROOT") or None,
                        max_upload_bytes=int(env.get("KYC_WEB_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
-                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"))
+                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"),
+                       session_hours=float(env.get("KYC_WEB_SESSION_HOURS", "8")),
+                       login_failures=int(env.get("KYC_WEB_LOGIN_FAILURES", "5")),
+                       login_failures_address=int(env.get("KYC_WEB_LOGIN_FAILURES_ADDRESS", "20")))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 

@@ -2,4 +2,8 @@
 
 from fastapi import APIRouter
 
+from . import login, pages
+
 router = APIRouter(prefix="/review")
+router.include_router(login.router)
+router.include_router(pages.router)
