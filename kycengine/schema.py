@@ -26,6 +26,12 @@ from .records import Record, transient
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def is_valid_id(value: object) -> bool:
+    """True for a valid case or customer id (1-128 letters, digits, '.', '_' or '-', not starting with
+    '.', '_' or '-'): such an id holds no ':' or '/' and is safe in a Redis key or a path segment."""
+    return isinstance(value, str) and _CASE_ID.fullmatch(value) is not None
+
+
 class StageState(str, enum.Enum):
     """Whether a stage produced evidence, could not, or is not built yet (never read as a pass)."""
 
