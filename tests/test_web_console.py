@@ -22,6 +22,7 @@ from web.app import create_app
 from web.config import WebConfig
 from web.reviewers import Reviewers
 from web.sessions import COOKIE
+from workers import evidence
 from workers.enqueue import submit
 
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-4567"}
@@ -224,3 +225,39 @@ def test_unknown_cases_are_404_and_the_page_speaks_french(env: Env) -> None:
         assert switched.headers["location"] == f"/review/cases/{case_id}"
         assert "Cases waiting" in client.get("/review/").text
         assert client.get("/review/language/fr?back=https://evil.example/").headers["location"] == "/review/"
+
+
+def jpeg(shade: int) -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, data = cv2.imencode(".jpg", np.full((48, 64, 3), shade, np.uint8))
+    assert ok
+    return bytes(data.tobytes())
+
+
+def test_evidence_images_only_to_reviewers_only_allow_listed_names(env: Env) -> None:
+    case_id, other = manual_review_case(env, "ev-a"), manual_review_case(env, "ev-b")
+    images = {"document": jpeg(90), "portrait": jpeg(160)}
+    assert evidence.save(env.config, env.redis, case_id, 1, images) == ["document", "portrait"]
+    base = f"/review/cases/{case_id}/attempts/1/evidence"
+    with console(env) as url, httpx.Client(base_url=url) as client:
+        assert client.get(f"{base}/document").status_code == 303  # not signed in: no image
+        sign_in(client, "alice")
+        page = client.get(f"/review/cases/{case_id}").text
+        assert f'<img src="{base}/document"' in page and f'<img src="{base}/portrait"' in page
+        for name, data in images.items():
+            answer = client.get(f"{base}/{name}")
+            assert answer.status_code == 200 and answer.content == data
+            assert answer.headers["content-type"] == "image/jpeg" and answer.headers["cache-control"] == "no-store"
+        refused = [f"{base}/secret", f"{base}/document.jpg", f"{base}/selfie_left",  # allowed, never kept
+                   f"{base}/..%2F..%2F..%2Fetc%2Fpasswd", f"{base}/%2e%2e", f"{base}/..",
+                   f"/review/cases/{case_id}/attempts/2/evidence/document",  # no such attempt
+                   f"/review/cases/{case_id}/attempts/-1/evidence/document",
+                   f"/review/cases/{case_id}/attempts/1.0/evidence/document",
+                   f"/review/cases/{other}/attempts/1/evidence/document",  # another case's attempt: nothing
+                   f"/review/cases/..%2F{case_id}/attempts/1/evidence/document",
+                   f"/review/cases/{case_id}%3Aevil/attempts/1/evidence/document"]
+        for path in refused:
+            answer = client.get(path)
+            assert answer.status_code == 404 and not answer.content.startswith(b"\xff\xd8"), path

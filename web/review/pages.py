@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kycengine.reasons import Reason
-from workers import review
+from workers import evidence, review
 from workers.queues import enqueue_reverification
 from workers.store import Store
 
@@ -37,8 +37,8 @@ def checked_case_id(case_id: str) -> str:
 
 
 def evidence_names(request: Request, case_id: str, attempt: int) -> list[str]:
-    """The evidence images kept for one attempt (none until the evidence store is part of the app)."""
-    return []
+    """The evidence images kept for one attempt, in display order."""
+    return evidence.names(config_of(request).worker, redis_of(request), case_id, attempt)
 
 
 @router.get("/static/console.css")
