@@ -2,7 +2,8 @@
 
 The identity table puts each field's declared value beside the MRZ's and the printed zone's, with
 the engine's comparison outcome; the checks list every finding of every stage with its measured
-value and threshold (the verdict JSON's findings), and each stage's named checks and scores.
+value and threshold (the verdict JSON's findings), the document's named checks, the liveness cues
+with their thresholds, and the document and face scores.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ class ReasonChoice:
     text: str
 
 
+def number(value: Any) -> str:
+    """A measured value as the page shows it: floats to 4 significant digits, None as nothing."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -108,7 +116,7 @@ def attempt_view(record: dict[str, Any], evidence: list[str]) -> AttemptView:
         identity=identity_rows(record.get("declared"), verdict),
         mrz_lines=[str(x) for x in document.get("mrz_lines") or []],
         findings=finding_rows(verdict), checks=list(document.get("checks") or []),
-        scores={stage: (verdict.get(stage) or {}).get("scores") or {} for stage in ("document", "face", "liveness")}
+        scores={stage: (verdict.get(stage) or {}).get("scores") or {} for stage in ("document", "face")}
         | {"verdict": verdict.get("scores") or {}},
         face={k: face.get(k) for k in ("backend", "similarity", "threshold", "decision", "state")},
         liveness={"live": liveness.get("live"), "state": liveness.get("state"),

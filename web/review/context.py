@@ -19,6 +19,7 @@ from .. import csrf, i18n
 from ..config import WebConfig
 from ..reviewers import Reviewers
 from ..sessions import COOKIE, Session, Sessions
+from .case_view import number
 
 WEB = Path(__file__).resolve().parents[1]
 LOGIN_PATH = "/review/login"
@@ -91,7 +92,7 @@ def render(request: Request, template: str, session: Session | None, *, status: 
     html = _TEMPLATES.get_template(f"review/{template}").render(
         t=tr.t, lang=tr.language, other_lang=tr.other, csrf_field=csrf.FIELD,
         csrf_token=session.csrf if session else "", reviewer=session.reviewer if session else "",
-        path=request.url.path, **values)
+        path=request.url.path, num=number, **values)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
