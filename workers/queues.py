@@ -7,6 +7,7 @@ allow-list), so enqueueing imports no job module; every queue uses `guard.Guarde
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from redis import Redis
 from redis.client import Pipeline
@@ -79,5 +80,6 @@ def enqueue_reverification(config: WorkerConfig, connection: Redis, case_id: str
     """Put a strict re-verification of one queued case on the verify queue (a reviewer's request:
     a worker runs it, never the web process)."""
     return verify_queue(config, connection).enqueue_call(
-        REVERIFY_JOB, args=(case_id,), timeout=config.job_timeout_s, result_ttl=config.result_ttl_s,
+        REVERIFY_JOB, args=(case_id,), job_id=job_id_for("reverify", config.key_prefix, case_id, uuid.uuid4()),
+        timeout=config.job_timeout_s, result_ttl=config.result_ttl_s,
         failure_ttl=failure_ttl(config), description=f"reverify {case_id}")
