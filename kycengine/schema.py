@@ -206,6 +206,8 @@ class Verdict(Record):
     timings_ms: dict[str, float] = field(default_factory=dict)
     engine_version: str = ""
     created_at: dt.datetime | None = None
+    # JPEGs for a reviewer by name (kycengine.evidence), kept by the host apart from the verdict
+    evidence_images: dict[str, bytes] | None = transient()
 
     def messages(self, language: str = "en") -> tuple[str, ...]:
         """The customer's texts for the reasons, in 'en' or 'fr', each text once."""

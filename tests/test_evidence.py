@@ -1,14 +1,30 @@
-"""Evidence images: the store's allow-list, limits and confinement on a real Redis (workers.evidence)."""
+"""Evidence images for people: the store's allow-list, limits and confinement on a real Redis
+(workers.evidence), the engine's picks (kycengine.evidence), and the worker keeping them beside the
+verdict, out of every webhook, until retention or a consent withdrawal deletes them."""
 
 from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import shutil
+import time
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from kycengine import evidence as engine_evidence
+from kycengine.document.analyser import CARD_PX_PER_MM
+from kycengine.document.layout import LAYOUTS
+from kycengine.document.types import DocumentType
 from kycengine.errors import InvalidInput, PathNotAllowed
-from tests.workers_support import Env
-from workers import evidence
+from kycengine.pipeline import _evidence_images
+from kycengine.schema import DocumentEvidence, StageState, Verdict
+from tests.workers_support import CONSENT, Env, ScriptedVerifier
+from workers import evidence, identity, retention
+from workers.enqueue import result, submit
 from workers.evidence import EVIDENCE_NAMES, EvidenceNotFound, InvalidEvidence
 
 
@@ -101,3 +117,154 @@ def test_a_save_after_the_media_were_purged_keeps_nothing(env: Env) -> None:
     env.store.mark_purged(case, 1, removed=2, kept=0, now=1.0e9)  # a consent withdrawal won the race
     assert evidence.save(env.config, env.redis, case, 1, {"document": _jpeg(1)}) == []
     assert evidence.names(env.config, env.redis, case, 1) == []
+
+
+# ---- the engine's picks (kycengine.evidence) ------------------------------------------------------
+
+def _decoded(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.size > 0
+    return image
+
+
+@pytest.mark.parametrize("shape, expected", [((720, 1280, 3), (270, 480)), ((300, 200, 3), (300, 200))])
+def test_encode_bounds_the_long_side_and_never_enlarges(shape: tuple[int, int, int],
+                                                        expected: tuple[int, int]) -> None:
+    image = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+    data = engine_evidence.encode(image)
+    assert data is not None and data.startswith(evidence.JPEG_MAGIC)
+    assert _decoded(data).shape[:2] == expected
+    assert engine_evidence.encode(None) is None and engine_evidence.encode(image[:0]) is None
+
+
+def test_document_images_come_from_the_rectified_document() -> None:
+    layout = LAYOUTS[DocumentType.FR_CNI_1988]
+    width, height = (round(v * CARD_PX_PER_MM) for v in layout.size_mm)
+    card = np.full((height, width, 3), 255, np.uint8)
+    x, y, w, h = (round(v * CARD_PX_PER_MM) for v in layout.mrz_box_mm(pad=0.0))
+    card[y:y + h, x:x + w] = 0  # the MRZ lines: the band must hold them all
+    found = DocumentEvidence(state=StageState.COMPLETE, document_type=DocumentType.FR_CNI_1988, card_image=card,
+                             portrait=card[40:300, 40:250])
+    band = engine_evidence.mrz_band(found)
+    assert band is not None and band.shape[1] <= width
+    assert (band == 0).all(axis=2).sum() == w * h  # every MRZ pixel, with a white margin round it
+    images = engine_evidence.document_images(found)
+    assert sorted(images) == ["document", "mrz_band", "portrait"]
+    assert _decoded(images["document"]).shape[:2] == (round(height * 480 / width), 480)
+    unread = DocumentEvidence(state=StageState.COMPLETE)  # no document read: nothing to show
+    assert engine_evidence.document_images(unread) == {}
+
+
+def test_a_failure_to_make_images_never_costs_the_verdict() -> None:
+    timings: dict[str, float] = {}
+
+    def broken() -> dict[str, bytes]:
+        raise ValueError("corrupt frame")
+
+    assert _evidence_images(timings, "evidence_selfie", broken) == {}
+    assert "evidence_selfie" in timings
+
+
+# ---- the worker keeps them beside the verdict -----------------------------------------------------
+
+IMAGES = {"document": _jpeg(11, 160), "portrait": _jpeg(12, 96), "selfie_blink": _jpeg(13, 128)}
+
+
+class PicturingVerifier(ScriptedVerifier):
+    """The scripted verifier, with evidence images on its verdicts as the engine's."""
+
+    def verify(self, document_video: Any, selfie_video: Any, **kwargs: Any) -> Verdict:
+        return dataclasses.replace(super().verify(document_video, selfie_video, **kwargs),
+                                   evidence_images=dict(IMAGES))
+
+
+def _carries_no_image(text: str | bytes) -> None:
+    """No image's bytes, hex or base64 (at any alignment) in `text`, and no field naming them."""
+    raw = text.encode() if isinstance(text, str) else text
+    assert b"evidence_images" not in raw
+    for data in IMAGES.values():
+        middle = data[len(data) // 2:len(data) // 2 + 48]
+        assert middle not in raw and middle.hex().encode() not in raw
+        for shift in range(3):
+            assert base64.b64encode(middle[shift:shift + 45]).rstrip(b"=") not in raw
+
+
+def test_images_are_kept_with_the_verdict_and_never_sent(env: Env) -> None:
+    receiver = env.receiver().start()
+    for case, status in (("pic-ok", "approved"), ("pic-rev", "manual_review")):
+        submit(env.request(case, status, callback=receiver.url), env.config, connection=env.redis)
+    env.work(factory=PicturingVerifier)
+    env.drain(lambda: len(receiver.acknowledged()) == 2 and len(receiver.status) >= 4)
+    for case in ("pic-ok", "pic-rev"):
+        assert evidence.names(env.config, env.redis, env.cid(case), 1) == ["document", "portrait", "selfie_blink"]
+        assert evidence.read(env.config, env.redis, env.cid(case), 1, "portrait") == IMAGES["portrait"]
+        _carries_no_image(env.redis.get(f"{env.config.key_prefix}verdict:{env.cid(case)}:1") or b"")
+        _carries_no_image(json.dumps(result(env.cid(case), 1, env.config, env.redis)))
+        _carries_no_image(json.dumps(env.store.history(env.cid(case))))
+    for received in [*receiver.received, *receiver.status]:
+        _carries_no_image(json.dumps(received.body))
+    # retention deletes the images of a final outcome with its media; the case in review keeps them
+    retention.purge_due(env.config, env.redis, now=time.time() + env.config.retention_s + 60)
+    assert evidence.names(env.config, env.redis, env.cid("pic-ok"), 1) == []
+    assert len(evidence.names(env.config, env.redis, env.cid("pic-rev"), 1)) == 3
+    # a consent withdrawal deletes them at once, review or not
+    identity.withdraw_consent(env.config, env.redis, env.cid("pic-rev"), channel="mail")
+    assert evidence.names(env.config, env.redis, env.cid("pic-rev"), 1) == []
+
+
+def test_images_the_store_refuses_cost_only_the_images(env: Env) -> None:
+    config = env.config.with_(evidence_max_bytes=1024)  # smaller than the scripted images
+    submit(env.request("pic-big", "approved"), config, connection=env.redis)
+    env.config = config
+    env.work(factory=PicturingVerifier)
+    out = result(env.cid("pic-big"), 1, config, env.redis)
+    assert out is not None and out["status"] == "approved"
+    assert evidence.names(config, env.redis, env.cid("pic-big"), 1) == []
+
+
+# ---- the real engine ------------------------------------------------------------------------------
+
+ENGINE_NAMES = ["document", "mrz_band", "portrait", "selfie_front", "selfie_left", "selfie_right", "selfie_blink"]
+
+
+@pytest.mark.slow
+def test_real_verifier_keeps_every_image_until_retention_or_withdrawal(env: Env) -> None:
+    from kycengine.synth import make_sample
+    from workers.worker import worker_verifier_factory
+
+    sample = env.root / "sample"
+    labels = make_sample(sample, seed=3, size=(640, 360), fps=10)
+    document_label: Any = labels["document.mp4"]
+    holder = document_label.identity
+    declared = {"surname": holder.surname.upper(), "given_names": "-".join(holder.given_names),
+                "birth_date": holder.birth_date.isoformat()}
+    for case in ("real-ret", "real-wd"):  # each case has its own upload (a case owns its media)
+        own = env.root / case
+        own.mkdir()
+        for name in ("document.mp4", "selfie.mp4"):
+            shutil.copy(sample / name, own / name)
+        submit({"case_id": env.cid(case), "attempt": 1, "document_video": str(own / "document.mp4"),
+                "selfie_video": str(own / "selfie.mp4"), "declared": declared, "customer_id": env.cid(case),
+                "consent": CONSENT}, env.config, connection=env.redis)
+    threads = cv2.getNumThreads()
+    try:
+        env.work(factory=worker_verifier_factory)
+    finally:
+        cv2.setNumThreads(threads)  # the worker factory sets 1 thread: leave the test process as it was
+    for case in ("real-ret", "real-wd"):
+        out = result(env.cid(case), 1, env.config, env.redis)
+        assert out is not None and out["status"] == "approved", out
+        assert evidence.names(env.config, env.redis, env.cid(case), 1) == ENGINE_NAMES
+        for name in ENGINE_NAMES:
+            image = _decoded(evidence.read(env.config, env.redis, env.cid(case), 1, name))
+            assert max(image.shape[:2]) <= engine_evidence.LONG_SIDE
+        assert "evidence_images" not in out["verdict"]
+    env.store.drop_retention(env.cid("real-wd"), 1)  # so that only the withdrawal can delete its images
+    retention.purge_due(env.config, env.redis, now=time.time() + env.config.retention_s + 60)
+    assert evidence.names(env.config, env.redis, env.cid("real-ret"), 1) == []
+    assert not (env.root / "real-ret" / "document.mp4").exists()  # gone with the media
+    assert evidence.names(env.config, env.redis, env.cid("real-wd"), 1) == ENGINE_NAMES
+    identity.withdraw_consent(env.config, env.redis, env.cid("real-wd"), channel="web")
+    assert evidence.names(env.config, env.redis, env.cid("real-wd"), 1) == []
+    with pytest.raises(EvidenceNotFound):
+        evidence.read(env.config, env.redis, env.cid("real-wd"), 1, "portrait")
