@@ -2,8 +2,8 @@
 
 A generated document and selfie with a declared surname that has two letters swapped (the
 generator's `surname_typing_slip` declaration) go through a real burst worker with the real engine:
-`manual_review` (declared_identity_unverified). A reviewer signs in, opens the queue and the case,
-sees its images load, approves it, and finds the decision in the page's audit trail and in the
+`manual_review` (declared_identity_unverified), with the evidence images the worker kept. A reviewer
+signs in, opens the queue and the case, sees those images load, approves it, and finds the decision in the page's audit trail and in the
 signed webhook the local receiver got. `KYC_UPDATE_SCREENSHOT=1` rewrites docs/review-console.png
 from the case page (never in a plain test run).
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.test_web_console import PASSWORDS, console, jpeg
+from tests.test_web_console import PASSWORDS, console
 from tests.workers_support import CONSENT, Env
 from workers import evidence
 from workers.enqueue import submit
@@ -58,31 +58,13 @@ def generated_review_case(env: Env, callback: str) -> str:
     return case_id
 
 
-def keep_evidence(env: Env, case_id: str) -> list[str]:
-    """The pipeline's evidence images when the worker kept some; else frames of the generated videos
-    stored with `workers.evidence.save` (the store the console reads either way)."""
-    import cv2
-
-    kept = evidence.names(env.config, env.redis, case_id, 1)
-    if kept:
-        return kept
-    images: dict[str, bytes] = {}
-    for name, video in (("document", "document.mp4"), ("selfie_front", "selfie.mp4")):
-        capture = cv2.VideoCapture(str(env.root / "sample" / video))
-        ok, frame = capture.read()
-        capture.release()
-        encoded, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80]) if ok else (False, None)
-        images[name] = bytes(data.tobytes()) if encoded and data is not None else jpeg(128)
-    return evidence.save(env.config, env.redis, case_id, 1, images)
-
-
 def test_reviewer_decides_a_generated_case_in_chromium(env: Env, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     receiver = env.receiver().start()
     case_id = generated_review_case(env, receiver.url)
-    kept = keep_evidence(env, case_id)
-    assert kept
+    kept = evidence.names(env.config, env.redis, case_id, 1)  # the images the worker kept for people
+    assert {"document", "portrait"} <= set(kept), kept
     with console(env) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
