@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from rq import Queue
@@ -261,3 +262,54 @@ def test_evidence_images_only_to_reviewers_only_allow_listed_names(env: Env) -> 
         for path in refused:
             answer = client.get(path)
             assert answer.status_code == 404 and not answer.content.startswith(b"\xff\xd8"), path
+
+
+def test_reviewers_command_reads_the_password_from_stdin(env: Env, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import io
+
+    from tests.workers_support import to_env
+    from web.cli import register
+
+    for name, value in to_env(env.config).items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser(prog="kyc")
+    register(parser.add_subparsers(dest="command", required=True))
+
+    def kyc(*argv: str, stdin: str = "") -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        args = parser.parse_args(list(argv))
+        return int(args.run(args))
+
+    assert kyc("reviewers", "add", "Carol", stdin="carol-password-89\n") == 0
+    assert kyc("reviewers", "add", "dave", stdin="short\n") == 2  # under 12 characters
+    assert kyc("reviewers", "add", "../eve", stdin="eve-password-0123\n") == 2
+    reviewers = Reviewers(env.redis, env.config.key_prefix)
+    assert reviewers.authenticate("carol", "carol-password-89") is not None
+    assert reviewers.authenticate("carol", "carol-password-8") is None
+    assert not any(b"carol-password" in (value or b"") for value in env.redis.hvals(
+        f"{env.config.key_prefix}web:reviewer:carol"))  # only the Argon2id hash is stored
+    assert kyc("reviewers", "disable", "carol") == 0 and kyc("reviewers", "disable", "nobody") == 2
+    assert kyc("reviewers", "list") == 0
+    assert "carol\tdisabled" in capsys.readouterr().out
+    assert reviewers.authenticate("carol", "carol-password-89") is None
+
+
+def test_asking_the_customer_to_retry(env: Env) -> None:
+    receiver = env.receiver().start()
+    submit(env.request("retry", "manual_review", callback=receiver.url), env.config, connection=env.redis)
+    env.work()
+    case_id = env.cid("retry")
+    with console(env) as url, httpx.Client(base_url=url) as client:
+        sign_in(client, "bob")
+        token = csrf_of(client.get(f"/review/cases/{case_id}").text)
+        assert client.post(f"/review/cases/{case_id}/decide", data={
+            "csrf_token": token, "decision": "retry", "reason_codes": "document_glare",
+            "comment": "reflection over the portrait"}).status_code == 303
+    assert env.store.get_customer(env.cid("retry"))["status"] == "action_required"
+    env.drain(lambda: any(r.event == "review.decided" for r in receiver.for_case(case_id)))
+    body = next(r.body for r in receiver.for_case(case_id) if r.event == "review.decided")
+    assert body["status"] == "retry_required" and body["decision"]["reviewer"] == "bob"
+    assert [(r["code"], r["effect"]) for r in body["reasons"]] == [("document_glare", "retry")]
+    assert "reflection" in body["reasons"][0]["message"]["en"].lower()
