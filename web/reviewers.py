@@ -8,6 +8,7 @@ re-hashed at the next sign-in.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -21,8 +22,12 @@ from kycengine.errors import InvalidRequest
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
-# Checked when the name is unknown, so that an unknown name costs the same time as a wrong password.
-_DUMMY_HASH = _HASHER.hash("unknown reviewer: constant-time sign-in")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so that an unknown name costs the same time as a wrong password."""
+    return _HASHER.hash("unknown reviewer: constant-time sign-in")
 
 
 class ReviewerError(InvalidRequest):
@@ -105,7 +110,7 @@ class Reviewers:
             name = ""
         stored = self._text(self._r.hget(self._key(name), "hash")) if name else ""
         try:
-            _HASHER.verify(stored or _DUMMY_HASH, password)
+            _HASHER.verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         reviewer = self.get(name) if stored else None
