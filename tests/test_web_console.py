@@ -23,7 +23,7 @@ from web.app import create_app
 from web.config import WebConfig
 from web.reviewers import Reviewers
 from web.sessions import COOKIE
-from workers import evidence
+from workers import evidence, review
 from workers.enqueue import submit
 
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-4567"}
@@ -157,7 +157,9 @@ def test_decide_from_the_session_with_reason_codes(env: Env) -> None:
     with console(env) as url, httpx.Client(base_url=url) as client:
         sign_in(client, "alice")
         queue = client.get("/review/")
-        assert case_id in queue.text and re.search(r"7[12]\.\d h", queue.text)
+        assert case_id in queue.text and re.search(r"7[12]\.\d h", queue.text) and "escalated" not in queue.text
+        assert review.escalate_overdue(env.config, env.redis, now=time.time() + 73 * 3600)
+        assert "escalated" in client.get("/review/").text
         page = client.get(f"/review/cases/{case_id}")
         token = csrf_of(page.text)
         assert "verification_incomplete" in page.text and 'value="document_photocopy"' in page.text
