@@ -18,8 +18,8 @@ import numpy as np
 
 from .document.analyser import CARD_PX_PER_MM
 from .document.layout import LAYOUTS
-from .face.landmarks import yaw_index
-from .face.track import FaceTrack, Sighting
+from .face.matcher import frontality
+from .face.track import FaceTrack
 from .liveness.parallax import face_crops
 from .liveness.pose import blink, head_turn
 from .schema import DocumentEvidence, FaceEvidence
@@ -64,17 +64,12 @@ def document_images(evidence: DocumentEvidence) -> dict[str, bytes]:
                   "portrait": encode(evidence.portrait)})
 
 
-def _frontality(sighting: Sighting) -> float:
-    yaw = yaw_index(sighting.landmarks5)
-    return -1.0 if np.isnan(yaw) else 1.0 - abs(yaw)
-
-
 def _front(frames: Sequence[Frame], track: FaceTrack, face: FaceEvidence) -> int | None:
     """Position of the most frontal frame the face stage compared (else of any face; else the middle)."""
     compared = {frame.index for frame in frames} & set(face.frames_used)
     pool = [s for s in track.found if frames[s.position].index in compared] or track.found
     if pool:
-        return max(pool, key=_frontality).position
+        return max(pool, key=lambda s: frontality(s.landmarks5)).position
     return len(frames) // 2 if frames else None
 
 

@@ -92,9 +92,9 @@ class VerificationRequest(Record):
     consent: Consent | None = None  # required by workers/ before anything is decoded
 
     def __post_init__(self) -> None:
-        if not _CASE_ID.match(self.case_id):
+        if not is_valid_id(self.case_id):
             raise InvalidRequest(f"case_id {self.case_id!r}: 1-128 letters, digits, '.', '_' or '-'")
-        if self.customer_id is not None and not _CASE_ID.match(self.customer_id):
+        if self.customer_id is not None and not is_valid_id(self.customer_id):
             raise InvalidRequest(f"customer_id {self.customer_id!r}: 1-128 letters, digits, '.', '_' or '-'")
         if not 1 <= self.attempt <= 1000:
             raise InvalidRequest(f"attempt {self.attempt}: must be between 1 and 1000")

@@ -21,7 +21,7 @@ from kycengine.document.layout import LAYOUTS
 from kycengine.document.types import DocumentType
 from kycengine.errors import InvalidInput, PathNotAllowed
 from kycengine.pipeline import _evidence_images
-from kycengine.schema import DocumentEvidence, StageState, Verdict
+from kycengine.schema import DocumentEvidence, StageState, Verdict, VerificationRequest
 from tests.workers_support import CONSENT, Env, ScriptedVerifier
 from workers import evidence, identity, retention
 from workers.enqueue import result, submit
@@ -90,6 +90,15 @@ def test_hostile_case_ids_are_refused_everywhere(env: Env, case_id: object) -> N
                  lambda: evidence.purge(env.config, env.redis, case_id, 1)):  # type: ignore[arg-type]
         with pytest.raises(PathNotAllowed):
             call()
+
+
+def test_the_request_and_the_evidence_store_agree_on_case_ids() -> None:
+    """A case id the request schema takes always has a place for its images (so retention, which
+    purges them by the stored case id, never meets one the evidence store refuses)."""
+    with pytest.raises(InvalidInput):
+        VerificationRequest(case_id="ok\n", attempt=1, document_video="-", selfie_video="-")
+    with pytest.raises(InvalidInput):
+        VerificationRequest(case_id="ok", customer_id="c\n", attempt=1, document_video="-", selfie_video="-")
 
 
 @pytest.mark.parametrize("attempt", [0, -1, 1001, True, "1"])
