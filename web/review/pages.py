@@ -8,13 +8,13 @@ decision logic, two-reviewer rule included); re-verification is a job for the wo
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kycengine.reasons import Reason
+from kycengine.schema import is_valid_id
 from workers import evidence, review
 from workers.queues import enqueue_reverification
 from workers.store import Store
@@ -24,14 +24,13 @@ from .case_view import attempt_view, reason_choices
 from .context import SECURITY_HEADERS, WEB, config_of, redis_of, render, reviewer_form, reviewer_session, translator
 
 router = APIRouter()
-CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # kycengine.schema's case id
 MAX_COMMENT = 2000
 NEEDS_CODES = ("refuse", "retry")
 
 
 def checked_case_id(case_id: str) -> str:
     """A case id of the schema's form, else 404 (it can name no case)."""
-    if not CASE_ID.fullmatch(case_id):
+    if not is_valid_id(case_id):
         raise HTTPException(404, "no such case", headers=SECURITY_HEADERS)
     return case_id
 
