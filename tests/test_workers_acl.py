@@ -20,6 +20,7 @@ from tests.workers_support import CONSENT, LOOPBACK, ROOT, SECRET, ScriptedVerif
 from workers import review
 from workers.config import WorkerConfig
 from workers.enqueue import job_outcome, result, submit
+from workers.queues import enqueue_reverification
 from workers.worker import run_worker
 
 PASSWORDS = {"kyc-bank": "change-me-bank", "kyc-worker": "change-me-worker", "kyc-review": "change-me-review"}
@@ -88,3 +89,4 @@ def test_bank_user_only_pushes_to_the_intake(acl_redis: int, tmp_path: Path, wor
     reviewer = _config(acl_redis, "kyc-review", root)
     review.decide(reviewer, Redis.from_url(reviewer.redis_url), "acl-2", "approve", reason="ok", reviewer="eve")
     assert result("acl-2", 1, bank)["status"] == "approved"  # decided, its delivery queued by the reviewer
+    assert enqueue_reverification(reviewer, Redis.from_url(reviewer.redis_url), "acl-2").id.startswith("kyc-reverify-")

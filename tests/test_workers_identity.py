@@ -340,6 +340,9 @@ def test_every_transition_is_walked(env: Env) -> None:
     # review refuses
     attempt(env, "t3", 1, "manual_review", "t3")
     review.decide(config, redis, env.cid("t3"), "refuse", reason="document_photocopy", reviewer="bob")
+    # review asks for a new video
+    attempt(env, "t8", 1, "manual_review", "t8")
+    review.decide(config, redis, env.cid("t8"), "retry", reason="document_blurry", reviewer="bob")
     # strong authentication restores; revoked again; withdrawn
     attempt(env, "t4", 1, "approved", "t4")
     identity.revoke(config, redis, env.cid("t4"), "secret_code_changed", event_id="r1")
@@ -360,7 +363,7 @@ def test_every_transition_is_walked(env: Env) -> None:
         config, redis, VerificationRequest.parse(pending)))
     assert record(env, "t7")["status"] == "pending"
     identity.withdraw_consent(config, redis, env.cid("t7"), channel="web")
-    walked = {(S(a), S(b), Cause(c)) for name in ("t1", "t2", "t3", "t4", "t5", "t6", "t7") for a, b, c in moves(env, name)}
+    walked = {(S(a), S(b), Cause(c)) for name in ("t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8") for a, b, c in moves(env, name)}
     assert walked == TRANSITIONS, (TRANSITIONS - walked, walked - TRANSITIONS)
 
 

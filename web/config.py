@@ -16,6 +16,9 @@ are shared as they are; the variables below are the web application's own (docs/
 | KYC_WEB_IDEMPOTENCY_HOURS | 24                 | how long an Idempotency-Key's answer is kept         |
 | KYC_WEB_WORKER_METRICS_DIR| (none)             | workers' metrics folder on this host, added to       |
 |                           |                    | /metrics (stage durations, jobs by outcome)          |
+| KYC_WEB_SESSION_HOURS     | 8                  | a console session's lifetime from sign-in            |
+| KYC_WEB_LOGIN_FAILURES    | 5                  | failed sign-ins per account per 15 min before 429    |
+| KYC_WEB_LOGIN_FAILURES_ADDRESS | 20            | failed sign-ins per client address per 15 min        |
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class WebConfig:
     signature_tolerance_s: float = 300.0
     idempotency_ttl_s: int = 24 * 3600
     worker_metrics_dir: str | None = None
+    session_hours: float = 8.0
+    login_failures: int = 5
+    login_failures_address: int = 20
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -49,6 +55,8 @@ class WebConfig:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
         if self.signature_tolerance_s <= 0 or self.idempotency_ttl_s <= 0:
             raise ConfigError("KYC_WEB_SIGNATURE_TOLERANCE and KYC_WEB_IDEMPOTENCY_HOURS: must be positive")
+        if self.session_hours <= 0 or self.login_failures <= 0 or self.login_failures_address <= 0:
+            raise ConfigError("KYC_WEB_SESSION_HOURS, KYC_WEB_LOGIN_FAILURES(_ADDRESS): must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -64,7 +72,10 @@ class WebConfig:
                        secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"),
                        signature_tolerance_s=float(env.get("KYC_WEB_SIGNATURE_TOLERANCE", "300")),
                        idempotency_ttl_s=int(float(env.get("KYC_WEB_IDEMPOTENCY_HOURS", "24")) * 3600),
-                       worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None)
+                       worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None,
+                       session_hours=float(env.get("KYC_WEB_SESSION_HOURS", "8")),
+                       login_failures=int(env.get("KYC_WEB_LOGIN_FAILURES", "5")),
+                       login_failures_address=int(env.get("KYC_WEB_LOGIN_FAILURES_ADDRESS", "20")))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 

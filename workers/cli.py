@@ -237,7 +237,7 @@ def register(subparsers: Any) -> None:
     r.set_defaults(run=cmd_review_show)
     r = rsub.add_parser("decide", help=cmd_review_decide.__doc__)
     r.add_argument("case")
-    r.add_argument("decision", choices=("approve", "refuse"))
+    r.add_argument("decision", choices=("approve", "refuse", "retry"))
     r.add_argument("--reason", required=True, help="why (free text; reason codes are recognised)")
     r.add_argument("--reviewer", required=True, help="who decides")
     r.add_argument("--json", action="store_true")

@@ -58,6 +58,8 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 | KYC_EXPIRE_WITH_DOCUMENT    | 1                            | ... or when the verified document expires       |
 | KYC_REVERIFY_AFTER_VERIFIED | 1                            | a new attempt of a verified customer is a       |
 |                             |                              | re-verification (1) or refused (0)              |
+| KYC_REVIEW_TWO_REVIEWERS    | 0                            | approving an automatic refusal needs a second,  |
+|                             |                              | different reviewer's confirmation               |
 | KYC_REVOCATION_POLICY       | see REVOCATION_POLICY        | revocation reason=new_video|strong_authentication|
 |                             |                              | comma-separated: what restores the access       |
 | KYC_EVIDENCE_MAX_BYTES      | 131072 (128 KiB)             | largest evidence JPEG kept for reviewers        |
@@ -134,6 +136,7 @@ class WorkerConfig:
     validity_months: int = 24
     expire_with_document: bool = True
     reverify_after_verified: bool = True
+    review_two_reviewers: bool = False
     revocation_policy: tuple[tuple[str, str], ...] = REVOCATION_POLICY
     evidence_max_bytes: int = 131072
 
@@ -284,6 +287,7 @@ class WorkerConfig:
             validity_months=int(number("KYC_VALIDITY_MONTHS", d.validity_months)),
             expire_with_document=flag("KYC_EXPIRE_WITH_DOCUMENT", d.expire_with_document),
             reverify_after_verified=flag("KYC_REVERIFY_AFTER_VERIFIED", d.reverify_after_verified),
+            review_two_reviewers=flag("KYC_REVIEW_TWO_REVIEWERS", d.review_two_reviewers),
             revocation_policy=policy(),
             evidence_max_bytes=int(number("KYC_EVIDENCE_MAX_BYTES", d.evidence_max_bytes)),
         )

@@ -59,10 +59,10 @@ def build_payload(store: Store, case_id: str, attempt: int, kind: DeliveryKind,
         decision = store.get_decision(case_id, attempt)
         if decision is None:
             return None
-        refused = decision["status"] == Status.REFUSED.value
+        effect = {Status.REFUSED.value: Effect.REFUSE, Status.RETRY_REQUIRED.value: Effect.RETRY}.get(decision["status"])
         body.update(status=decision["status"], decision=decision,
-                    reasons=[explain(code, Effect.REFUSE.value) for code in decision.get("reason_codes", [])
-                             if refused])
+                    reasons=[explain(code, effect.value) for code in decision.get("reason_codes", [])
+                             if effect is not None])
     else:
         body.update(status=OutcomeStatus.FAILED.value, reason=record.get("failed_reason"),
                     detail=record.get("failed_detail"))

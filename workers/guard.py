@@ -6,7 +6,8 @@ worker's user. `GuardedJob` is the rq Job class of every kyc queue and worker (`
 `perform` screens the entry first, and its `func` and callback properties refuse to resolve a name
 outside the allow-list, so no other path can import one either.
 
-* Functions: exactly `ALLOWED_FUNCTIONS` (the verification and delivery jobs), not bound to an
+* Functions: exactly `ALLOWED_FUNCTIONS` (the verification, delivery and strict re-verification
+  jobs), not bound to an
   instance, with the arguments they take. Callbacks: exactly `ALLOWED_CALLBACKS`. rq needs nothing
   else: its scheduler, retries and registries move job ids, they run no functions of their own.
 * An entry whose payload is not rq JSON (a pickle, garbage) is never decoded further: workers use
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 
 VERIFY_JOB = "workers.verification.verify_job"
 DELIVER_JOB = "workers.delivery_job.deliver_job"
+REVERIFY_JOB = "workers.review.reverify_job"
 VERIFY_FAILURE_CALLBACK = "workers.verification.on_verify_failure"
-ALLOWED_FUNCTIONS = frozenset({VERIFY_JOB, DELIVER_JOB})
+ALLOWED_FUNCTIONS = frozenset({VERIFY_JOB, DELIVER_JOB, REVERIFY_JOB})
 ALLOWED_CALLBACKS = frozenset({VERIFY_FAILURE_CALLBACK})
 
 
@@ -49,6 +51,8 @@ def _arguments_fit(name: str, args: Any, kwargs: Any) -> bool:
         return False
     if name == VERIFY_JOB:
         return len(args) == 1
+    if name == REVERIFY_JOB:
+        return len(args) == 1 and isinstance(args[0], str)
     return (2 <= len(args) <= 3 and isinstance(args[0], str) and type(args[1]) is int
             and all(isinstance(a, str) for a in args[2:]))
 

@@ -30,6 +30,7 @@ TRANSITIONS: frozenset[tuple[CustomerStatus, CustomerStatus, Cause]] = frozenset
     (S.PENDING, S.VERIFIED, Cause.VERDICT), (S.PENDING, S.ACTION_REQUIRED, Cause.VERDICT),
     (S.PENDING, S.IN_REVIEW, Cause.VERDICT), (S.PENDING, S.ACTION_REQUIRED, Cause.FAILURE),
     (S.IN_REVIEW, S.VERIFIED, Cause.DECISION), (S.IN_REVIEW, S.REFUSED, Cause.DECISION),
+    (S.IN_REVIEW, S.ACTION_REQUIRED, Cause.DECISION),
     (S.VERIFIED, S.REVOKED, Cause.REVOCATION), (S.REVOKED, S.VERIFIED, Cause.STRONG_AUTHENTICATION),
     (S.VERIFIED, S.EXPIRED, Cause.EXPIRY),
     *((s, S.UNVERIFIED, Cause.CONSENT_WITHDRAWN) for s in (S.PENDING, S.VERIFIED, S.ACTION_REQUIRED,
@@ -187,6 +188,8 @@ def decision(customer_id: str, record: dict[str, str], *, case_id: str, attempt:
         fields.update(refusals=0, verified_at=_iso(now), verified_case=case_id, verified_attempt=attempt,
                       valid_until=_iso(until) if until else "", valid_until_ts=until or "", restore="")
         return _move(customer_id, record, S.VERIFIED, Cause.DECISION, fields=fields, audit=audit)
+    if decision["status"] == Status.RETRY_REQUIRED.value:  # the reviewer asks the customer to film again
+        return _move(customer_id, record, S.ACTION_REQUIRED, Cause.DECISION, fields=fields, audit=audit)
     return _move(customer_id, record, S.REFUSED, Cause.DECISION, fields=fields, audit=audit)
 
 

@@ -7,6 +7,7 @@ allow-list), so enqueueing imports no job module; every queue uses `guard.Guarde
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from redis import Redis
 from redis.client import Pipeline
@@ -15,7 +16,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from .config import WorkerConfig
-from .guard import DELIVER_JOB, VERIFY_FAILURE_CALLBACK, VERIFY_JOB, GuardedJob
+from .guard import DELIVER_JOB, REVERIFY_JOB, VERIFY_FAILURE_CALLBACK, VERIFY_JOB, GuardedJob
 from .states import DeliveryKind
 from .store import Enqueue
 
@@ -73,3 +74,12 @@ def enqueue_verification(config: WorkerConfig, connection: Redis, request_json: 
         timeout=config.job_timeout_s, retry=infra_retry(config), result_ttl=config.result_ttl_s,
         failure_ttl=failure_ttl(config), on_failure=Callback(VERIFY_FAILURE_CALLBACK),
         description="verify", unique=unique)
+
+
+def enqueue_reverification(config: WorkerConfig, connection: Redis, case_id: str) -> Job:
+    """Put a strict re-verification of one queued case on the verify queue (a reviewer's request:
+    a worker runs it, never the web process)."""
+    return verify_queue(config, connection).enqueue_call(
+        REVERIFY_JOB, args=(case_id,), job_id=job_id_for("reverify", config.key_prefix, case_id, uuid.uuid4()),
+        timeout=config.job_timeout_s, result_ttl=config.result_ttl_s,
+        failure_ttl=failure_ttl(config), description=f"reverify {case_id}")

@@ -6,7 +6,9 @@ submission time + KYC_REVIEW_DEADLINE_HOURS, 72 h by default). A reviewer's deci
 who, when and why; the verdict itself is never changed. Overdue cases are escalated (once, with an
 audit entry) and reported; they stay decidable. Re-verification runs the engine again with
 `Settings().strict()` on the case's media and appends the result to the audit trail as evidence for
-the reviewer; it does not decide the case. The queue shows each case's customer with their
+the reviewer; it does not decide the case. With `KYC_REVIEW_TWO_REVIEWERS`, approving an automatic
+refusal takes two different reviewers: the first approval is kept as pending (`approval_pending` in
+the audit trail) and the decision is recorded when a second reviewer approves too. The queue shows each case's customer with their
 identity status and earlier attempts; a decision moves the customer (`lifecycle.decision`), in the
 same transaction, and is refused unless the customer is in review on that very attempt.
 """
@@ -30,7 +32,7 @@ from kycengine.schema import DeclaredIdentity
 
 from . import identity, lifecycle, media
 from .config import WorkerConfig
-from .context import VerifierLike
+from .context import VerifierLike, context, current_connection
 from .isolation import call_in_child
 from .queues import delivery_enqueuer
 from .states import CustomerStatus, DeliveryKind, MediaState, ReviewState
@@ -38,7 +40,8 @@ from .store import AlreadyDecided, Store, iso, new_delivery_id
 
 log = logging.getLogger(__name__)
 
-DECISIONS = {"approve": Status.APPROVED.value, "refuse": Status.REFUSED.value}
+DECISIONS = {"approve": Status.APPROVED.value, "refuse": Status.REFUSED.value, "retry": Status.RETRY_REQUIRED.value}
+PENDING_APPROVAL = "pending_approval"  # the status `decide` answers for a first approval (two-reviewer rule)
 
 
 class ReviewError(InvalidRequest):
@@ -140,6 +143,11 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
               "reason": reason, "reason_codes": codes, "decided_at": iso(now),
               "verdict_status": verdict.get("status"), "verdict_reasons": verdict.get("reasons", []),
               "escalated": bool(item.get("escalated_at"))}
+    if decision == "approve" and config.review_two_reviewers and verdict.get("status") == Status.REFUSED.value:
+        first = _second_approval(store, record, now)
+        if first is None:
+            return {**record, "status": PENDING_APPROVAL}
+        record.update(first_reviewer=first["reviewer"], first_reason=first["reason"])
     request = (store.get_attempt(case_id, attempt) or {}).get("request") or {}
     delivery_id = enqueue = None
     if request.get("callback_url"):
@@ -162,6 +170,19 @@ def decide(config: WorkerConfig, connection: Redis, case_id: str, decision: str,
     except lifecycle.IllegalTransition as exc:
         raise ReviewError(exc.message) from None
     return record
+
+
+def _second_approval(store: Store, record: dict[str, Any], now: float) -> dict[str, Any] | None:
+    """The two-reviewer rule: None when `record` is the attempt's first approval (now kept as pending),
+    else the first one, which `record` confirms; ReviewError when the same reviewer approves twice."""
+    first_now, first = store.record_pending_approval(record["case_id"], record["attempt"], {
+        "reviewer": record["reviewer"], "reason": record["reason"], "at": record["decided_at"]}, now=now)
+    if first_now:
+        return None
+    if first["reviewer"] == record["reviewer"]:
+        raise ReviewError(f"{record['reviewer']} approved this automatic refusal already: a second, different "
+                          "reviewer must confirm it")
+    return first
 
 
 def strict_verifier(backend: str = "insightface") -> VerifierLike:
@@ -224,3 +245,9 @@ def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | 
         results.append({"case_id": case_id, "attempt": attempt, "status": data["status"],
                         "reasons": data["reasons"], "scores": data.get("scores", {})})
     return results
+
+
+def reverify_job(case_id: str) -> list[dict[str, Any]]:
+    """rq job: a strict re-verification of one queued case, asked for from the review console."""
+    connection, _ = current_connection()
+    return reverify(context().config, connection, [case_id])

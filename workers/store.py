@@ -15,6 +15,7 @@ registries are rq's API, used where they are needed).
 | {p}delivery:{case}:{n}:{kind}         | hash   | delivery id, state, tries, last error                 |
 | {p}review:queue                       | zset   | case -> review deadline (unix seconds)                |
 | {p}review:item:{case}                 | hash   | attempt, submitted/deadline, state, escalation        |
+| {p}review:pending:{case}:{n}          | string | first approval waiting for a second reviewer (once)   |
 | {p}retention                          | zset   | "{case}:{n}" -> when its media may be deleted         |
 | {p}media:owner:{digest}               | string | the case that owns a media file (first to name it)    |
 | {p}media:refs:{digest}                | set    | "{case}:{n}" attempts that still need the file        |
@@ -180,6 +181,9 @@ class Store:
 
     def _k_review_item(self, case_id: str) -> str:
         return f"{self._p}review:item:{case_id}"
+
+    def _k_pending(self, case_id: str, attempt: int) -> str:
+        return f"{self._p}review:pending:{case_id}:{attempt}"
 
     def _k_media(self, uri: str) -> tuple[str, str]:
         digest = hashlib.sha256(uri.encode()).hexdigest()[:40]
@@ -674,6 +678,26 @@ class Store:
                                 deadline=iso(deadline), overdue_hours=round((now - deadline) / 3600, 1))
             pipe.execute()
         return item
+
+    def record_pending_approval(self, case_id: str, attempt: int, approval: dict[str, Any],
+                                now: float | None = None) -> tuple[bool, dict[str, Any]]:
+        """Keep a first approval that a second reviewer must confirm (once per attempt, with an audit
+        entry); returns (True, it) when this call stored it, (False, the one stored before)."""
+        now = time.time() if now is None else now
+        key = self._k_pending(case_id, attempt)
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            pipe.set(key, json.dumps(approval, sort_keys=True))
+            self.append_history(case_id, "approval_pending", pipe=pipe, now=now, attempt=attempt,
+                                reviewer=approval["reviewer"], reason=approval["reason"])
+
+        stored = self._write_once(key, write)
+        return (True, approval) if stored is None else (False, json.loads(stored))
+
+    def get_pending_approval(self, case_id: str, attempt: int) -> dict[str, Any] | None:
+        raw = self._r.get(self._k_pending(case_id, attempt))
+        return json.loads(raw) if raw is not None else None
 
     def record_reverification(self, case_id: str, attempt: int, verdict: dict[str, Any],
                               now: float | None = None) -> None:

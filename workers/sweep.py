@@ -21,7 +21,7 @@ from rq.registry import FailedJobRegistry
 from . import outcomes
 from .config import WorkerConfig
 from .delivery_job import give_up
-from .guard import DELIVER_JOB, GuardedJob, quarantine, screen
+from .guard import DELIVER_JOB, REVERIFY_JOB, GuardedJob, quarantine, screen
 from .queues import delivery_queue, verify_queue
 from .states import DeliveryKind, DeliveryState
 from .store import Store
@@ -49,6 +49,8 @@ def _settle_job(config: WorkerConfig, connection: Redis, job: Job) -> None:
         if record is not None and record.get("state") not in (DeliveryState.DELIVERED, DeliveryState.GAVE_UP):
             give_up(store, case_id, attempt, kind, last_error=f"delivery job failed: {_exception_line(job)}")
         return
+    if job.func_name == REVERIFY_JOB:
+        return  # evidence for a reviewer, not an outcome: nothing to settle
     outcomes.settle(config, connection, job.id, args[0],
                     f"verification job failed in rq ({_exception_line(job)})")
 
