@@ -5,7 +5,6 @@ reviewer from the session, the two-reviewer rule), re-verification as a worker j
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.workers_support import Env, free_port
+from tests import web_support
+from tests.web_support import serve
+from tests.workers_support import Env
 from web.app import create_app
 from web.config import WebConfig
 from web.reviewers import Reviewers
@@ -29,26 +28,8 @@ from workers.enqueue import submit
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-4567"}
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port, in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def web_config(env: Env, **changes: Any) -> WebConfig:
-    return WebConfig(worker=env.config, secret="console-test-secret-0123456789", secure_cookies=False, **changes)
+    return web_support.web_config(env.config, env.root, **changes)
 
 
 def add_reviewers(env: Env) -> None:
