@@ -1,0 +1,24 @@
+"""Live capture in the customer's browser: the page, its frames endpoint and the captures of this
+process (docs/web.md, "Live capture"). The bank opens a capture through `POST /v1/capture-sessions`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ..config import WebConfig
+from .engines import Engines
+from .hub import CaptureHub
+from .routes import router
+
+STATIC = Path(__file__).resolve().parents[1] / "static" / "capture"
+
+
+def install(app: FastAPI, config: WebConfig) -> None:
+    """Add the capture routes, their static files, the captures and the (not yet loaded) stages."""
+    app.state.capture_hub = CaptureHub(config.capture)
+    app.state.capture_engines = Engines.for_limits(config.capture.max_frames)
+    app.include_router(router)
+    app.mount("/static/capture", StaticFiles(directory=STATIC), name="capture-static")
