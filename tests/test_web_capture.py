@@ -27,7 +27,7 @@ import pytest
 from kycengine import video
 from kycengine.capture import Guidance, text
 from kycengine.pipeline import Verifier
-from kycengine.synth import DocumentType, SelfieVariant, make_document_video, make_selfie_video
+from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.y4m import write_y4m
 from tests.web_support import serve, web_config
 from tests.workers_support import Env
@@ -215,8 +215,8 @@ def _y4m_from(mp4: Path) -> Path:
     return write_y4m(mp4.with_suffix(".y4m"), (f.image for f in video.iter_frames(mp4)), FPS)
 
 
-def _document(folder: Path, variant: str) -> Path:
-    mp4 = folder / f"document-{variant}.mp4"
+def _document(folder: Path, variant: DocumentVariant) -> Path:
+    mp4 = folder / f"document-{variant.value}.mp4"
     make_document_video(mp4, document_type=DocumentType.FR_CNI_2021, variant=variant, seed=1, size=SIZE, fps=FPS,
                         seconds=6.0, person=HOLDER)
     return _y4m_from(mp4)
@@ -227,8 +227,8 @@ def browser_videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     folder = tmp_path_factory.mktemp("camera")
-    _document(folder, "genuine")
-    _document(folder, "blurry")
+    _document(folder, DocumentVariant.GENUINE)
+    _document(folder, DocumentVariant.BLURRY)
     return folder
 
 
@@ -257,15 +257,18 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
     make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
                       seconds=capture.next_challenge.end_s + 3.0, challenge=capture.next_challenge)
     selfie_camera = _y4m_from(selfie)
+    began = time.monotonic()
     with sync_playwright() as playwright:
         browser, page = _film(playwright, browser_videos / "document-genuine.y4m", url, "document")
         page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=60_000)
         page.wait_for_selector("#start-selfie", state="visible", timeout=10_000)
+        print(f"document done at {time.monotonic() - began:.1f} s")
         browser.close()
         # the selfie with the front camera: another browser whose camera films the face
         browser, page = _film(playwright, selfie_camera, url, "selfie")
         page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=60_000)
         page.wait_for_selector('#outcome-text[data-outcome="checking"]', timeout=30_000)
+        print(f"selfie done at {time.monotonic() - began:.1f} s")
         case_id = answer.json()["case_id"]
         deadline = time.monotonic() + 120
         while result(case_id, 1, served.env.config, served.env.redis) is None:
@@ -273,6 +276,7 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
             served.env.work(factory=Verifier)
         outcome = result(case_id, 1, served.env.config, served.env.redis)
         assert outcome is not None
+        print(f"verdict at {time.monotonic() - began:.1f} s")
         shown = page.wait_for_function(
             "() => { const o = document.getElementById('outcome-text').dataset.outcome;"
             " return o && o !== 'checking' ? o : null; }", timeout=15_000).json_value()

@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-from kycengine.capture import Challenge, DocumentSession, Feedback, Guidance, SelfieSession, draw
+from kycengine.capture import Challenge, Feedback, Guidance, draw
+from kycengine.capture.document import DocumentSession
+from kycengine.capture.selfie import SelfieSession
 
 from ..clients import Client
 from ..config import CaptureLimits
@@ -31,7 +33,7 @@ from .errors import CaptureBusy, CaptureExpired, SlowDown, WrongStep
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32): 256 random bits
 JITTER = 0.8  # frames may arrive this much closer than 1/max_fps (the network bunches them)
-Session = DocumentSession | SelfieSession
+Session: TypeAlias = DocumentSession | SelfieSession
 
 
 class Step(str, enum.Enum):
@@ -118,12 +120,13 @@ class CaptureHub:
             if not capture.filming and sum(c.filming for c in self._captures.values()) >= self.limits.max_sessions:
                 raise CaptureBusy("too many captures at once: try again in a moment",
                                   max(1, round(self.limits.silence_s)))
+            session: Session
             if step is Step.DOCUMENT:
-                capture.session = DocumentSession(stages.document)
+                session = DocumentSession(stages.document)
             else:
-                capture.session = SelfieSession(stages.liveness, challenge=capture.next_challenge)
+                session = SelfieSession(stages.liveness, challenge=capture.next_challenge)
                 capture.next_challenge = draw()  # a retry must not know its challenge in advance
-            capture.last = capture.session.last
+            capture.session, capture.last = session, session.last
             capture.last_seen = self.clock()
             capture.last_frame = -math.inf
             return capture.last

@@ -10,7 +10,7 @@ import uuid
 
 from redis import Redis
 
-from kycengine.capture import SelfieSession
+from kycengine.capture.selfie import SelfieSession
 
 from ..api.cases import accept
 from ..api.idempotency import Answer

@@ -49,7 +49,7 @@
     byId("outcome").hidden = step !== "submitted";
     if (step === "submitted") {
       stopCamera();
-      byId("camera").hidden = true;
+      byId("preview").hidden = true; // the last guidance and the full progress bar stay in view
       showOutcome(state.outcome);
     }
   }
@@ -180,6 +180,7 @@
     }
     const video = byId("preview");
     video.srcObject = stream;
+    video.hidden = false;
     byId("camera").hidden = false;
     await video.play().catch(() => null);
     const response = await fetch(data.base + "/" + name + "/start", { method: "POST", credentials: "omit" })
