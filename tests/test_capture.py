@@ -23,6 +23,7 @@ from kycengine.schema import VerificationRequest
 from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
+from kycengine.synth.selfie_video import SelfieLabels
 
 SIZE, FPS = (480, 360), 10
 HOLDER = "astronaut"
@@ -51,22 +52,22 @@ def verifier() -> Verifier:
 
 
 @pytest.fixture(scope="module")
-def genuine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DocumentLabels, Path]:
+def genuine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DocumentLabels, Path, SelfieLabels]:
     """A genuine document and a live selfie that performs PERFORMED."""
     folder = tmp_path_factory.mktemp("capture")
     document = folder / "document.mp4"
     labels = make_document_video(document, document_type=DocumentType.FR_CNI_2021, seed=1, size=SIZE, fps=FPS,
                                  seconds=4.0, person=HOLDER)
     selfie = folder / "selfie.mp4"
-    make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
-                      challenge=PERFORMED)
-    return document, labels, selfie
+    performer = make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
+                                  challenge=PERFORMED)
+    return document, labels, selfie, performer
 
 
 @pytest.fixture(scope="module")
 def completed(genuine, verifier: Verifier, tmp_path_factory: pytest.TempPathFactory):
     """Both sessions fed the genuine videos until they closed, and the videos they wrote."""
-    document, labels, selfie = genuine
+    document, labels, selfie, _ = genuine
     folder = tmp_path_factory.mktemp("written")
     doc_session = DocumentSession(verifier.document, today=labels.today)
     doc_answers = _feed(doc_session, video.iter_frames(document))
@@ -96,6 +97,23 @@ def test_challenges_are_many_distinct_and_round_trip() -> None:
 def test_hostile_challenges_are_invalid_requests(steps: list[dict[str, object]], end: float) -> None:
     with pytest.raises(InvalidRequest):
         Challenge.from_dict({"steps": steps, "end_s": end})
+
+
+def test_generator_films_the_challenge(genuine) -> None:
+    """The head turns each way only inside the windows asking for that side, the eyes shut only in
+    the blink's window, and the video lasts until the challenge's end."""
+    *_, labels = genuine
+    times = np.arange(labels.frame_count) / labels.fps
+    yaw = np.array(labels.yaw_per_frame)
+    assert times[-1] >= PERFORMED.end_s
+    for side, sign in (("turn_left", -1), ("turn_right", 1)):
+        windows = [(s.start_s, s.end_s) for s in PERFORMED.steps if s.action.value == side]
+        turned = times[sign * yaw > 15]
+        assert len(turned) and all(any(a <= t < b for a, b in windows) for t in turned)
+        assert all(any(a <= t < b for t in turned) for a, b in windows)
+    blink = next(s for s in PERFORMED.steps if s.action.value == "blink")
+    shut = times[list(labels.blink_frames)]
+    assert len(shut) and all(blink.start_s <= t < blink.end_s for t in shut)
 
 
 def test_request_carries_its_challenge() -> None:
@@ -135,7 +153,7 @@ def test_session_closes_at_its_limits(verifier: Verifier) -> None:
 
 
 def test_genuine_document_capture_reads_the_mrz_and_closes(genuine, completed) -> None:
-    _, labels, _ = genuine
+    _, labels, _, _ = genuine
     session, answers, *_ = completed
     codes = [a.code for a in answers]
     assert codes[-1] is Guidance.DONE and answers[-1].closed and answers[-1].progress == 1.0
@@ -193,7 +211,7 @@ def test_not_turned_selfie_is_asked_to_turn_and_never_finishes(tmp_path: Path, v
 
 
 def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, verifier: Verifier) -> None:
-    document, labels, selfie = genuine
+    document, labels, selfie, _ = genuine
     doc_session, _, written_doc, selfie_session, _, written_selfie = completed
     assert len(video.decode(written_selfie, max_side=None).frames) == len(selfie_session.recording)
     session = verifier.verify(written_doc, written_selfie, today=labels.today, challenge=selfie_session.challenge)
@@ -205,7 +223,7 @@ def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, v
 
 
 def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Verifier) -> None:
-    _, labels, _ = genuine
+    _, labels, _, _ = genuine
     _, _, written_doc, recorded, _, written_selfie = completed
     fresh: dict[tuple[tuple[str, float], ...], Challenge] = {}
     while len(fresh) < 20:  # twenty different draws, none the one performed (that one passes: 1 in K)
