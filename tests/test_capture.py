@@ -1,14 +1,18 @@
 """Live capture sessions fed the generator's videos frame by frame: guidance, closing, the verdict of
-what they saw, and the selfie challenge against replays."""
+what they saw, the selfie challenge against replays, and the same over HTTP (web/capture)."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from kycengine import video
 from kycengine.capture import Challenge, DocumentSession, Feedback, Guidance, SelfieSession, draw, text
@@ -24,6 +28,9 @@ from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
 from kycengine.synth.selfie_video import SelfieLabels
+from web.app import create_app
+from web.config import WebConfig
+from workers.config import WorkerConfig
 
 SIZE, FPS = (480, 360), 10
 HOLDER = "astronaut"
@@ -242,3 +249,60 @@ def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Ve
     assert verdict.status is Status.REFUSED
     assert Reason.CHALLENGE_FAILED in verdict.reasons and verdict.liveness.live is False
     assert FindingCode.CHALLENGE_FAILED in {f.code for f in verdict.liveness.findings}
+
+
+# ---- the streaming endpoint (web/capture) -------------------------------------------------------
+
+def _client(verifier: Verifier, folder: Path, **limits: Any) -> TestClient:
+    """The web application with its capture router, sharing the tests' Verifier."""
+    config = WebConfig(worker=WorkerConfig(media_roots=(str(folder),)), upload_root=str(folder), **limits)
+    app = create_app(config)
+    app.state.capture_verifier = verifier
+    return TestClient(app)
+
+
+def _jpeg(frame: video.Frame) -> bytes:
+    return cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, tmp_path: Path) -> None:
+    document, labels, _, _ = genuine
+    client = _client(verifier, tmp_path, capture_max_fps=100.0)
+    opened = client.post("/v1/capture/sessions", json={"kind": "document"})
+    assert opened.status_code == 201
+    key = opened.json()["id"]
+    answers = []
+    for frame in video.iter_frames(document):
+        reply = client.post(f"/v1/capture/sessions/{key}/frames", params={"t": frame.t, "lang": "fr"},
+                            content=_jpeg(frame), headers={"content-type": "image/jpeg"})
+        assert reply.status_code == 200, reply.text
+        answers.append(reply.json())
+        if answers[-1]["closed"]:
+            break
+        time.sleep(answers[-1]["next_frame_ms"] / 1000)  # as a client does: the server sets the pace
+    assert answers[-1]["code"] == "done" and answers[-1]["text"] == text(Guidance.DONE, "fr")
+    assert all(a["next_frame_ms"] >= 1 for a in answers)
+    state = client.get(f"/v1/capture/sessions/{key}").json()
+    assert state["closed"] and (tmp_path / "capture" / state["video"]).stat().st_size > 0
+    written = verifier.document.analyse(video.decode(tmp_path / "capture" / state["video"]), today=labels.today)
+    assert written.mrz_lines == labels.mrz_lines
+
+
+def test_capture_endpoint_limits(verifier: Verifier, tmp_path: Path) -> None:
+    client = _client(verifier, tmp_path, capture_max_sessions=1, capture_max_fps=2.0, capture_idle_s=0.5,
+                     capture_max_frame_bytes=200_000)
+    assert client.post("/v1/capture/sessions", json={"kind": "passport"}).status_code == 400
+    key = client.post("/v1/capture/sessions", json={"kind": "selfie"}).json()["id"]
+    assert client.post("/v1/capture/sessions", json={"kind": "document"}).status_code == 503  # one at a time
+    frame = video.Frame(0, 0.0, np.full((360, 480, 3), 120, np.uint8))
+    url = f"/v1/capture/sessions/{key}/frames"
+    assert client.post(url, params={"t": 0.0}, content=b"not an image").status_code == 400
+    assert client.post(url, params={"t": 0.0}, content=b"\xff" * 200_001).status_code == 413
+    first = client.post(url, params={"t": 0.0}, content=_jpeg(frame))
+    assert first.status_code == 200 and first.json()["code"] == "show_face"
+    assert first.json()["next_frame_ms"] >= 500  # 2 fps at most, slower when the frames take longer
+    again = client.post(url, params={"t": 0.1}, content=_jpeg(frame))  # too soon: refused, not queued
+    assert again.status_code == 429 and 0 < again.json()["retry_ms"] <= first.json()["next_frame_ms"]
+    time.sleep(0.8)  # silent longer than capture_idle_s: gone, and its place is free again
+    assert client.post(url, params={"t": 1.0}, content=_jpeg(frame)).status_code == 404
+    assert client.post("/v1/capture/sessions", json={"kind": "document"}).status_code == 201

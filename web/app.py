@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from workers.connection import connect
 
-from . import api, review
+from . import api, capture, review
 from .config import WebConfig
 
 
@@ -22,4 +22,5 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.connection = connect(config.worker.redis_url)
     app.include_router(api.router)
     app.include_router(review.router)
+    app.include_router(capture.router)
     return app

@@ -12,6 +12,10 @@ are shared as they are; the variables below are the web application's own (docs/
 |                           | root + /uploads    | are written                                          |
 | KYC_WEB_MAX_UPLOAD_BYTES  | 104857600 (100 MiB)| largest uploaded video                               |
 | KYC_WEB_SECURE_COOKIES    | 1                  | `Secure` flag on cookies (0 only for plain-HTTP tests)|
+| KYC_WEB_CAPTURE_SESSIONS  | 8                  | live capture sessions at once in one process         |
+| KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture session silent this long is dropped        |
+| KYC_WEB_CAPTURE_MAX_FPS   | 10                 | most frames a second a capture session takes         |
+| KYC_WEB_CAPTURE_FRAME_BYTES | 2097152 (2 MiB)  | largest capture frame (JPEG or PNG)                  |
 """
 
 from __future__ import annotations
@@ -34,12 +38,19 @@ class WebConfig:
     upload_root: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     secure_cookies: bool = True
+    capture_max_sessions: int = 8
+    capture_idle_s: float = 30.0
+    capture_max_fps: float = 10.0
+    capture_max_frame_bytes: int = 2 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"KYC_WEB_PORT: {self.port} is not a TCP port")
         if self.max_upload_bytes <= 0:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
+        if min(self.capture_max_sessions, self.capture_idle_s, self.capture_max_fps,
+               self.capture_max_frame_bytes) <= 0:
+            raise ConfigError("KYC_WEB_CAPTURE_*: must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -52,7 +63,11 @@ class WebConfig:
                        secret=env.get("KYC_WEB_SECRET") or None,
                        upload_root=env.get("KYC_WEB_UPLOAD_ROOT") or None,
                        max_upload_bytes=int(env.get("KYC_WEB_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
-                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"))
+                       secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"),
+                       capture_max_sessions=int(env.get("KYC_WEB_CAPTURE_SESSIONS", "8")),
+                       capture_idle_s=float(env.get("KYC_WEB_CAPTURE_IDLE_S", "30")),
+                       capture_max_fps=float(env.get("KYC_WEB_CAPTURE_MAX_FPS", "10")),
+                       capture_max_frame_bytes=int(env.get("KYC_WEB_CAPTURE_FRAME_BYTES", str(2 * 1024 * 1024))))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 
