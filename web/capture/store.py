@@ -5,7 +5,8 @@ one is being analysed, or sooner than the session's frame interval, is refused (
 wait), so a slow server lowers the client's frame rate instead of piling frames up. The interval
 each answer asks for (counted from the answer) is the configured minimum or the time the last
 frames took, whichever is longer. A session silent for `capture_idle_s` is dropped, and at most `capture_max_sessions` live
-at once (the next one is refused with 503).
+at once (the next one is refused with 503). Frames of all sessions are analysed one at a time, and
+the time a frame waited for the others counts in the interval its session is asked for.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class SessionStore:
     def __init__(self, *, max_sessions: int, idle_s: float, min_interval_s: float, folder: Path) -> None:
         self.max_sessions, self.idle_s, self.min_interval_s, self.folder = max_sessions, idle_s, min_interval_s, folder
         self._lock = threading.Lock()
+        # One frame analysed at a time in the process (Tesseract's API is not thread-safe, and a web
+        # process runs on one core as a worker does): at most one frame per session waits here.
+        self._analysis = threading.Lock()
         self._live: dict[str, Live] = {}
 
     def _sweep(self, now: float) -> None:
@@ -98,8 +102,9 @@ class SessionStore:
             raise Busy(live.next_frame_ms)
         try:
             started = time.perf_counter()
-            answer = live.session.feed(image, t)
-            took = time.perf_counter() - started
+            with self._analysis:
+                answer = live.session.feed(image, t)
+            took = time.perf_counter() - started  # the wait for the other sessions' frames included
             live.interval_s = max(self.min_interval_s, (1 - _EWMA) * live.interval_s + _EWMA * took)
             live.last_seen = live.answered_at = time.monotonic()
             if answer.closed and live.video is None and len(live.session.recording):
