@@ -27,6 +27,7 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
     from . import (
+        api,
         capture,
         declared_identity,
         end_to_end,
@@ -48,6 +49,7 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
             "declared_identity": lambda: declared_identity.run(max(2, seeds)),
             "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run,
             "mrz_lines": lambda: mrz_lines.run(max(2, seeds)), "memory": lambda: memory.run(20),
+            "api": api.section,
             "capture": capture.run}
 
 
@@ -81,26 +83,44 @@ def _chart(sections: list[Section], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
-def _update_readme(text: str) -> None:
+def _block(section: Section, seconds: float) -> str:
+    """One section between its own markers, so that a later `--only` run replaces just it."""
+    return (f"<!-- bench:{section.key} -->\n{markdown(section)}\n"
+            f"_Measured {dt.date.today().isoformat()} ({seconds:.0f} s)._\n<!-- /bench:{section.key} -->")
+
+
+def _update_readme(header: str, blocks: dict[str, str], order: list[str], full: bool) -> None:
+    """Rewrite README's Performance block: all of it after a full run; after `--only`, only the
+    sections that ran (in place, or before the chart when new), the others keep their numbers."""
     readme = README.read_text(encoding="utf-8")
-    block = f"{START}\n{text}\n{END}"
-    if START in readme:
-        readme = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S)
+    if START not in readme:
+        readme += f"\n## Performance\n\n{START}\n{END}\n"
+    head, rest = readme.split(START, 1)
+    current, tail = rest.split(END, 1)
+    if full:
+        body = "\n".join([header, "", *blocks.values(), "![benchmark chart](docs/bench.png)"])
     else:
-        readme += f"\n## Performance\n\n{block}\n"
-    README.write_text(readme, encoding="utf-8")
+        kept = {key: m.group(0) for key, m in ((k, re.search(f"<!-- bench:{k} -->.*?<!-- /bench:{k} -->",
+                                                                current, re.S)) for k in order) if m}
+        kept.update(blocks)
+        chart = "![benchmark chart](docs/bench.png)" if "docs/bench.png" in current else ""
+        lines = [line for line in current.strip().splitlines()[:1] if not line.startswith("<!--")]
+        body = "\n".join([*lines, "", *(kept[k] for k in order if k in kept), chart]).strip()
+    README.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--seeds", type=int, default=1, help="corpus seeds per document kind and filming")
-    parser.add_argument("--only", action="append", help="run only these sections")
+    parser.add_argument("--only", action="append", help="run only these sections (README: only theirs change)")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README's Performance")
     args = parser.parse_args()
     started = time.perf_counter()
     sections: list[Section] = []
+    blocks: dict[str, str] = {}
     failed: list[str] = []
-    for key, run in _sections(args.seeds).items():
+    every = _sections(args.seeds)
+    for key, run in every.items():
         if args.only and key not in args.only:
             continue
         print(f"== {key}", flush=True)
@@ -113,17 +133,20 @@ def main() -> int:
             continue
         save(section)
         sections.append(section)
+        blocks[section.key] = _block(section, time.perf_counter() - begin)
         print(markdown(section), f"({time.perf_counter() - begin:.0f} s)", flush=True)
-    header = (f"Measured {dt.date.today().isoformat()} on {machine()}; `make bench` "
-              f"({time.perf_counter() - started:.0f} s).")
-    body = "\n".join([header, "", *(markdown(s) for s in sections), "![benchmark chart](docs/bench.png)"])
+    header = (f"Measured on {machine()}; a full `make bench` took {time.perf_counter() - started:.0f} s. "
+              "Each section gives its own date: `python -m benchmarks --only KEY` re-measures one.")
+    body = "\n".join([header, "", *(markdown(s) for s in sections)])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.md").write_text(body, encoding="utf-8")
     (RESULTS / "bench.json").write_text(json.dumps([asdict(s) for s in sections], indent=1, default=str))
-    if not args.no_readme and not args.only:  # a partial run leaves the committed chart and README alone
-        CHART.parent.mkdir(exist_ok=True)
-        _chart(sections, CHART)
-        _update_readme(body)
+    if not args.no_readme and blocks:
+        full = not args.only and not failed
+        if full:  # the chart draws from every section: only a complete run redraws it
+            CHART.parent.mkdir(exist_ok=True)
+            _chart(sections, CHART)
+        _update_readme(header, blocks, list(every), full)
     print(header)
     if failed:
         print(f"failed sections: {', '.join(failed)}")

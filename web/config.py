@@ -12,6 +12,10 @@ are shared as they are; the variables below are the web application's own (docs/
 |                           | root + /uploads    | are written                                          |
 | KYC_WEB_MAX_UPLOAD_BYTES  | 104857600 (100 MiB)| largest uploaded video                               |
 | KYC_WEB_SECURE_COOKIES    | 1                  | `Secure` flag on cookies (0 only for plain-HTTP tests)|
+| KYC_WEB_SIGNATURE_TOLERANCE| 300               | seconds a signed API request's timestamp may be off  |
+| KYC_WEB_IDEMPOTENCY_HOURS | 24                 | how long an Idempotency-Key's answer is kept         |
+| KYC_WEB_WORKER_METRICS_DIR| (none)             | workers' metrics folder on this host, added to       |
+|                           |                    | /metrics (stage durations, jobs by outcome)          |
 | KYC_WEB_CAPTURE_SESSIONS  | 8                  | live capture sessions at once in one process         |
 | KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture session silent this long is dropped        |
 | KYC_WEB_CAPTURE_MAX_FPS   | 10                 | most frames a second a capture session takes         |
@@ -38,6 +42,9 @@ class WebConfig:
     upload_root: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     secure_cookies: bool = True
+    signature_tolerance_s: float = 300.0
+    idempotency_ttl_s: int = 24 * 3600
+    worker_metrics_dir: str | None = None
     capture_max_sessions: int = 8
     capture_idle_s: float = 30.0
     capture_max_fps: float = 10.0
@@ -48,6 +55,8 @@ class WebConfig:
             raise ConfigError(f"KYC_WEB_PORT: {self.port} is not a TCP port")
         if self.max_upload_bytes <= 0:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
+        if self.signature_tolerance_s <= 0 or self.idempotency_ttl_s <= 0:
+            raise ConfigError("KYC_WEB_SIGNATURE_TOLERANCE and KYC_WEB_IDEMPOTENCY_HOURS: must be positive")
         if min(self.capture_max_sessions, self.capture_idle_s, self.capture_max_fps,
                self.capture_max_frame_bytes) <= 0:
             raise ConfigError("KYC_WEB_CAPTURE_*: must be positive")
@@ -64,6 +73,9 @@ class WebConfig:
                        upload_root=env.get("KYC_WEB_UPLOAD_ROOT") or None,
                        max_upload_bytes=int(env.get("KYC_WEB_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))),
                        secure_cookies=env.get("KYC_WEB_SECURE_COOKIES", "1") not in ("0", "false", "no"),
+                       signature_tolerance_s=float(env.get("KYC_WEB_SIGNATURE_TOLERANCE", "300")),
+                       idempotency_ttl_s=int(float(env.get("KYC_WEB_IDEMPOTENCY_HOURS", "24")) * 3600),
+                       worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None,
                        capture_max_sessions=int(env.get("KYC_WEB_CAPTURE_SESSIONS", "8")),
                        capture_idle_s=float(env.get("KYC_WEB_CAPTURE_IDLE_S", "30")),
                        capture_max_fps=float(env.get("KYC_WEB_CAPTURE_MAX_FPS", "10")),

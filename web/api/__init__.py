@@ -2,4 +2,8 @@
 
 from fastapi import APIRouter
 
+from . import cases, customers
+
 router = APIRouter(prefix="/v1")
+router.include_router(cases.router)
+router.include_router(customers.router)
