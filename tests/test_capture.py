@@ -232,16 +232,24 @@ def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, v
 def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Verifier) -> None:
     _, labels, _, _ = genuine
     _, _, written_doc, recorded, _, written_selfie = completed
-    fresh: dict[tuple[tuple[str, float], ...], Challenge] = {}
-    while len(fresh) < 20:  # twenty different draws, none the one performed (that one passes: 1 in K)
+    # the hardest one (the same turns, the blink a slot later), then twenty different draws, none the
+    # one performed (that one passes: 1 in K)
+    hardest = every_challenge()[1]
+    assert hardest.steps[:-1] == PERFORMED.steps[:-1] and hardest.steps[-1] != PERFORMED.steps[-1]
+    fresh: dict[tuple[tuple[str, float], ...], Challenge] = {hardest.key: hardest}
+    while len(fresh) < 21:
         challenge = draw()
         if challenge.key != PERFORMED.key:
             fresh[challenge.key] = challenge
     # the cheaper detector for twenty sessions; the session's code is the same whatever the backend
     checker = LivenessChecker(verifier.registry, Settings(face_backend="opencv"))
+    recording = recorded.recording.frames
+    length = recording[-1].t + recording[1].t
     for challenge in fresh.values():
         session = SelfieSession(checker, challenge=challenge)
-        answers = _feed(session, recorded.recording.frames)
+        # replayed as a device replays a clip: over and over, until the session closes
+        answers = _feed(session, (video.Frame(i, loop * length + f.t, f.image)
+                                  for loop in range(3) for i, f in enumerate(recording)))
         assert answers[-1].code is Guidance.TRY_AGAIN and session.closed, challenge
         assert Guidance.DONE not in [a.code for a in answers]
     # and offline: the recording of one challenge is refused under another
