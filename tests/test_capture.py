@@ -28,9 +28,10 @@ from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
 from kycengine.synth.selfie_video import SelfieLabels
+from tests.web_support import web_config
+from tests.workers_support import Env
 from web.app import create_app
-from web.config import WebConfig
-from workers.config import WorkerConfig
+from web.clients import Clients
 
 SIZE, FPS = (480, 360), 10
 HOLDER = "astronaut"
@@ -261,22 +262,25 @@ def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Ve
 
 # ---- the streaming endpoint (web/capture) -------------------------------------------------------
 
-def _client(verifier: Verifier, folder: Path, **limits: Any) -> TestClient:
-    """The web application with its capture router, sharing the tests' Verifier."""
-    config = WebConfig(worker=WorkerConfig(media_roots=(str(folder),)), upload_root=str(folder), **limits)
+def _client(verifier: Verifier, env: Env, **limits: Any) -> tuple[TestClient, dict[str, str]]:
+    """The web application with its capture router, sharing the tests' Verifier, and the headers
+    of a bank client's API key."""
+    config = web_config(env.config, env.root, **limits)
     app = create_app(config)
     app.state.capture_verifier = verifier
-    return TestClient(app)
+    key = Clients(env.redis, config).add(f"{env.token}-bank").api_key
+    return TestClient(app), {"Authorization": f"Bearer {key}"}
 
 
 def _jpeg(frame: video.Frame) -> bytes:
     return cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
-def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, tmp_path: Path) -> None:
+def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, env: Env) -> None:
     document, labels, _, _ = genuine
-    client = _client(verifier, tmp_path, capture_max_fps=100.0)
-    opened = client.post("/v1/capture/sessions", json={"kind": "document"})
+    client, bank = _client(verifier, env, capture_max_fps=100.0)
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}).status_code == 401  # banks open them
+    opened = client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank)
     assert opened.status_code == 201
     key = opened.json()["id"]
     answers = []
@@ -291,17 +295,18 @@ def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, tm
     assert answers[-1]["code"] == "done" and answers[-1]["text"] == text(Guidance.DONE, "fr")
     assert all(a["next_frame_ms"] >= 1 for a in answers)
     state = client.get(f"/v1/capture/sessions/{key}").json()
-    assert state["closed"] and (tmp_path / "capture" / state["video"]).stat().st_size > 0
-    written = verifier.document.analyse(video.decode(tmp_path / "capture" / state["video"]), today=labels.today)
+    path = env.root / "uploads" / "capture" / state["video"]
+    assert state["closed"] and path.stat().st_size > 0
+    written = verifier.document.analyse(video.decode(path), today=labels.today)
     assert written.mrz_lines == labels.mrz_lines
 
 
-def test_capture_endpoint_limits(verifier: Verifier, tmp_path: Path) -> None:
-    client = _client(verifier, tmp_path, capture_max_sessions=1, capture_max_fps=2.0, capture_idle_s=0.5,
-                     capture_max_frame_bytes=200_000)
-    assert client.post("/v1/capture/sessions", json={"kind": "passport"}).status_code == 400
-    key = client.post("/v1/capture/sessions", json={"kind": "selfie"}).json()["id"]
-    assert client.post("/v1/capture/sessions", json={"kind": "document"}).status_code == 503  # one at a time
+def test_capture_endpoint_limits(verifier: Verifier, env: Env) -> None:
+    client, bank = _client(verifier, env, capture_max_sessions=1, capture_max_fps=2.0, capture_idle_s=0.5,
+                           capture_max_frame_bytes=200_000)
+    assert client.post("/v1/capture/sessions", params={"kind": "passport"}, headers=bank).status_code == 400
+    key = client.post("/v1/capture/sessions", params={"kind": "selfie"}, headers=bank).json()["id"]
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 503
     frame = video.Frame(0, 0.0, np.full((360, 480, 3), 120, np.uint8))
     url = f"/v1/capture/sessions/{key}/frames"
     assert client.post(url, params={"t": 0.0}, content=b"not an image").status_code == 400
@@ -313,4 +318,4 @@ def test_capture_endpoint_limits(verifier: Verifier, tmp_path: Path) -> None:
     assert again.status_code == 429 and 0 < again.json()["retry_ms"] <= first.json()["next_frame_ms"]
     time.sleep(0.8)  # silent longer than capture_idle_s: gone, and its place is free again
     assert client.post(url, params={"t": 1.0}, content=_jpeg(frame)).status_code == 404
-    assert client.post("/v1/capture/sessions", json={"kind": "document"}).status_code == 201
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 201

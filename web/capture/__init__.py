@@ -1,11 +1,13 @@
 """Live capture over HTTP short polling, under `/v1/capture` (see docs/capture.md).
 
-The page opens a session (`POST /sessions`, kind document or selfie), then posts the camera's frames
-one at a time as JPEG (`POST /sessions/{id}/frames?t=SECONDS`), each answer saying what to show, the
+The bank's back end opens a session with its API key (`POST /sessions?kind=document|selfie`, as any
+bodiless API request: `web.api.auth.signed_read`) and hands its id to the customer's page, which
+posts the camera's frames one at a time as JPEG (`POST /sessions/{id}/frames?t=SECONDS`), each answer saying what to show, the
 progress and how long to wait before the next frame (`next_frame_ms`); 429 means too soon (wait
 `retry_ms`), 404 an unknown or expired session. Once closed, `GET /sessions/{id}` names the video
 the session wrote and, for a selfie, the challenge that goes with the case. One Verifier per process
-analyses the frames (`kycengine.capture`), built on the first session.
+analyses the frames (`kycengine.capture`), built on the first session. The session id (128 random
+bits) is the page's only key: anyone else cannot open sessions and hold their places.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +27,8 @@ from kycengine.errors import InvalidInput
 from kycengine.pipeline import Verifier
 from kycengine.video import MAX_SIDE
 
+from ..api.auth import signed_read
+from ..clients import Client
 from .store import Busy, Full, Live, SessionStore
 
 router = APIRouter(prefix="/v1/capture")
@@ -68,22 +72,17 @@ def _image(data: bytes) -> np.ndarray:
 
 
 @router.post("/sessions", status_code=201)
-async def open_session(request: Request) -> dict[str, Any]:
-    """Open a document or selfie session."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, "a JSON body is required") from None
-    kind = body.get("kind") if isinstance(body, dict) else None
+async def open_session(request: Request, kind: str, client: Client = Depends(signed_read)) -> dict[str, Any]:
+    """Open a document or selfie session for the calling client."""
     if kind not in KINDS:
         raise HTTPException(400, "kind: 'document' or 'selfie'")
     verifier, store = await run_in_threadpool(_state, request)
     session = DocumentSession(verifier.document) if kind == "document" else SelfieSession(verifier.liveness)
     try:
-        live = store.open(kind, session)
+        live = store.open(kind, session, client.name)
     except Full as exc:
         raise HTTPException(503, str(exc)) from None
-    return {"id": live.id, "kind": kind, "next_frame_ms": live.next_frame_ms,
+    return {"id": live.id, "kind": kind, "client": client.name, "next_frame_ms": live.next_frame_ms,
             "max_frame_bytes": request.app.state.config.capture_max_frame_bytes}
 
 
@@ -121,7 +120,7 @@ def get_session(key: str, request: Request, lang: str = "en") -> dict[str, Any]:
     """The session's last answer; once closed, the video it wrote and (selfie) its challenge."""
     live = _live(request, key)
     session = live.session
-    out = {"kind": live.kind, **_answer(live, session.last, lang)}
+    out = {"kind": live.kind, "client": live.client, **_answer(live, session.last, lang)}
     if session.closed:
         out["video"] = live.video.name if live.video is not None else None
         if isinstance(session, SelfieSession):

@@ -43,6 +43,7 @@ class Live:
     id: str
     kind: str
     session: Session
+    client: str  # the bank's client that opened it
     last_seen: float
     interval_s: float  # the wait asked of the client between frames
     answered_at: float = float("-inf")  # when the last frame's answer left
@@ -70,14 +71,14 @@ class SessionStore:
         for key in [k for k, live in self._live.items() if now - live.last_seen > self.idle_s]:
             del self._live[key]
 
-    def open(self, kind: str, session: Session) -> Live:
+    def open(self, kind: str, session: Session, client: str) -> Live:
         """Register a new session; raises Full at the limit."""
         now = time.monotonic()
         with self._lock:
             self._sweep(now)
             if len(self._live) >= self.max_sessions:
                 raise Full(f"{self.max_sessions} capture sessions are live")
-            live = Live(secrets.token_urlsafe(16), kind, session, now, self.min_interval_s)
+            live = Live(secrets.token_urlsafe(16), kind, session, client, now, self.min_interval_s)
             self._live[live.id] = live
             return live
 
