@@ -19,6 +19,7 @@ from .decision import StageEvidence, decide
 from .declared_check import check_declared_identity
 from .document.analyser import DocumentAnalyser
 from .errors import InvalidMedia
+from .evidence import document_images, selfie_images
 from .face import FaceMatcher
 from .face.cross_check import cross_check
 from .face.track import FaceTrack
@@ -86,6 +87,16 @@ def _timed(timings: dict[str, float], name: str, limit: float, run: Callable[[],
     return result
 
 
+def _evidence_images(timings: dict[str, float], name: str, pick: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
+    """Evidence images for people (kycengine.evidence), timed; making them never costs the verdict."""
+    with _stopwatch(timings, name):
+        try:
+            return pick()
+        except Exception:  # a picture for a reviewer is not worth a lost case
+            log.exception("evidence images (%s) could not be made", name)
+            return {}
+
+
 def _failed_selfie(finding: Finding) -> tuple[FaceEvidence, LivenessEvidence]:
     """Face and liveness evidence for a selfie that left them nothing to work on."""
     return (FaceEvidence(state=StageState.FAILED, findings=(finding,), note=finding.detail),
@@ -139,21 +150,25 @@ class Verifier:
                       lambda: self.document.analyse(video, today=today), DocumentEvidence)
 
     def _selfie_stages(self, selfie: Video | Finding, portrait: np.ndarray | None,
-                       timings: dict[str, float],
-                       challenge: Challenge | None = None) -> tuple[FaceEvidence, LivenessEvidence]:
+                       timings: dict[str, float], challenge: Challenge | None = None,
+                       ) -> tuple[FaceEvidence, LivenessEvidence, dict[str, bytes]]:
         """The face and liveness stages on one shared face track (both fail with the finding that
-        left them nothing to work on: an unreadable selfie, a face track over its time limit)."""
+        left them nothing to work on: an unreadable selfie, a face track over its time limit), and
+        the selfie's evidence images (none without a shared track)."""
         if isinstance(selfie, Finding):
-            return _failed_selfie(selfie)
+            return (*_failed_selfie(selfie), {})
         track = self._track(selfie, timings)
         if isinstance(track, Finding):
-            return _failed_selfie(track)
+            return (*_failed_selfie(track), {})
         frames, shared = selfie, track
         limit = self.settings.stage_time_limit_s
         face = _timed(timings, "face", limit, lambda: self._match(frames, portrait, shared), FaceEvidence)
         liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared, challenge),
                           LivenessEvidence)
-        return face, liveness
+        smooth = self.liveness.tracker.landmarker is None  # the liveness stage's blink setting
+        images = {} if shared is None else _evidence_images(
+            timings, "evidence_selfie", lambda: selfie_images(frames.frames, shared, face, smooth=smooth))
+        return face, liveness, images
 
     def _decode(self, path: str | os.PathLike[str], fps: float, timings: dict[str, float],
                 name: str, keep: Keep | None = None) -> Video | Finding:
@@ -173,6 +188,7 @@ class Verifier:
         timings: dict[str, float] = {}
         today = today or dt.date.today()
         document = self._document_stage(document_video, today, timings)
+        document_evidence = _evidence_images(timings, "evidence_document", lambda: document_images(document))
         declared_evidence = None if declared is None else _timed(
             timings, "declared", self.settings.stage_time_limit_s,
             lambda: check_declared_identity(declared, document, self.document.read_printed, today=today),
@@ -180,7 +196,7 @@ class Verifier:
         # The document video's frames are gone by now: one decoded video in memory at a time. The
         # selfie's are all kept: its stages look at every frame, most of them several times.
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
-        face, liveness = self._selfie_stages(selfie, document.portrait, timings, challenge)
+        face, liveness, selfie_evidence = self._selfie_stages(selfie, document.portrait, timings, challenge)
         stages: list[StageEvidence] = [document, face, liveness]
         if declared_evidence is not None:
             stages.insert(1, declared_evidence)
@@ -192,7 +208,8 @@ class Verifier:
                        models=self.models,
                        timings_ms={**timings, "total": round(sum(timings.values()), 1)},
                        engine_version=ENGINE_VERSION,
-                       created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+                       created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                       evidence_images={**document_evidence, **selfie_evidence})
 
 
 def verify(document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,

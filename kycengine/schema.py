@@ -27,6 +27,12 @@ from .records import Record, transient
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def is_valid_id(value: object) -> bool:
+    """True for a valid case or customer id (1-128 letters, digits, '.', '_' or '-', not starting with
+    '.', '_' or '-'): such an id holds no ':' or '/' and is safe in a Redis key or a path segment."""
+    return isinstance(value, str) and _CASE_ID.fullmatch(value) is not None
+
+
 class StageState(str, enum.Enum):
     """Whether a stage produced evidence, could not, or is not built yet (never read as a pass)."""
 
@@ -88,9 +94,9 @@ class VerificationRequest(Record):
     challenge: Challenge | None = None  # the capture session's challenge, checked again on the selfie
 
     def __post_init__(self) -> None:
-        if not _CASE_ID.match(self.case_id):
+        if not is_valid_id(self.case_id):
             raise InvalidRequest(f"case_id {self.case_id!r}: 1-128 letters, digits, '.', '_' or '-'")
-        if self.customer_id is not None and not _CASE_ID.match(self.customer_id):
+        if self.customer_id is not None and not is_valid_id(self.customer_id):
             raise InvalidRequest(f"customer_id {self.customer_id!r}: 1-128 letters, digits, '.', '_' or '-'")
         if not 1 <= self.attempt <= 1000:
             raise InvalidRequest(f"attempt {self.attempt}: must be between 1 and 1000")
@@ -202,6 +208,8 @@ class Verdict(Record):
     timings_ms: dict[str, float] = field(default_factory=dict)
     engine_version: str = ""
     created_at: dt.datetime | None = None
+    # JPEGs for a reviewer by name (kycengine.evidence), kept by the host apart from the verdict
+    evidence_images: dict[str, bytes] | None = transient()
 
     def messages(self, language: str = "en") -> tuple[str, ...]:
         """The customer's texts for the reasons, in 'en' or 'fr', each text once."""

@@ -1,14 +1,18 @@
 """Live capture sessions fed the generator's videos frame by frame: guidance, closing, the verdict of
-what they saw, and the selfie challenge against replays."""
+what they saw, the selfie challenge against replays, and the same over HTTP (web/capture)."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from kycengine import video
 from kycengine.capture import Challenge, DocumentSession, Feedback, Guidance, SelfieSession, draw, text
@@ -23,6 +27,11 @@ from kycengine.schema import VerificationRequest
 from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
+from kycengine.synth.selfie_video import SelfieLabels
+from tests.web_support import web_config
+from tests.workers_support import Env
+from web.app import create_app
+from web.clients import Clients
 
 SIZE, FPS = (480, 360), 10
 HOLDER = "astronaut"
@@ -51,22 +60,22 @@ def verifier() -> Verifier:
 
 
 @pytest.fixture(scope="module")
-def genuine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DocumentLabels, Path]:
+def genuine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DocumentLabels, Path, SelfieLabels]:
     """A genuine document and a live selfie that performs PERFORMED."""
     folder = tmp_path_factory.mktemp("capture")
     document = folder / "document.mp4"
     labels = make_document_video(document, document_type=DocumentType.FR_CNI_2021, seed=1, size=SIZE, fps=FPS,
                                  seconds=4.0, person=HOLDER)
     selfie = folder / "selfie.mp4"
-    make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
-                      challenge=PERFORMED)
-    return document, labels, selfie
+    performer = make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
+                                  challenge=PERFORMED)
+    return document, labels, selfie, performer
 
 
 @pytest.fixture(scope="module")
 def completed(genuine, verifier: Verifier, tmp_path_factory: pytest.TempPathFactory):
     """Both sessions fed the genuine videos until they closed, and the videos they wrote."""
-    document, labels, selfie = genuine
+    document, labels, selfie, _ = genuine
     folder = tmp_path_factory.mktemp("written")
     doc_session = DocumentSession(verifier.document, today=labels.today)
     doc_answers = _feed(doc_session, video.iter_frames(document))
@@ -96,6 +105,23 @@ def test_challenges_are_many_distinct_and_round_trip() -> None:
 def test_hostile_challenges_are_invalid_requests(steps: list[dict[str, object]], end: float) -> None:
     with pytest.raises(InvalidRequest):
         Challenge.from_dict({"steps": steps, "end_s": end})
+
+
+def test_generator_films_the_challenge(genuine) -> None:
+    """The head turns each way only inside the windows asking for that side, the eyes shut only in
+    the blink's window, and the video lasts until the challenge's end."""
+    *_, labels = genuine
+    times = np.arange(labels.frame_count) / labels.fps
+    yaw = np.array(labels.yaw_per_frame)
+    assert times[-1] >= PERFORMED.end_s
+    for side, sign in (("turn_left", -1), ("turn_right", 1)):
+        windows = [(s.start_s, s.end_s) for s in PERFORMED.steps if s.action.value == side]
+        turned = times[sign * yaw > 15]
+        assert len(turned) and all(any(a <= t < b for a, b in windows) for t in turned)
+        assert all(any(a <= t < b for t in turned) for a, b in windows)
+    blink = next(s for s in PERFORMED.steps if s.action.value == "blink")
+    shut = times[list(labels.blink_frames)]
+    assert len(shut) and all(blink.start_s <= t < blink.end_s for t in shut)
 
 
 def test_request_carries_its_challenge() -> None:
@@ -135,7 +161,7 @@ def test_session_closes_at_its_limits(verifier: Verifier) -> None:
 
 
 def test_genuine_document_capture_reads_the_mrz_and_closes(genuine, completed) -> None:
-    _, labels, _ = genuine
+    _, labels, _, _ = genuine
     session, answers, *_ = completed
     codes = [a.code for a in answers]
     assert codes[-1] is Guidance.DONE and answers[-1].closed and answers[-1].progress == 1.0
@@ -193,7 +219,7 @@ def test_not_turned_selfie_is_asked_to_turn_and_never_finishes(tmp_path: Path, v
 
 
 def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, verifier: Verifier) -> None:
-    document, labels, selfie = genuine
+    document, labels, selfie, _ = genuine
     doc_session, _, written_doc, selfie_session, _, written_selfie = completed
     assert len(video.decode(written_selfie, max_side=None).frames) == len(selfie_session.recording)
     session = verifier.verify(written_doc, written_selfie, today=labels.today, challenge=selfie_session.challenge)
@@ -205,18 +231,26 @@ def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, v
 
 
 def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Verifier) -> None:
-    _, labels, _ = genuine
+    _, labels, _, _ = genuine
     _, _, written_doc, recorded, _, written_selfie = completed
-    fresh: dict[tuple[tuple[str, float], ...], Challenge] = {}
-    while len(fresh) < 20:  # twenty different draws, none the one performed (that one passes: 1 in K)
+    # the hardest one (the same turns, the blink a slot later), then twenty different draws, none the
+    # one performed (that one passes: 1 in K)
+    hardest = every_challenge()[1]
+    assert hardest.steps[:-1] == PERFORMED.steps[:-1] and hardest.steps[-1] != PERFORMED.steps[-1]
+    fresh: dict[tuple[tuple[str, float], ...], Challenge] = {hardest.key: hardest}
+    while len(fresh) < 21:
         challenge = draw()
         if challenge.key != PERFORMED.key:
             fresh[challenge.key] = challenge
     # the cheaper detector for twenty sessions; the session's code is the same whatever the backend
     checker = LivenessChecker(verifier.registry, Settings(face_backend="opencv"))
+    recording = recorded.recording.frames
+    length = recording[-1].t + recording[1].t
     for challenge in fresh.values():
         session = SelfieSession(checker, challenge=challenge)
-        answers = _feed(session, recorded.recording.frames)
+        # replayed as a device replays a clip: over and over, until the session closes
+        answers = _feed(session, (video.Frame(i, loop * length + f.t, f.image)
+                                  for loop in range(3) for i, f in enumerate(recording)))
         assert answers[-1].code is Guidance.TRY_AGAIN and session.closed, challenge
         assert Guidance.DONE not in [a.code for a in answers]
     # and offline: the recording of one challenge is refused under another
@@ -224,3 +258,64 @@ def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Ve
     assert verdict.status is Status.REFUSED
     assert Reason.CHALLENGE_FAILED in verdict.reasons and verdict.liveness.live is False
     assert FindingCode.CHALLENGE_FAILED in {f.code for f in verdict.liveness.findings}
+
+
+# ---- the streaming endpoint (web/capture) -------------------------------------------------------
+
+def _client(verifier: Verifier, env: Env, **limits: Any) -> tuple[TestClient, dict[str, str]]:
+    """The web application with its capture router, sharing the tests' Verifier, and the headers
+    of a bank client's API key."""
+    config = web_config(env.config, env.root, **limits)
+    app = create_app(config)
+    app.state.capture_verifier = verifier
+    key = Clients(env.redis, config).add(f"{env.token}-bank").api_key
+    return TestClient(app), {"Authorization": f"Bearer {key}"}
+
+
+def _jpeg(frame: video.Frame) -> bytes:
+    return cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, env: Env) -> None:
+    document, labels, _, _ = genuine
+    client, bank = _client(verifier, env, capture_max_fps=100.0)
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}).status_code == 401  # banks open them
+    opened = client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank)
+    assert opened.status_code == 201
+    key = opened.json()["id"]
+    answers = []
+    for frame in video.iter_frames(document):
+        reply = client.post(f"/v1/capture/sessions/{key}/frames", params={"t": frame.t, "lang": "fr"},
+                            content=_jpeg(frame), headers={"content-type": "image/jpeg"})
+        assert reply.status_code == 200, reply.text
+        answers.append(reply.json())
+        if answers[-1]["closed"]:
+            break
+        time.sleep(answers[-1]["next_frame_ms"] / 1000)  # as a client does: the server sets the pace
+    assert answers[-1]["code"] == "done" and answers[-1]["text"] == text(Guidance.DONE, "fr")
+    assert all(a["next_frame_ms"] >= 1 for a in answers)
+    state = client.get(f"/v1/capture/sessions/{key}").json()
+    path = env.root / "uploads" / "capture" / state["video"]
+    assert state["closed"] and path.stat().st_size > 0
+    written = verifier.document.analyse(video.decode(path), today=labels.today)
+    assert written.mrz_lines == labels.mrz_lines
+
+
+def test_capture_endpoint_limits(verifier: Verifier, env: Env) -> None:
+    client, bank = _client(verifier, env, capture_max_sessions=1, capture_max_fps=2.0, capture_idle_s=0.5,
+                           capture_max_frame_bytes=200_000)
+    assert client.post("/v1/capture/sessions", params={"kind": "passport"}, headers=bank).status_code == 400
+    key = client.post("/v1/capture/sessions", params={"kind": "selfie"}, headers=bank).json()["id"]
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 503
+    frame = video.Frame(0, 0.0, np.full((360, 480, 3), 120, np.uint8))
+    url = f"/v1/capture/sessions/{key}/frames"
+    assert client.post(url, params={"t": 0.0}, content=b"not an image").status_code == 400
+    assert client.post(url, params={"t": 0.0}, content=b"\xff" * 200_001).status_code == 413
+    first = client.post(url, params={"t": 0.0}, content=_jpeg(frame))
+    assert first.status_code == 200 and first.json()["code"] == "show_face"
+    assert first.json()["next_frame_ms"] >= 500  # 2 fps at most, slower when the frames take longer
+    again = client.post(url, params={"t": 0.1}, content=_jpeg(frame))  # too soon: refused, not queued
+    assert again.status_code == 429 and 0 < again.json()["retry_ms"] <= first.json()["next_frame_ms"]
+    time.sleep(0.8)  # silent longer than capture_idle_s: gone, and its place is free again
+    assert client.post(url, params={"t": 1.0}, content=_jpeg(frame)).status_code == 404
+    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 201

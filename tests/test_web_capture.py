@@ -36,7 +36,7 @@ from web.capture.engines import Engines
 from web.capture.hub import CaptureHub
 from web.capture.texts import PAGE
 from web.clients import Clients
-from web.config import CaptureLimits
+from web.config import WebConfig
 from workers.enqueue import result
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +48,7 @@ VIDEO_FIELDS = ("document_video", "selfie_video")
 @pytest.fixture(scope="module")
 def engines() -> Engines:
     """The capture stages, loaded once for the module (a served app loads them once per process)."""
-    loaded = Engines.for_limits(CaptureLimits().max_frames)
+    loaded = Engines.for_limits(WebConfig.capture_max_frames)
     loaded.get()
     return loaded
 
@@ -80,9 +80,8 @@ class Served:
 
 @pytest.fixture
 def served(env: Env, engines: Engines, request: pytest.FixtureRequest) -> Iterator[Served]:
-    """The app with the test's capture limits (`@pytest.mark.parametrize("limits", ...)` or defaults)."""
-    limits = getattr(request, "param", CaptureLimits())
-    app = create_app(web_config(env.config, env.root, capture=limits))
+    """The app with the test's capture limits (`parametrize("served", [{field: value}], indirect=True)`)."""
+    app = create_app(web_config(env.config, env.root, **getattr(request, "param", {})))
     app.state.capture_engines = engines
     key = Clients(env.redis, app.state.config).add(f"{env.token}-bank").api_key
     with serve(app) as url, httpx.Client(base_url=url, timeout=30.0) as http:
@@ -144,24 +143,24 @@ def test_open_capture_one_time_url_and_hostile_tokens(served: Served) -> None:
 def test_frames_over_the_size_limits_are_refused_before_decoding(served: Served) -> None:
     path = served.opened("sizes")
     assert served.http.post(f"{path}/document/start").status_code == 200
-    limits = CaptureLimits()
-    big = os.urandom(limits.max_frame_bytes + 1)
+    limits = WebConfig
+    big = os.urandom(limits.capture_max_frame_bytes + 1)
     _problem(served.http.post(f"{path}/document/frames", params={"t": 0}, content=b"\xff\xd8\xff" + big,
                               headers={"Content-Type": "image/jpeg"}), 413, "frame_too_large")
-    time.sleep(1.0 / limits.max_fps)
-    wide = noise(limits.max_frame_side + 16, 64)  # small in bytes, over the pixel limit
+    time.sleep(1.0 / limits.capture_max_fps)
+    wide = noise(limits.capture_max_frame_side + 16, 64)  # small in bytes, over the pixel limit
     _problem(served.frame(path, wide, 0.0), 413, "frame_too_large")
-    time.sleep(1.0 / limits.max_fps)
+    time.sleep(1.0 / limits.capture_max_fps)
     _problem(served.http.post(f"{path}/document/frames", params={"t": 0}, content=b"GIF89a" + bytes(64),
                               headers={"Content-Type": "image/jpeg"}), 422, "invalid_media")
-    time.sleep(1.0 / limits.max_fps)
+    time.sleep(1.0 / limits.capture_max_fps)
     ok = served.frame(path, noise(), 0.0)
     assert ok.status_code == 200, ok.text
     state = ok.json()
     assert state["code"] == Guidance.SHOW_DOCUMENT.value and 0 <= state["progress"] < 1 and not state["closed"]
 
 
-@pytest.mark.parametrize("served", [CaptureLimits(max_sessions=1)], indirect=True)
+@pytest.mark.parametrize("served", [{"capture_max_sessions": 1}], indirect=True)
 def test_too_many_captures_filming_at_once(served: Served) -> None:
     first, second = served.opened("first"), served.opened("second")
     assert served.http.post(f"{first}/document/start").status_code == 200
@@ -171,7 +170,7 @@ def test_too_many_captures_filming_at_once(served: Served) -> None:
     assert served.http.post(f"{first}/document/start").status_code == 200  # starting again is no new one
 
 
-@pytest.mark.parametrize("served", [CaptureLimits(silence_s=0.5, lifetime_s=2.0)], indirect=True)
+@pytest.mark.parametrize("served", [{"capture_idle_s": 0.5, "capture_lifetime_s": 2.0}], indirect=True)
 def test_silent_and_outlived_captures_expire(served: Served) -> None:
     silent, idle = served.opened("silent"), served.opened("idle")
     assert served.http.post(f"{silent}/document/start").status_code == 200
@@ -186,7 +185,7 @@ def test_silent_and_outlived_captures_expire(served: Served) -> None:
     assert not any(c.session or c.done for c in served.hub._captures.values())  # no frame kept
 
 
-@pytest.mark.parametrize("served", [CaptureLimits(max_fps=0.25)], indirect=True)
+@pytest.mark.parametrize("served", [{"capture_max_fps": 0.25}], indirect=True)
 def test_frame_rate_and_one_frame_in_flight(served: Served) -> None:
     path = served.opened("rate")
     assert served.http.post(f"{path}/document/start").status_code == 200

@@ -16,7 +16,13 @@ are shared as they are; the variables below are the web application's own (docs/
 | KYC_WEB_IDEMPOTENCY_HOURS | 24                 | how long an Idempotency-Key's answer is kept         |
 | KYC_WEB_WORKER_METRICS_DIR| (none)             | workers' metrics folder on this host, added to       |
 |                           |                    | /metrics (stage durations, jobs by outcome)          |
-| KYC_WEB_CAPTURE_*         | see CaptureLimits  | live capture sessions' limits (web/capture)          |
+| KYC_WEB_CAPTURE_SESSIONS  | 8                  | live capture sessions at once in one process         |
+| KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture session silent this long is dropped        |
+| KYC_WEB_CAPTURE_MAX_FPS   | 10                 | most frames a second a capture session takes         |
+| KYC_WEB_CAPTURE_FRAME_BYTES | 2097152 (2 MiB)  | largest capture frame (JPEG or PNG)                  |
+| KYC_WEB_CAPTURE_FRAME_SIDE| 1280               | largest frame side of the capture page's frames      |
+| KYC_WEB_CAPTURE_MAX_FRAMES| 300                | frames per step of the capture page                  |
+| KYC_WEB_CAPTURE_LIFETIME  | 900                | seconds a capture page's URL stays valid             |
 """
 
 from __future__ import annotations
@@ -26,39 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from workers.config import ConfigError, WorkerConfig
-
-
-@dataclass(frozen=True)
-class CaptureLimits:
-    """Limits of the live capture sessions (`web/capture`, docs/web.md): what one customer's browser
-    may send, and how many sessions one process runs at once (each holds its frames in memory)."""
-
-    lifetime_s: float = 900.0  # KYC_WEB_CAPTURE_LIFETIME: the capture URL's validity, from its opening
-    silence_s: float = 20.0  # KYC_WEB_CAPTURE_SILENCE: a filming step with no frame this long expires
-    max_sessions: int = 8  # KYC_WEB_CAPTURE_MAX_SESSIONS: steps being filmed at once (503 beyond)
-    max_fps: float = 5.0  # KYC_WEB_CAPTURE_MAX_FPS: frames per second one session may send
-    max_frames: int = 300  # KYC_WEB_CAPTURE_MAX_FRAMES: frames per step (then the step asks to start again)
-    max_frame_bytes: int = 400 * 1024  # KYC_WEB_CAPTURE_MAX_FRAME_BYTES: largest JPEG frame (413 beyond)
-    max_frame_side: int = 1280  # KYC_WEB_CAPTURE_MAX_FRAME_SIDE: largest frame width or height, in pixels
-
-    def __post_init__(self) -> None:
-        if min(self.lifetime_s, self.silence_s, self.max_fps) <= 0 or min(
-                self.max_sessions, self.max_frames, self.max_frame_bytes) < 1 or not 64 <= self.max_frame_side <= 4096:
-            raise ConfigError("KYC_WEB_CAPTURE_*: limits must be positive (frame side 64-4096 px)")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CaptureLimits:
-        """The `KYC_WEB_CAPTURE_*` variables (defaults for the ones not set)."""
-        base = cls()
-
-        def get(name: str, default: float) -> str:
-            return env.get(f"KYC_WEB_CAPTURE_{name}") or str(default)
-
-        return cls(lifetime_s=float(get("LIFETIME", base.lifetime_s)), silence_s=float(get("SILENCE", base.silence_s)),
-                   max_sessions=int(get("MAX_SESSIONS", base.max_sessions)), max_fps=float(get("MAX_FPS", base.max_fps)),
-                   max_frames=int(get("MAX_FRAMES", base.max_frames)),
-                   max_frame_bytes=int(get("MAX_FRAME_BYTES", base.max_frame_bytes)),
-                   max_frame_side=int(get("MAX_FRAME_SIDE", base.max_frame_side)))
 
 
 @dataclass(frozen=True)
@@ -75,7 +48,13 @@ class WebConfig:
     signature_tolerance_s: float = 300.0
     idempotency_ttl_s: int = 24 * 3600
     worker_metrics_dir: str | None = None
-    capture: CaptureLimits = field(default_factory=CaptureLimits)
+    capture_max_sessions: int = 8
+    capture_idle_s: float = 30.0
+    capture_max_fps: float = 10.0
+    capture_max_frame_bytes: int = 2 * 1024 * 1024
+    capture_max_frame_side: int = 1280
+    capture_max_frames: int = 300
+    capture_lifetime_s: float = 900.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -84,6 +63,9 @@ class WebConfig:
             raise ConfigError("KYC_WEB_MAX_UPLOAD_BYTES: must be positive")
         if self.signature_tolerance_s <= 0 or self.idempotency_ttl_s <= 0:
             raise ConfigError("KYC_WEB_SIGNATURE_TOLERANCE and KYC_WEB_IDEMPOTENCY_HOURS: must be positive")
+        if min(self.capture_max_sessions, self.capture_idle_s, self.capture_max_fps, self.capture_max_frame_bytes,
+               self.capture_max_frame_side, self.capture_max_frames, self.capture_lifetime_s) <= 0:
+            raise ConfigError("KYC_WEB_CAPTURE_*: must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -100,7 +82,13 @@ class WebConfig:
                        signature_tolerance_s=float(env.get("KYC_WEB_SIGNATURE_TOLERANCE", "300")),
                        idempotency_ttl_s=int(float(env.get("KYC_WEB_IDEMPOTENCY_HOURS", "24")) * 3600),
                        worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None,
-                       capture=CaptureLimits.from_env(env))
+                       capture_max_sessions=int(env.get("KYC_WEB_CAPTURE_SESSIONS", "8")),
+                       capture_idle_s=float(env.get("KYC_WEB_CAPTURE_IDLE_S", "30")),
+                       capture_max_fps=float(env.get("KYC_WEB_CAPTURE_MAX_FPS", "10")),
+                       capture_max_frame_bytes=int(env.get("KYC_WEB_CAPTURE_FRAME_BYTES", str(2 * 1024 * 1024))),
+                       capture_max_frame_side=int(env.get("KYC_WEB_CAPTURE_FRAME_SIDE", "1280")),
+                       capture_max_frames=int(env.get("KYC_WEB_CAPTURE_MAX_FRAMES", "300")),
+                       capture_lifetime_s=float(env.get("KYC_WEB_CAPTURE_LIFETIME", "900")))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 

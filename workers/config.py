@@ -60,6 +60,7 @@ Every variable is documented in docs/workers.md. Nothing here talks to Redis or 
 |                             |                              | re-verification (1) or refused (0)              |
 | KYC_REVOCATION_POLICY       | see REVOCATION_POLICY        | revocation reason=new_video|strong_authentication|
 |                             |                              | comma-separated: what restores the access       |
+| KYC_EVIDENCE_MAX_BYTES      | 131072 (128 KiB)             | largest evidence JPEG kept for reviewers        |
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class WorkerConfig:
     expire_with_document: bool = True
     reverify_after_verified: bool = True
     revocation_policy: tuple[tuple[str, str], ...] = REVOCATION_POLICY
+    evidence_max_bytes: int = 131072
 
     def __post_init__(self) -> None:
         if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
@@ -145,7 +147,8 @@ class WorkerConfig:
             raise ConfigError("KYC_VERIFY_QUEUE and KYC_DELIVERY_QUEUE must differ")
         positive = ("job_timeout_s", "delivery_max_tries", "delivery_timeout_s", "max_attempts",
                     "review_deadline_hours", "max_media_bytes", "maintenance_interval_s", "processes",
-                    "hard_timeout_grace_s", "max_request_bytes", "max_request_depth", "max_request_age_s")
+                    "hard_timeout_grace_s", "max_request_bytes", "max_request_depth", "max_request_age_s",
+                    "evidence_max_bytes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive, got {getattr(self, name)}")
@@ -282,6 +285,7 @@ class WorkerConfig:
             expire_with_document=flag("KYC_EXPIRE_WITH_DOCUMENT", d.expire_with_document),
             reverify_after_verified=flag("KYC_REVERIFY_AFTER_VERIFIED", d.reverify_after_verified),
             revocation_policy=policy(),
+            evidence_max_bytes=int(number("KYC_EVIDENCE_MAX_BYTES", d.evidence_max_bytes)),
         )
 
     def with_(self, **changes: object) -> WorkerConfig:

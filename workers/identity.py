@@ -128,7 +128,8 @@ def withdraw_consent(config: WorkerConfig, connection: Redis, customer_id: str, 
                      at: str | None = None, now: float | None = None) -> dict[str, Any]:
     """Record a consent withdrawal and delete the customer's media at once (every attempt of every case).
 
-    The engine keeps no embeddings or face crops (transient fields, never stored): the media are the
+    The purge deletes the attempts' evidence images for reviewers too (`retention.purge_attempt`); the
+    engine keeps no embeddings or face crops (transient fields, never stored), so those are the
     customer's last biometric data. Verdicts and audit trails stay (they hold no biometric data).
     """
     now = time.time() if now is None else now

@@ -11,9 +11,11 @@ A file is deleted only when no other case owns it and no other attempt still nee
 (`Store.release_media`): a request that named another case's file can never make that case lose
 its media, whatever it names (`files` counts what was deleted, `kept` what was left for others).
 
-The engine stores no biometric data of its own: face crops and embeddings are transient fields that
-never leave the worker process (see `kycengine.records.transient`), and remote media copies are
-deleted at the end of each job, so deleting the media removes the last biometric data.
+The engine's own biometric data are the attempt's evidence images for reviewers (`evidence`): they
+are deleted here with the media (also when some media could not be deleted yet). Face crops and
+embeddings are transient fields that never leave the worker process (see `kycengine.records.transient`),
+and remote media copies are deleted at the end of each job, so deleting the media and the evidence
+images removes the last biometric data.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from redis import Redis
 
 from kycengine.errors import InvalidInput
 
-from . import media
+from . import evidence, media
 from .config import WorkerConfig
 from .states import MediaState
 from .store import Store
@@ -56,8 +58,10 @@ def purge_attempt(config: WorkerConfig, connection: Redis, case_id: str, attempt
             failed.append(f"{uri}: {exc.__class__.__name__}")
     if failed:
         log.warning("retention: case %s attempt %s: %s", case_id, attempt, "; ".join(failed))
-        return removed
-    store.mark_purged(case_id, attempt, removed=removed, kept=kept, now=now)
+    else:
+        store.mark_purged(case_id, attempt, removed=removed, kept=kept, now=now)
+    # After mark_purged: an evidence save racing this purge sees the attempt purged and keeps nothing.
+    evidence.purge(config, connection, case_id, attempt)
     return removed
 
 

@@ -13,6 +13,10 @@ attempt rules), verified by the process's Verifier (`context`), and answered wit
   failed-job sweep catches whatever they could not). A verification that exceeds the job timeout
   (its own limit ends `job_time_margin` before rq's, so the verdict is stored in time) ends the same
   way at once (it would time out again), without a re-run.
+
+A verdict's evidence images for reviewers (`Verdict.evidence_images`, a transient field) are kept with
+`evidence.save` once the verdict is stored; they are never part of the verdict, its webhook or the
+job's result.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
@@ -29,7 +34,7 @@ from kycengine.errors import InvalidInput, TimeLimitExceeded
 from kycengine.schema import VerificationRequest
 from kycengine.timelimit import time_limit
 
-from . import egress, identity, intake, lifecycle, media, outcomes
+from . import egress, evidence, identity, intake, lifecycle, media, outcomes
 from .config import WorkerConfig
 from .context import context, current_connection
 from .guard import VERIFY_JOB
@@ -103,7 +108,21 @@ def verify_job(request_json: Any) -> dict[str, Any]:
         return outcomes.fail(config, connection, job_id, data, exc.code, exc.message)
     if verdict.case_id != request.case_id or verdict.attempt != request.attempt:
         raise RuntimeError("verifier returned a verdict for another case")
-    return outcomes.commit(config, connection, request, verdict)
+    result = outcomes.commit(config, connection, request, verdict)
+    if not result["duplicate"] and verdict.evidence_images:
+        keep_evidence(config, connection, request, verdict.evidence_images)
+    return result
+
+
+def keep_evidence(config: WorkerConfig, connection: Redis, request: VerificationRequest,
+                  images: dict[str, bytes]) -> None:
+    """Store the verdict's images for reviewers (`evidence`), after the verdict: an image refused
+    or a store error loses the pictures, never the verdict or its delivery."""
+    try:
+        evidence.save(config, connection, request.case_id, request.attempt, images)
+    except (InvalidInput, RedisError) as exc:
+        log.warning("case %s attempt %s: evidence images not kept (%s: %s)", request.case_id, request.attempt,
+                    exc.__class__.__name__, exc)
 
 
 def submission_update(config: WorkerConfig, connection: Redis, request: VerificationRequest) -> Any:

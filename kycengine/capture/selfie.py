@@ -6,7 +6,8 @@ verdict will see. The prompts follow the session's challenge (`challenge`), draw
 opens; progress counts the steps seen in their windows so far (`challenge.performed`, with the rest
 pose of the frames before the first window). When the challenge's time is over the session closes
 and runs the liveness stage itself (`LivenessChecker.assess`) on its frames, their face track and
-the challenge: done when the stage saw the turns, the blink and the challenge performed.
+the challenge: done when the stage saw the turns, the blink and every step of the challenge in its
+window.
 """
 
 from __future__ import annotations
@@ -112,7 +113,10 @@ class SelfieSession:
                      frame_count=len(frames), codec="raw")
         self.evidence = self.checker.assess(clip, self.track, challenge=self.challenge)
         missed = {f.code for f in self.evidence.findings} & _NOT_DONE
-        return self._answer(Guidance.TRY_AGAIN if missed else Guidance.DONE, closed=True)
+        # done only when the stage itself saw every step in its window (an attack it found first
+        # leaves the challenge unchecked: not done either)
+        performed_all = self.evidence.scores.get("challenge_steps_done") == len(self.challenge.steps)
+        return self._answer(Guidance.DONE if performed_all and not missed else Guidance.TRY_AGAIN, closed=True)
 
     def _answer(self, code: Guidance, *, closed: bool = False, so_far: Outcome | None = None) -> Feedback:
         """The feedback, progress never going back (1.0 once done): a face seen, then each step."""

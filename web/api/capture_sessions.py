@@ -87,7 +87,7 @@ async def open_capture(request: Request, client: Client = Depends(authenticated)
         raise InvalidRequest("language: 'fr' or 'en'")
     await run_in_threadpool(_check, data, client, config, connection)
     token, _ = request.app.state.capture_hub.open(client, data, language or "")
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=config.capture.lifetime_s)
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=config.capture_lifetime_s)
     path = f"/capture/{token}"
     body_out = CaptureOpened(capture_url=str(request.base_url).rstrip("/") + path, path=path,
                              expires_at=expires.replace(microsecond=0), case_id=data["case_id"],

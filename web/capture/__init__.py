@@ -1,5 +1,6 @@
-"""Live capture in the customer's browser: the page, its frames endpoint and the captures of this
-process (docs/web.md, "Live capture"). The bank opens a capture through `POST /v1/capture-sessions`."""
+"""Live capture: the customer's capture page, its frames endpoint and the captures of this process
+(docs/web.md, "Live capture", opened through `POST /v1/capture-sessions`), beside single capture
+sessions that a bank's back end drives itself (`sessions`, under `/v1/capture`, docs/capture.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ..config import WebConfig
+from . import sessions
 from .engines import Engines
 from .hub import CaptureHub
 from .routes import router
@@ -18,7 +20,8 @@ STATIC = Path(__file__).resolve().parents[1] / "static" / "capture"
 
 def install(app: FastAPI, config: WebConfig) -> None:
     """Add the capture routes, their static files, the captures and the (not yet loaded) stages."""
-    app.state.capture_hub = CaptureHub(config.capture)
-    app.state.capture_engines = Engines.for_limits(config.capture.max_frames)
+    app.state.capture_hub = CaptureHub(config)
+    app.state.capture_engines = Engines.for_limits(config.capture_max_frames)
     app.include_router(router)
+    app.include_router(sessions.router)  # single sessions opened by the bank's back end (docs/capture.md)
     app.mount("/static/capture", StaticFiles(directory=STATIC), name="capture-static")

@@ -20,10 +20,12 @@ class Stages:
 
 class Engines:
     """Builds the stages at the first call of `get` (the first frame of the process's first capture
-    waits for the models, about as long as a worker's start), then hands out the same ones."""
+    waits for the models, about as long as a worker's start), then hands out the same ones. Their
+    frames are analysed one at a time under `analysis` (Tesseract's API is not thread-safe)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.analysis = threading.Lock()
         self._lock = threading.Lock()
         self._stages: Stages | None = None
 

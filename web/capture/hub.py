@@ -1,10 +1,10 @@
 """The live captures of this process: one-time tokens opened through the bank API, and each capture's
-state (its step, the session being filmed, the sessions done), within the limits of `CaptureLimits`.
+state (its step, the session being filmed, the sessions done), within the `capture_*` limits of `WebConfig`.
 
 Captures live in the memory of the process that serves them (their frames are images in memory):
 `kyc serve` runs one process, and a deployment with several must route a token to one of them. A
 token is stored only as its SHA-256, and a capture is dropped with its frames as soon as it expires
-(its lifetime, or `silence_s` without a frame while filming); an expired one answers 410 for one
+(its lifetime, or `capture_idle_s` without a frame while filming); an expired one answers 410 for one
 more lifetime, then 404 like a token never issued.
 """
 
@@ -26,7 +26,7 @@ from kycengine.capture.document import DocumentSession
 from kycengine.capture.selfie import SelfieSession
 
 from ..clients import Client
-from ..config import CaptureLimits
+from ..config import WebConfig
 from ..problems import NotFound
 from .engines import Stages
 from .errors import CaptureBusy, CaptureExpired, SlowDown, WrongStep
@@ -82,8 +82,8 @@ class Capture:
 class CaptureHub:
     """The captures of this process, by token."""
 
-    def __init__(self, limits: CaptureLimits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
+    def __init__(self, config: WebConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
         self.clock = clock
         self._lock = threading.Lock()
         self._captures: dict[str, Capture] = {}
@@ -92,7 +92,7 @@ class CaptureHub:
         """A new capture and its one-time token (shown once: only its hash is kept)."""
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        capture = Capture(client, request, language, now + self.limits.lifetime_s, draw(), last_seen=now)
+        capture = Capture(client, request, language, now + self.config.capture_lifetime_s, draw(), last_seen=now)
         with self._lock:
             self._sweep(now)
             self._captures[_key(token)] = capture
@@ -117,9 +117,9 @@ class CaptureHub:
         with self._lock:
             if capture.step is not step or step is Step.SUBMITTED:
                 raise WrongStep(f"this capture is at the {capture.step.value} step")
-            if not capture.filming and sum(c.filming for c in self._captures.values()) >= self.limits.max_sessions:
+            if not capture.filming and sum(c.filming for c in self._captures.values()) >= self.config.capture_max_sessions:
                 raise CaptureBusy("too many captures at once: try again in a moment",
-                                  max(1, round(self.limits.silence_s)))
+                                  max(1, round(self.config.capture_idle_s)))
             session: Session
             if step is Step.DOCUMENT:
                 session = DocumentSession(stages.document)
@@ -134,7 +134,7 @@ class CaptureHub:
     def interval_s(self, capture: Capture) -> float:
         """The interval the browser should keep between frames: the rate limit, or longer when
         frames take longer than that to analyse."""
-        return max(1.0 / self.limits.max_fps, 1.2 * capture.analysis_s)
+        return max(1.0 / self.config.capture_max_fps, 1.2 * capture.analysis_s)
 
     def admit(self, capture: Capture, step: Step) -> Session:
         """Let one frame in: the step is being filmed, the rate is kept and no frame is being
@@ -143,7 +143,7 @@ class CaptureHub:
         with self._lock:
             if capture.step is not step or capture.session is None or not capture.filming:
                 raise WrongStep(f"no {step.value} step is being filmed: start it first")
-            if now - capture.last_frame < JITTER / self.limits.max_fps:
+            if now - capture.last_frame < JITTER / self.config.capture_max_fps:
                 raise SlowDown("frames come faster than the rate allows", self.interval_s(capture))
             if not capture.busy.acquire(blocking=False):
                 raise SlowDown("the last frame is still being analysed", self.interval_s(capture))
@@ -170,17 +170,17 @@ class CaptureHub:
         lifetime."""
         with self._lock:
             capture.drop()
-            capture.expires_at = self.clock() + self.limits.lifetime_s
+            capture.expires_at = self.clock() + self.config.capture_lifetime_s
 
     def _sweep(self, now: float) -> None:
         """Expire captures past their lifetime or silent while filming; forget them a lifetime later."""
         for key, capture in list(self._captures.items()):
-            if now >= capture.expires_at + (self.limits.lifetime_s if capture.expired else 0):
+            if now >= capture.expires_at + (self.config.capture_lifetime_s if capture.expired else 0):
                 if capture.expired or capture.step is Step.SUBMITTED:
                     del self._captures[key]
                     continue
                 self._expire(capture)
-            elif capture.filming and now - capture.last_seen > self.limits.silence_s:
+            elif capture.filming and now - capture.last_seen > self.config.capture_idle_s:
                 self._expire(capture)
 
     def _expire(self, capture: Capture) -> None:

@@ -76,7 +76,7 @@ def page(request: Request, token: str, lang: str | None = Query(default=None, ma
     context = {"language": language, "texts": page_texts(language), "status": status,
                "data": {"base": f"/capture/{token}", "texts": page_texts(language),
                         "state": _state(request, capture) if capture else None,
-                        "max_side": request.app.state.config.capture.max_frame_side}}
+                        "max_side": request.app.state.config.capture_max_frame_side}}
     return templates.TemplateResponse(request, "capture/page.html", context, status_code=status, headers=HEADERS)
 
 
@@ -112,15 +112,15 @@ async def frame(request: Request, token: str, step: Step,
                 t: float = Query(ge=0, le=1e7, description="the frame's time, in seconds, on the page's clock")
                 ) -> JSONResponse:
     """One JPEG frame (the body, `image/jpeg`) taken at `t`; answers the guidance and the progress."""
-    limits = request.app.state.config.capture
+    limit = request.app.state.config.capture_max_frame_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits.max_frame_bytes:
-        raise FrameTooLarge(f"a frame of {declared} bytes is over the {limits.max_frame_bytes} byte limit")
+    if declared.isdigit() and int(declared) > limit:
+        raise FrameTooLarge(f"a frame of {declared} bytes is over the {limit} byte limit")
     hub = _hub(request)
     capture = hub.find(token)
     session = hub.admit(capture, step)
     try:
-        body = await _body(request, limits.max_frame_bytes)
+        body = await _body(request, limit)
         await run_in_threadpool(_analyse, request, capture, session, body, t)
     finally:
         capture.busy.release()
@@ -130,9 +130,11 @@ async def frame(request: Request, token: str, step: Step,
 def _analyse(request: Request, capture: Capture, session: Session, body: bytes, t: float) -> None:
     """Decode and feed one frame; once the selfie is done, submit the case (the frames are dropped)."""
     hub = _hub(request)
-    image = frames.decode(body, request.app.state.config.capture)
+    image = frames.decode(body, request.app.state.config)
+    engines: Engines = request.app.state.capture_engines
     started = time.perf_counter()
-    feedback = session.feed(image, t)
+    with engines.analysis:  # the wait for other captures' frames counts in the interval asked for
+        feedback = session.feed(image, t)
     hub.analysed(capture, session, feedback, time.perf_counter() - started)
     if capture.step is Step.SUBMITTED and capture.done:
         try:
