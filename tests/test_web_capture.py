@@ -41,6 +41,10 @@ from workers.enqueue import result
 
 CHROMIUM = "/usr/bin/chromium"
 SIZE, FPS = (640, 360), 10
+# The selfie camera's rate: on the 2-core test machine the server analyses about 3 selfie frames a
+# second, and the generator's blink lasts 3 frames: at 5 fps that is 0.6 s, which 3 samples a second
+# see; at 10 fps (0.3 s) the blink is often missed and the session rightly asks to start again.
+SELFIE_FPS = 5
 HOLDER = "astronaut"
 VIDEO_FIELDS = ("document_video", "selfie_video")
 
@@ -210,8 +214,8 @@ def test_y4m_round_trip(tmp_path: Path) -> None:
 
 # ---- the browser -------------------------------------------------------------------------------
 
-def _y4m_from(mp4: Path) -> Path:
-    return write_y4m(mp4.with_suffix(".y4m"), (f.image for f in video.iter_frames(mp4)), FPS)
+def _y4m_from(mp4: Path, fps: float = FPS) -> Path:
+    return write_y4m(mp4.with_suffix(".y4m"), (f.image for f in video.iter_frames(mp4)), fps)
 
 
 def _document(folder: Path, variant: DocumentVariant) -> Path:
@@ -245,6 +249,17 @@ def _film(playwright: Any, camera: Path, url: str, step: str) -> tuple[Any, Any]
     return browser, page
 
 
+def _until_full(page: Any, timeout_ms: float) -> None:
+    """Wait for the progress bar at 100 %; on a timeout, say what the page showed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
+        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
+
+
 def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_videos: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -253,19 +268,19 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
     url = answer.json()["capture_url"]
     challenge = next(iter(served.hub._captures.values())).next_challenge  # drawn when it opened
     selfie = browser_videos / "selfie.mp4"  # performs this capture's own challenge
-    make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=FPS,
+    make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=SELFIE_FPS,
                       seconds=challenge.end_s + 3.0, challenge=challenge)
-    selfie_camera = _y4m_from(selfie)
+    selfie_camera = _y4m_from(selfie, SELFIE_FPS)
     began = time.monotonic()
     with sync_playwright() as playwright:
         browser, page = _film(playwright, browser_videos / "document-genuine.y4m", url, "document")
-        page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=60_000)
+        _until_full(page, 60_000)
         page.wait_for_selector("#start-selfie", state="visible", timeout=10_000)
         print(f"document done at {time.monotonic() - began:.1f} s")
         browser.close()
         # the selfie with the front camera: another browser whose camera films the face
         browser, page = _film(playwright, selfie_camera, url, "selfie")
-        page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=60_000)
+        _until_full(page, 60_000)
         page.wait_for_selector('#outcome-text[data-outcome="checking"]', timeout=30_000)
         print(f"selfie done at {time.monotonic() - began:.1f} s")
         case_id = answer.json()["case_id"]
@@ -287,9 +302,9 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
     request = (served.env.store.get_attempt(case_id, 1) or {})["request"]
     assert Challenge.from_dict(request["challenge"]) == challenge
     uploads = (served.env.root / "uploads").resolve()
-    for name in VIDEO_FIELDS:
+    for name, least in zip(VIDEO_FIELDS, (3, 20), strict=True):  # a document closes after 2 s, a selfie after ~10
         written = Path(request[name])
-        assert written.parent.parent == uploads and sum(1 for _ in video.iter_frames(written)) >= 20
+        assert written.parent.parent == uploads and sum(1 for _ in video.iter_frames(written)) >= least
     assert not any(c.session or c.done for c in served.hub._captures.values())  # frames dropped
 
 
