@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -28,7 +29,7 @@ from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
 from kycengine.synth.selfie_video import SelfieLabels
-from tests.web_support import web_config
+from tests.web_support import serve, web_config
 from tests.workers_support import Env
 from web.app import create_app
 from web.clients import Clients
@@ -319,3 +320,54 @@ def test_capture_endpoint_limits(verifier: Verifier, env: Env) -> None:
     time.sleep(0.8)  # silent longer than capture_idle_s: gone, and its place is free again
     assert client.post(url, params={"t": 1.0}, content=_jpeg(frame)).status_code == 404
     assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 201
+
+
+# ---- the reference capture page in a real browser -------------------------------------------------
+
+def _y4m(source: Path, target: Path) -> Path:
+    """`source` as a Y4M file, the fake camera's format (Chromium's --use-file-for-fake-video-capture)."""
+    frames = list(video.iter_frames(source))
+    height, width = frames[0].image.shape[:2]
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n" + cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return target
+
+
+@pytest.mark.parametrize("variant, shown", [(DocumentVariant.GENUINE, Guidance.DONE),
+                                            (DocumentVariant.BLURRY, Guidance.HOLD_STILL)])
+def test_capture_page_films_guides_and_finishes(tmp_path: Path, env: Env, verifier: Verifier,
+                                                variant: DocumentVariant, shown: Guidance) -> None:
+    """Chromium whose camera plays a generated document video: the page shows the server's guidance
+    and its progress bar reaches 100 % for a genuine document; a blurry one is told to hold still."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    path = tmp_path / "document.mp4"
+    make_document_video(path, document_type=DocumentType.FR_CNI_2021, variant=variant, seed=1, size=SIZE,
+                        fps=FPS, seconds=4.0, person=HOLDER)
+    camera = _y4m(path, tmp_path / "camera.y4m")
+    config = web_config(env.config, env.root)
+    app = create_app(config)
+    app.state.capture_verifier = verifier
+    bank = {"Authorization": f"Bearer {Clients(env.redis, config).add(f'{env.token}-bank').api_key}"}
+    with serve(app) as url, playwright.sync_playwright() as driver:
+        key = httpx.post(f"{url}/v1/capture/sessions", params={"kind": "document"}, headers=bank).json()["id"]
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's screen
+            page.goto(f"{url}/v1/capture/page?sessions={key}&lang=fr")
+            if shown is Guidance.DONE:
+                page.wait_for_function("document.getElementById('bar').getAttribute('aria-valuenow') === '100'",
+                                       timeout=150_000)
+                page.wait_for_function("document.getElementById('guidance').textContent.startsWith('Merci')",
+                                       timeout=10_000)
+                state = httpx.get(f"{url}/v1/capture/sessions/{key}").json()
+                assert state["code"] == "done" and state["video"]
+            else:
+                page.wait_for_function(f"document.getElementById('guidance').textContent === "
+                                       f"{json.dumps(text(shown, 'fr'))}", timeout=150_000)
+                assert int(page.get_attribute("#bar", "aria-valuenow") or "0") < 100
+        finally:
+            browser.close()

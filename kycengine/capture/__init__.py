@@ -7,10 +7,15 @@ of the request schema, which the sessions' stages import in turn.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .challenge import Action, Challenge, Step, draw
 from .guidance import Feedback, Guidance, text
+
+if TYPE_CHECKING:
+    from .document import DocumentSession
+    from .recording import Recording
+    from .selfie import SelfieSession
 
 _LAZY = {"DocumentSession": ".document", "SelfieSession": ".selfie", "Recording": ".recording"}
 

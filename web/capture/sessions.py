@@ -5,7 +5,8 @@ bodiless API request: `web.api.auth.signed_read`) and hands its id to the custom
 posts the camera's frames one at a time as JPEG (`POST /sessions/{id}/frames?t=SECONDS`), each answer saying what to show, the
 progress and how long to wait before the next frame (`next_frame_ms`); 429 means too soon (wait
 `retry_ms`), 404 an unknown or expired session. Once closed, `GET /sessions/{id}` names the video
-the session wrote and, for a selfie, the challenge that goes with the case. One Verifier per process
+the session wrote and, for a selfie, the challenge that goes with the case. `GET /page` is a
+reference capture page (phone-sized, English and French) that does all this in a browser. One Verifier per process
 analyses the frames (`kycengine.capture`), built on the first session. The session id (128 random
 bits) is the page's only key: anyone else cannot open sessions and hold their places.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from kycengine.capture import Feedback, text
@@ -34,6 +35,7 @@ from ..clients import Client
 from .store import Busy, Full, Live, SessionStore
 
 router = APIRouter(prefix="/v1/capture")
+PAGE = Path(__file__).with_name("page.html")
 _SETUP = threading.Lock()
 KINDS = ("document", "selfie")
 
@@ -128,6 +130,13 @@ def get_session(key: str, request: Request, lang: str = "en") -> dict[str, Any]:
         if isinstance(session, SelfieSession):
             out["challenge"] = session.challenge.to_dict()
     return out
+
+
+@router.get("/page", response_class=HTMLResponse)
+def page() -> HTMLResponse:
+    """The reference capture page (`?sessions=ID1,ID2&lang=fr`): films, shows the guidance and the
+    progress bar, one session after the other."""
+    return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"})
 
 
 @router.delete("/sessions/{key}", status_code=204)
