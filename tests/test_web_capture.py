@@ -12,6 +12,7 @@ never reaches 100 %.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -45,6 +46,11 @@ SIZE, FPS = (640, 360), 10
 # second, and the generator's blink lasts 3 frames: at 5 fps that is 0.6 s, which 3 samples a second
 # see; at 10 fps (0.3 s) the blink is often missed and the session rightly asks to start again.
 SELFIE_FPS = 5
+# The fake camera starts playing its file when the page opens it; the first frame the session sees
+# (its time 0) comes a few tenths of a second later (the video starts playing, the step starts). The
+# generated face performs the challenge this much later than asked: the middle of that lead, so that
+# the generator's 0.3 s margins inside each window absorb the rest.
+CAMERA_LEAD_S = 0.3
 HOLDER = "astronaut"
 VIDEO_FIELDS = ("document_video", "selfie_video")
 
@@ -260,17 +266,38 @@ def _until_full(page: Any, timeout_ms: float) -> None:
         raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
 
 
+def _step_closed(page: Any, timeout_ms: float) -> bool:
+    """Wait until the step is done (progress at 100 %, True) or asks to start again (False)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('#progress[aria-valuenow="100"], #again:visible', timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
+        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
+    return page.get_attribute("#progress", "aria-valuenow") == "100"
+
+
+def _selfie_camera(folder: Path, challenge: Challenge, attempt: int) -> Path:
+    """A y4m of the holder performing `challenge`, CAMERA_LEAD_S late (see above)."""
+    performed = Challenge(tuple(dataclasses.replace(step, start_s=step.start_s + CAMERA_LEAD_S,
+                                                    end_s=step.end_s + CAMERA_LEAD_S) for step in challenge.steps),
+                          challenge.end_s + CAMERA_LEAD_S)
+    mp4 = folder / f"selfie-{attempt}.mp4"
+    make_selfie_video(mp4, person=HOLDER, variant=SelfieVariant.LIVE, seed=attempt, size=SIZE, fps=SELFIE_FPS,
+                      seconds=performed.end_s + 3.0, challenge=performed)
+    return _y4m_from(mp4, SELFIE_FPS)
+
+
 def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_videos: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     answer = served.open("browser", language="fr")
     assert answer.status_code == 201, answer.text
     url = answer.json()["capture_url"]
-    challenge = next(iter(served.hub._captures.values())).next_challenge  # drawn when it opened
-    selfie = browser_videos / "selfie.mp4"  # performs this capture's own challenge
-    make_selfie_video(selfie, person=HOLDER, variant=SelfieVariant.LIVE, seed=1, size=SIZE, fps=SELFIE_FPS,
-                      seconds=challenge.end_s + 3.0, challenge=challenge)
-    selfie_camera = _y4m_from(selfie, SELFIE_FPS)
+    capture = next(iter(served.hub._captures.values()))
+    challenge = capture.next_challenge  # drawn when it opened: the face performs it
+    selfie_camera = _selfie_camera(browser_videos, challenge, 1)
     began = time.monotonic()
     with sync_playwright() as playwright:
         browser, page = _film(playwright, browser_videos / "document-genuine.y4m", url, "document")
@@ -278,9 +305,18 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
         page.wait_for_selector("#start-selfie", state="visible", timeout=10_000)
         print(f"document done at {time.monotonic() - began:.1f} s")
         browser.close()
-        # the selfie with the front camera: another browser whose camera films the face
-        browser, page = _film(playwright, selfie_camera, url, "selfie")
-        _until_full(page, 60_000)
+        # the selfie with the front camera: another browser whose camera films the face. When the
+        # server falls far behind (the test machine's load), a session can miss a step and ask to
+        # start again, with a new challenge: the customer's second go performs that one.
+        for attempt in (1, 2):
+            browser, page = _film(playwright, selfie_camera, url, "selfie")
+            if _step_closed(page, 60_000):
+                break
+            assert attempt == 1, "the second selfie did not reach 100 % either"
+            print(f"selfie {attempt}: {page.text_content('#guidance')!r} at {page.get_attribute('#progress', 'aria-valuenow')} %")
+            browser.close()
+            challenge = capture.next_challenge
+            selfie_camera = _selfie_camera(browser_videos, challenge, 2)
         page.wait_for_selector('#outcome-text[data-outcome="checking"]', timeout=30_000)
         print(f"selfie done at {time.monotonic() - began:.1f} s")
         case_id = answer.json()["case_id"]

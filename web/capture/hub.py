@@ -132,9 +132,9 @@ class CaptureHub:
             return capture.last
 
     def interval_s(self, capture: Capture) -> float:
-        """The interval the browser should keep between frames: the rate limit, or longer when
-        frames take longer than that to analyse."""
-        return max(1.0 / self.config.capture_max_fps, 1.2 * capture.analysis_s)
+        """The interval the browser should keep between frames: the rate limit, or the running mean
+        analysis time when that is longer (the page then sends each frame as the last is answered)."""
+        return max(1.0 / self.config.capture_max_fps, capture.analysis_s)
 
     def admit(self, capture: Capture, step: Step) -> Session:
         """Let one frame in: the step is being filmed, the rate is kept and no frame is being
