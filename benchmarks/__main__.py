@@ -28,6 +28,7 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
     from . import (
         api,
+        capture,
         declared_identity,
         end_to_end,
         faces_section,
@@ -48,7 +49,8 @@ def _sections(seeds: int) -> dict[str, Callable[[], Section]]:
             "declared_identity": lambda: declared_identity.run(max(2, seeds)),
             "throughput": throughput.section, "outage": outage.section, "reverify": reverify.run,
             "mrz_lines": lambda: mrz_lines.run(max(2, seeds)), "memory": lambda: memory.run(20),
-            "api": api.section}
+            "api": api.section,
+            "capture": capture.run}
 
 
 def _chart(sections: list[Section], path: Path) -> None:

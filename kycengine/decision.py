@@ -66,6 +66,7 @@ _REASONS: dict[FindingCode, tuple[Reason, ...]] = {
     F.STREAM_ANOMALY: (Reason.SUSPICIOUS_CAPTURE,),
     F.HEAD_NOT_TURNED: (Reason.FACE_NOT_TURNED,),
     F.NO_BLINK: (Reason.NO_BLINK,),
+    F.CHALLENGE_FAILED: (Reason.CHALLENGE_FAILED, Reason.FACE_NOT_LIVE),
     F.TOO_FEW_FACE_FRAMES: (Reason.FACE_NOT_TURNED, Reason.NO_BLINK),
 }
 # Findings whose effect is document policy: the Settings field that holds it.

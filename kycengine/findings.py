@@ -69,6 +69,7 @@ class FindingCode(str, enum.Enum):
     STREAM_ANOMALY = "stream_anomaly"
     HEAD_NOT_TURNED = "head_not_turned"
     NO_BLINK = "no_blink"
+    CHALLENGE_FAILED = "challenge_failed"  # turned and blinked, but not as the session's challenge asked
     TOO_FEW_FACE_FRAMES = "too_few_face_frames"  # a face, but in too few frames to judge liveness
 
 

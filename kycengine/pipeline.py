@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from .capture.challenge import Challenge
 from .decision import StageEvidence, decide
 from .declared_check import check_declared_identity
 from .document.analyser import DocumentAnalyser
@@ -149,7 +150,8 @@ class Verifier:
                       lambda: self.document.analyse(video, today=today), DocumentEvidence)
 
     def _selfie_stages(self, selfie: Video | Finding, portrait: np.ndarray | None,
-                       timings: dict[str, float]) -> tuple[FaceEvidence, LivenessEvidence, dict[str, bytes]]:
+                       timings: dict[str, float], challenge: Challenge | None = None,
+                       ) -> tuple[FaceEvidence, LivenessEvidence, dict[str, bytes]]:
         """The face and liveness stages on one shared face track (both fail with the finding that
         left them nothing to work on: an unreadable selfie, a face track over its time limit), and
         the selfie's evidence images (none without a shared track)."""
@@ -161,7 +163,7 @@ class Verifier:
         frames, shared = selfie, track
         limit = self.settings.stage_time_limit_s
         face = _timed(timings, "face", limit, lambda: self._match(frames, portrait, shared), FaceEvidence)
-        liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared),
+        liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared, challenge),
                           LivenessEvidence)
         smooth = self.liveness.tracker.landmarker is None  # the liveness stage's blink setting
         images = {} if shared is None else _evidence_images(
@@ -179,9 +181,10 @@ class Verifier:
 
     def verify(self, document_video: str | os.PathLike[str], selfie_video: str | os.PathLike[str], *,
                declared: DeclaredIdentity | None = None, case_id: str = "local", attempt: int = 1,
-               today: dt.date | None = None) -> Verdict:
+               today: dt.date | None = None, challenge: Challenge | None = None) -> Verdict:
         """Verify one attempt. Unreadable videos, stage errors and stage timeouts become findings
-        (and reasons), never exceptions; a host's own time limit (TimeLimitExceeded) ends it."""
+        (and reasons), never exceptions; a host's own time limit (TimeLimitExceeded) ends it.
+        `challenge`: the one a capture session asked the selfie to perform (`kycengine.capture`)."""
         timings: dict[str, float] = {}
         today = today or dt.date.today()
         document = self._document_stage(document_video, today, timings)
@@ -193,7 +196,7 @@ class Verifier:
         # The document video's frames are gone by now: one decoded video in memory at a time. The
         # selfie's are all kept: its stages look at every frame, most of them several times.
         selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
-        face, liveness, selfie_evidence = self._selfie_stages(selfie, document.portrait, timings)
+        face, liveness, selfie_evidence = self._selfie_stages(selfie, document.portrait, timings, challenge)
         stages: list[StageEvidence] = [document, face, liveness]
         if declared_evidence is not None:
             stages.insert(1, declared_evidence)

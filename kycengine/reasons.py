@@ -74,6 +74,7 @@ class Reason(str, enum.Enum):
     LIVENESS_UNCERTAIN = "liveness_uncertain"
     FACE_NOT_TURNED = "face_not_turned"
     NO_BLINK = "no_blink"
+    CHALLENGE_FAILED = "challenge_failed"
     FACE_SCREEN = "face_screen"
     FACE_PRINT = "face_print"
     SUSPICIOUS_CAPTURE = "suspicious_capture"
@@ -265,6 +266,10 @@ TEXTS: dict[Reason, ReasonText] = {
         _T, "Blink naturally while you film your face, and keep your eyes uncovered.",
         "Clignez des yeux naturellement pendant que vous filmez votre visage, les yeux bien visibles.",
         "No blink was seen in the selfie."),
+    Reason.CHALLENGE_FAILED: ReasonText(
+        _R, *_REFUSED_SELFIE,
+        "The face turned and blinked, but not in the order and time windows of the challenge drawn when "
+        "the capture began (docs/capture.md): a recording made before it, replayed."),
     Reason.FACE_SCREEN: ReasonText(
         _R, *_REFUSED_SELFIE,
         "The face is shown on a screen (bezel, pixel grid, screen light on a flat face)."),

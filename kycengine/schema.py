@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .capture.challenge import Challenge
 from .declared import DeclaredComparison
 from .declared_values import check_declared
 from .document.printed import PrintedIdentity
@@ -90,6 +91,7 @@ class VerificationRequest(Record):
     submitted_at: dt.datetime | None = None
     customer_id: str | None = None  # the bank's customer (required by workers/, optional to the library)
     consent: Consent | None = None  # required by workers/ before anything is decoded
+    challenge: Challenge | None = None  # the capture session's challenge, checked again on the selfie
 
     def __post_init__(self) -> None:
         if not is_valid_id(self.case_id):

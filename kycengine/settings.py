@@ -272,6 +272,17 @@ class Settings(Record):
     # Operator-supplied MiniFASNet: mean 'real' probability below which the face is not live (the
     # model's own decision boundary; not calibrated here: no such weights ship with the project).
     liveness_antispoof_min_real: float = 0.5
+    # ---- live capture sessions (kycengine.capture, web/capture) ----
+    # A session closes (try again) after this many frames or seconds of frames, whichever comes
+    # first; the selfie challenge lasts at most 15 s and a document is read and tilted in a few.
+    capture_max_frames: int = 600
+    capture_max_seconds: float = 60.0
+    # The document's width over the frame's below which the customer is asked to move closer (the
+    # MRZ's characters need about 8 px at 1280 px; half the frame's width keeps 640x360 readable).
+    capture_card_width_min: float = 0.45
+    # A document session lasts at least this long, read and tilted or not: the verdict's screen and
+    # tilt checks compare the document across frames spread over the video.
+    capture_document_min_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("mrz_check_digit_effect", "mrz_document_code_effect", "mrz_issue_date_effect",

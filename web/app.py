@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from workers.connection import connect
 
-from . import api, ops, problems, review
+from . import api, capture, ops, problems, review
 from .config import WebConfig
 
 
@@ -22,6 +22,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.connection = connect(config.worker.redis_url)
     app.include_router(api.router)
     app.include_router(review.router)
+    capture.install(app, config)  # the customer's live capture page
     problems.install(app)  # errors as application/problem+json
     ops.install(app)  # /healthz, /readyz, /metrics, access log
     return app

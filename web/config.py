@@ -19,6 +19,13 @@ are shared as they are; the variables below are the web application's own (docs/
 | KYC_WEB_SESSION_HOURS     | 8                  | a console session's lifetime from sign-in            |
 | KYC_WEB_LOGIN_FAILURES    | 5                  | failed sign-ins per account per 15 min before 429    |
 | KYC_WEB_LOGIN_FAILURES_ADDRESS | 20            | failed sign-ins per client address per 15 min        |
+| KYC_WEB_CAPTURE_SESSIONS  | 8                  | live capture sessions at once in one process         |
+| KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture session silent this long is dropped        |
+| KYC_WEB_CAPTURE_MAX_FPS   | 10                 | most frames a second a capture session takes         |
+| KYC_WEB_CAPTURE_FRAME_BYTES | 2097152 (2 MiB)  | largest capture frame (JPEG or PNG)                  |
+| KYC_WEB_CAPTURE_FRAME_SIDE| 1280               | largest frame side of the capture page's frames      |
+| KYC_WEB_CAPTURE_MAX_FRAMES| 300                | frames per step of the capture page                  |
+| KYC_WEB_CAPTURE_LIFETIME  | 900                | seconds a capture page's URL stays valid             |
 """
 
 from __future__ import annotations
@@ -47,6 +54,13 @@ class WebConfig:
     session_hours: float = 8.0
     login_failures: int = 5
     login_failures_address: int = 20
+    capture_max_sessions: int = 8
+    capture_idle_s: float = 30.0
+    capture_max_fps: float = 10.0
+    capture_max_frame_bytes: int = 2 * 1024 * 1024
+    capture_max_frame_side: int = 1280
+    capture_max_frames: int = 300
+    capture_lifetime_s: float = 900.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -57,6 +71,9 @@ class WebConfig:
             raise ConfigError("KYC_WEB_SIGNATURE_TOLERANCE and KYC_WEB_IDEMPOTENCY_HOURS: must be positive")
         if self.session_hours <= 0 or self.login_failures <= 0 or self.login_failures_address <= 0:
             raise ConfigError("KYC_WEB_SESSION_HOURS, KYC_WEB_LOGIN_FAILURES(_ADDRESS): must be positive")
+        if min(self.capture_max_sessions, self.capture_idle_s, self.capture_max_fps, self.capture_max_frame_bytes,
+               self.capture_max_frame_side, self.capture_max_frames, self.capture_lifetime_s) <= 0:
+            raise ConfigError("KYC_WEB_CAPTURE_*: must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
@@ -75,7 +92,14 @@ class WebConfig:
                        worker_metrics_dir=env.get("KYC_WEB_WORKER_METRICS_DIR") or None,
                        session_hours=float(env.get("KYC_WEB_SESSION_HOURS", "8")),
                        login_failures=int(env.get("KYC_WEB_LOGIN_FAILURES", "5")),
-                       login_failures_address=int(env.get("KYC_WEB_LOGIN_FAILURES_ADDRESS", "20")))
+                       login_failures_address=int(env.get("KYC_WEB_LOGIN_FAILURES_ADDRESS", "20")),
+                       capture_max_sessions=int(env.get("KYC_WEB_CAPTURE_SESSIONS", "8")),
+                       capture_idle_s=float(env.get("KYC_WEB_CAPTURE_IDLE_S", "30")),
+                       capture_max_fps=float(env.get("KYC_WEB_CAPTURE_MAX_FPS", "10")),
+                       capture_max_frame_bytes=int(env.get("KYC_WEB_CAPTURE_FRAME_BYTES", str(2 * 1024 * 1024))),
+                       capture_max_frame_side=int(env.get("KYC_WEB_CAPTURE_FRAME_SIDE", "1280")),
+                       capture_max_frames=int(env.get("KYC_WEB_CAPTURE_MAX_FRAMES", "300")),
+                       capture_lifetime_s=float(env.get("KYC_WEB_CAPTURE_LIFETIME", "900")))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc
 

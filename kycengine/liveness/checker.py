@@ -15,7 +15,9 @@ flat_face; stream anomalies -> stream_anomaly. A head that does not turn shows n
 so flatness alone never condemns a face that did not turn: only when no attack is seen are the
 customer's own actions judged, head_not_turned (no turn, or too little for parallax to show 3D) and
 no_blink, both retryable. A turning face whose parallax could not be measured (too few trackable points) is
-PARTIAL: never a pass.
+PARTIAL: never a pass. With a challenge (`kycengine.capture.challenge`), a face that turned both ways
+and blinked must have done so in the challenge's order and windows, else challenge_failed (a replayed
+recording cannot know a challenge drawn when the capture began).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import time
 
 import numpy as np
 
+from ..capture.challenge import Challenge
+from ..capture.check import performed
 from ..face.landmarks import yaw_index
 from ..face.track import FaceTrack, FaceTracker
 from ..findings import Finding, FindingCode
@@ -53,9 +57,19 @@ class LivenessChecker:
         self.antispoof = get_antispoof(registry)
         self.model_ids = (*self.tracker.model_ids, *((self.antispoof.model_id,) if self.antispoof else ()))
 
-    def assess(self, selfie: Video, track: FaceTrack | None = None) -> LivenessEvidence:
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """The turn and blink thresholds of this checker's landmarks (YuNet's five points or the 106)."""
+        s = self.settings
+        if self.tracker.landmarker is None:
+            return s.liveness_turn_min_yunet, s.liveness_blink_min_yunet
+        return s.liveness_turn_min, s.liveness_blink_min
+
+    def assess(self, selfie: Video, track: FaceTrack | None = None,
+               challenge: Challenge | None = None) -> LivenessEvidence:
         """Whether the selfie shows a live person, with every cue's score, threshold and frames;
-        `track` is the selfie's face track when the caller already has it (shared with the face stage)."""
+        `track` is the selfie's face track when the caller already has it (shared with the face stage);
+        `challenge`, the one the capture session asked for, if any."""
         s = self.settings
         opencv = self.tracker.landmarker is None
         started = time.perf_counter()
@@ -153,8 +167,7 @@ class LivenessChecker:
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
         blinked = blink(crops, track, step, smooth=opencv) if crops is not None else None
 
-        turn_min = s.liveness_turn_min_yunet if opencv else s.liveness_turn_min
-        blink_min = s.liveness_blink_min_yunet if opencv else s.liveness_blink_min
+        turn_min, blink_min = self.thresholds
         scores.update(turn_left=turn.left, turn_right=turn.right, yaw_rest=turn.rest,
                       blink=blinked.score if blinked else 0.0)
         thresholds.update(turn_left=turn_min, turn_right=turn_min, blink=blink_min)
@@ -220,6 +233,18 @@ class LivenessChecker:
         if no_blink:
             asked.append(Finding(FindingCode.NO_BLINK, "no blink was seen",
                                  blinked.score if blinked else 0.0, blink_min))
+        if challenge is not None and not asked:
+            outcome = performed(challenge, times, track, turn.rest, turn_min, blinked.frame if blinked else None)
+            scores["challenge_steps_done"] = float(sum(outcome.done))
+            thresholds["challenge_steps_done"] = float(len(challenge.steps))
+            if not outcome.passed:
+                missed = ", ".join(st.action.value for st, ok in zip(challenge.steps, outcome.done) if not ok)
+                detail = "; ".join(x for x in (f"not seen in its window: {missed}" if missed else "",
+                                               outcome.stray) if x)
+                return self._evidence(StageState.COMPLETE, (Finding(
+                    FindingCode.CHALLENGE_FAILED, f"the challenge was not performed ({detail})",
+                    float(sum(outcome.done)), float(len(challenge.steps))), *suspected), False, scores,
+                    thresholds, used, selfie, notes, started)
         if turned and np.isnan(residual):
             notes.append("parallax could not be measured (too few trackable points on the face)")
             return self._evidence(StageState.PARTIAL, (*asked, *suspected), False if asked else None, scores,

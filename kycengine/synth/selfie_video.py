@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .. import video
+from ..capture.challenge import Action, Challenge
 from ..errors import InvalidInput
 from ..reasons import Reason
 from ..records import Record
@@ -137,15 +138,18 @@ class _Spec:
     hard: bool
     bystander: str | None  # someone else in the frame (multiple_faces)
     intruder: str | None = None  # someone else shown instead in the middle third (face_swap_middle)
+    challenge: Challenge | None = None  # the turns and the blink to perform, when and in what order
 
 
 def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: SelfieVariant | str,
                       seed: int, size: tuple[int, int] = (1280, 720), fps: float = 30,
-                      seconds: float = 5.0, hard: bool = False) -> SelfieLabels:
+                      seconds: float = 5.0, hard: bool = False, challenge: Challenge | None = None) -> SelfieLabels:
     """Write a selfie video of `variant` to `path` (H.264 MP4) and its labels to `path`.json.
 
     `person` (one of faces.PEOPLE) is the document holder; `hard` makes the capture worse (darker,
     noisier, shakier, smaller head turns) and the attacks subtler (finer screen pixels, better prints).
+    `challenge`: a head that turns does the challenge's turns in its windows, and a face that blinks
+    blinks once, in the blink's window (the video lasts until the challenge's end at least).
     """
     variant = SelfieVariant(variant)
     if person not in PEOPLE:
@@ -157,8 +161,10 @@ def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: Sel
     shown = _other(rng, person) if variant is SelfieVariant.DIFFERENT_PERSON else person
     bystander = _other(rng, shown) if variant is SelfieVariant.MULTIPLE_FACES else None
     intruder = _other(rng, shown) if variant is SelfieVariant.FACE_SWAP_MIDDLE else None
+    if challenge is not None:
+        seconds = max(seconds, challenge.end_s + 1 / fps)  # a frame at its end: a session closes there
     spec = _Spec(variant, shown, (width, height), float(fps), max(1, round(seconds * fps)), hard, bystander,
-                 intruder)
+                 intruder, challenge)
     plan = _plan(rng, spec)
     scene = _RENDERERS[variant](rng, spec, plan)
     camera = _Camera.make(rng, spec)
@@ -218,13 +224,31 @@ def _turn(rng: np.random.Generator, count: int, amplitude: float) -> np.ndarray:
     return values[segment] + (values[segment + 1] - values[segment]) * eased
 
 
-def _blinks(rng: np.random.Generator, count: int, fps: float, blinks: int) -> np.ndarray:
+def _scripted_turns(challenge: Challenge, count: int, fps: float, amplitude: float) -> np.ndarray:
+    """Yaw in degrees: facing the camera, but for each turn of the challenge, a turn to its side in
+    the middle of its window (eased out over its 2nd fifth, held, back over its 4th)."""
+    t = np.arange(count) / fps
+    yaw = np.zeros(count)
+    for step in challenge.steps:
+        if step.action is Action.BLINK:
+            continue
+        local = (t - step.start_s) / (step.end_s - step.start_s)
+        shape = np.clip(np.minimum(local - 0.15, 0.85 - local) / 0.25, 0, 1)
+        sign = -1.0 if step.action is Action.TURN_LEFT else 1.0
+        yaw += sign * amplitude * (1 - np.cos(np.pi * shape)) / 2
+    return yaw
+
+
+def _blinks(rng: np.random.Generator, count: int, fps: float, blinks: int,
+            at: tuple[float, float] | None = None) -> np.ndarray:
     """Eyelid closure per frame: `blinks` blinks of 3-5 frames, at random times, apart from each other."""
     closure = np.zeros(count)
     length = int(np.clip(round(fps * rng.uniform(0.1, 0.17)), 3, 5))
     profile = 1 - np.abs(2 * np.arange(1, length + 1) / (length + 1) - 1) ** 1.5
     margin = int(0.3 * fps)
     candidates = np.arange(margin, count - length - margin + 1)
+    if at is not None:  # within a window (seconds), away from its edges
+        candidates = np.arange(int(np.ceil((at[0] + 0.3) * fps)), int((at[1] - 0.3) * fps) - length + 1)
     if blinks == 0 or count < length:
         return closure
     if candidates.size == 0:
@@ -247,13 +271,17 @@ def _plan(rng: np.random.Generator, spec: _Spec) -> _Plan:
     if variant is SelfieVariant.NOT_TURNED:
         yaw = np.clip(2.0 * _wander(rng, n, fps, 1.5), -4.5, 4.5)
     else:
-        yaw = _turn(rng, n, rng.uniform(22, 26) if hard else rng.uniform(28, 34))
+        amplitude = rng.uniform(22, 26) if hard else rng.uniform(28, 34)
+        yaw = _turn(rng, n, amplitude) if spec.challenge is None else _scripted_turns(spec.challenge, n, fps,
+                                                                                       amplitude)
         yaw = yaw + 0.8 * _wander(rng, n, fps, 0.6)
     pitch = 2.5 * _wander(rng, n, fps, 1.2)
     roll = 2.0 * _wander(rng, n, fps, 1.5)
     shown_blinks = variant not in (SelfieVariant.NO_BLINK, SelfieVariant.PRINT, SelfieVariant.STILL,
                                    SelfieVariant.PRINT_ROCKED)
-    closure = _blinks(rng, n, fps, int(rng.integers(1, 4)) if shown_blinks else 0)
+    blinks = int(rng.integers(1, 4)) if shown_blinks else 0
+    asked = [(st.start_s, st.end_s) for st in spec.challenge.steps if st.action is Action.BLINK] if spec.challenge else []
+    closure = _blinks(rng, n, fps, min(blinks, 1) if asked else blinks, asked[0] if asked else None)
     steady = 0.15 if variant is SelfieVariant.STILL else (1.6 if hard else 1.0)
     if variant is SelfieVariant.PRINT_ROCKED:  # the camera is hand-held too, the other hand rocks the print
         steady *= _ROCKED_SHAKE

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from . import cases, customers
+from . import capture_sessions, cases, customers
 
 router = APIRouter(prefix="/v1")
 router.include_router(cases.router)
 router.include_router(customers.router)
+router.include_router(capture_sessions.router)

@@ -1,0 +1,359 @@
+"""Live capture over real HTTP (uvicorn on 127.0.0.1, a real Redis) and in a real headless Chromium
+whose camera plays a generated capture (`--use-file-for-fake-video-capture`, a y4m file).
+
+API: the bank opens a capture and gets a one-time URL; hostile tokens 404; frames over the byte or
+pixel limit 413; too many captures filming at once 503; a silent or outlived capture 410; frames
+faster than the rate, or while one is analysed, 429 `slow_down`. Browser: a genuine document then a
+live selfie performing the capture's own challenge bring the progress bar to 100 % and, once a burst
+worker has verified the submitted case, the outcome; a blurry document gets the blur guidance and
+never reaches 100 %.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from kycengine import video
+from kycengine.capture import Challenge, Guidance, text
+from kycengine.pipeline import Verifier
+from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
+from kycengine.synth.y4m import write_y4m
+from tests.web_support import serve, web_config
+from tests.workers_support import Env
+from web.app import create_app
+from web.capture.engines import Engines
+from web.capture.hub import CaptureHub
+from web.capture.texts import PAGE
+from web.clients import Clients
+from web.config import WebConfig
+from workers.enqueue import result
+
+CHROMIUM = "/usr/bin/chromium"
+SIZE, FPS = (640, 360), 10
+# The selfie camera's rate: on the 2-core test machine the server analyses about 3 selfie frames a
+# second, and the generator's blink lasts 3 frames: at 5 fps that is 0.6 s, which 3 samples a second
+# see; at 10 fps (0.3 s) the blink is often missed and the session rightly asks to start again.
+SELFIE_FPS = 5
+# The fake camera starts playing its file when the page opens it; the first frame the session sees
+# (its time 0) comes a few tenths of a second later (the video starts playing, the step starts). The
+# generated face performs the challenge this much later than asked: the middle of that lead, so that
+# the generator's 0.3 s margins inside each window absorb the rest.
+CAMERA_LEAD_S = 0.3
+HOLDER = "astronaut"
+VIDEO_FIELDS = ("document_video", "selfie_video")
+
+
+@pytest.fixture(scope="module")
+def engines() -> Engines:
+    """The capture stages, loaded once for the module (a served app loads them once per process)."""
+    loaded = Engines.for_limits(WebConfig.capture_max_frames)
+    loaded.get()
+    return loaded
+
+
+@dataclass
+class Served:
+    env: Env
+    url: str
+    hub: CaptureHub
+    http: httpx.Client
+    key: str
+
+    def open(self, case: str, **extra: Any) -> httpx.Response:
+        """`POST /v1/capture-sessions` for a fresh case of the test's client."""
+        request = {k: v for k, v in self.env.request(case).items() if k not in VIDEO_FIELDS}
+        return self.http.post("/v1/capture-sessions", json={**request, **extra},
+                              headers={"Authorization": f"Bearer {self.key}"})
+
+    def opened(self, case: str, **extra: Any) -> str:
+        """The capture path of a fresh case."""
+        answer = self.open(case, **extra)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["path"])
+
+    def frame(self, path: str, image: np.ndarray, t: float, step: str = "document") -> httpx.Response:
+        return self.http.post(f"{path}/{step}/frames", params={"t": t}, content=jpeg(image),
+                              headers={"Content-Type": "image/jpeg"})
+
+
+@pytest.fixture
+def served(env: Env, engines: Engines, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The app with the test's capture limits (`parametrize("served", [{field: value}], indirect=True)`)."""
+    app = create_app(web_config(env.config, env.root, **getattr(request, "param", {})))
+    app.state.capture_engines = engines
+    key = Clients(env.redis, app.state.config).add(f"{env.token}-bank").api_key
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30.0) as http:
+        yield Served(env, url, app.state.capture_hub, http, key)
+
+
+def jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return data.tobytes()
+
+
+def noise(width: int = 640, height: int = 360) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    return body
+
+
+# ---- the API -----------------------------------------------------------------------------------
+
+def test_open_capture_one_time_url_and_hostile_tokens(served: Served) -> None:
+    answer = served.open("open", language="fr")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    path = body["path"]
+    assert body["capture_url"] == served.url + path and answer.headers["location"] == path
+    token = path.rsplit("/", 1)[1]
+    assert len(token) == 43 and token not in str(served.hub.__dict__)  # kept only as its hash
+    page = served.http.get(path)
+    assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
+    assert '<html lang="fr">' in page.text and 'role="progressbar"' in page.text
+    assert f'aria-label="{PAGE["progress"][1]}"' in page.text
+    assert f'aria-label="{PAGE["progress"][0]}"' in served.http.get(path, params={"lang": "en"}).text
+    assert served.http.get(f"{path}/status").json()["step"] == "document"
+
+    other = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for hostile in (other, "..%2F..%2Fetc%2Fpasswd", token + "x", "x" * 43 + "%00", "%3Cscript%3E"):
+        assert served.http.get(f"/capture/{hostile}").status_code == 404
+        _problem(served.http.get(f"/capture/{hostile}/status"), 404, "not_found")
+        _problem(served.http.post(f"/capture/{hostile}/document/start"), 404, "not_found")
+        _problem(served.frame(f"/capture/{hostile}", noise(), 0.0), 404, "not_found")
+
+    # the browser needs no key, the bank does; the capture makes the videos and the challenge
+    assert served.http.post("/v1/capture-sessions", json={}).status_code == 401
+    _problem(served.open("videos", document_video=str(served.env.root / "a.mp4")), 422, "invalid_request")
+    _problem(served.open("no-consent", consent=None), 422, "consent_required")
+    _problem(served.open("lang", language="de"), 422, "invalid_request")
+    # frames only for a step being filmed
+    _problem(served.frame(path, noise(), 0.0), 409, "capture_step")
+    _problem(served.http.post(f"{path}/selfie/start"), 409, "capture_step")
+
+
+def test_frames_over_the_size_limits_are_refused_before_decoding(served: Served) -> None:
+    path = served.opened("sizes")
+    assert served.http.post(f"{path}/document/start").status_code == 200
+    limits = WebConfig
+    big = os.urandom(limits.capture_max_frame_bytes + 1)
+    _problem(served.http.post(f"{path}/document/frames", params={"t": 0}, content=b"\xff\xd8\xff" + big,
+                              headers={"Content-Type": "image/jpeg"}), 413, "frame_too_large")
+    time.sleep(1.0 / limits.capture_max_fps)
+    wide = noise(limits.capture_max_frame_side + 16, 64)  # small in bytes, over the pixel limit
+    _problem(served.frame(path, wide, 0.0), 413, "frame_too_large")
+    time.sleep(1.0 / limits.capture_max_fps)
+    _problem(served.http.post(f"{path}/document/frames", params={"t": 0}, content=b"GIF89a" + bytes(64),
+                              headers={"Content-Type": "image/jpeg"}), 422, "invalid_media")
+    time.sleep(1.0 / limits.capture_max_fps)
+    ok = served.frame(path, noise(), 0.0)
+    assert ok.status_code == 200, ok.text
+    state = ok.json()
+    assert state["code"] == Guidance.SHOW_DOCUMENT.value and 0 <= state["progress"] < 1 and not state["closed"]
+
+
+@pytest.mark.parametrize("served", [{"capture_max_sessions": 1}], indirect=True)
+def test_too_many_captures_filming_at_once(served: Served) -> None:
+    first, second = served.opened("first"), served.opened("second")
+    assert served.http.post(f"{first}/document/start").status_code == 200
+    busy = served.http.post(f"{second}/document/start")
+    _problem(busy, 503, "capture_busy")
+    assert int(busy.headers["retry-after"]) >= 1
+    assert served.http.post(f"{first}/document/start").status_code == 200  # starting again is no new one
+
+
+@pytest.mark.parametrize("served", [{"capture_idle_s": 0.5, "capture_lifetime_s": 2.0}], indirect=True)
+def test_silent_and_outlived_captures_expire(served: Served) -> None:
+    silent, idle = served.opened("silent"), served.opened("idle")
+    assert served.http.post(f"{silent}/document/start").status_code == 200
+    assert served.frame(silent, noise(), 0.0).status_code == 200
+    time.sleep(0.8)
+    _problem(served.frame(silent, noise(), 1.0), 410, "capture_expired")
+    _problem(served.http.get(f"{silent}/status"), 410, "capture_expired")
+    assert served.http.get(idle).status_code == 200  # not filming: only its lifetime counts
+    time.sleep(1.5)
+    expired = served.http.get(idle)
+    assert expired.status_code == 410 and PAGE["expired"][1] in expired.text or PAGE["expired"][0] in expired.text
+    assert not any(c.session or c.done for c in served.hub._captures.values())  # no frame kept
+
+
+@pytest.mark.parametrize("served", [{"capture_max_fps": 0.25}], indirect=True)
+def test_frame_rate_and_one_frame_in_flight(served: Served) -> None:
+    path = served.opened("rate")
+    assert served.http.post(f"{path}/document/start").status_code == 200
+    image = noise()
+    assert served.frame(path, image, 0.0).status_code == 200
+    fast = served.frame(path, image, 0.1)
+    _problem(fast, 429, "slow_down")
+    assert int(fast.headers["x-capture-interval-ms"]) >= 4000 and int(fast.headers["retry-after"]) >= 4
+    time.sleep(4.0)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two at once: one is analysed, one is not
+        answers = list(pool.map(lambda t: served.frame(path, image, t), (5.0, 5.1)))
+    assert sorted(a.status_code for a in answers) == [200, 429]
+
+
+def test_y4m_round_trip(tmp_path: Path) -> None:
+    frames = [np.full((36, 64, 3), (40 * i, 100, 200 - 40 * i), np.uint8) for i in range(3)]
+    written = write_y4m(tmp_path / "a.y4m", frames, 12.5)
+    assert written.read_bytes().startswith(b"YUV4MPEG2 W64 H36 F25:2 ")
+    decoded = [f.image for f in video.iter_frames(written)]
+    assert len(decoded) == 3 and all(np.abs(a.astype(int) - b).mean() < 3 for a, b in zip(decoded, frames, strict=True))
+
+
+# ---- the browser -------------------------------------------------------------------------------
+
+def _y4m_from(mp4: Path, fps: float = FPS) -> Path:
+    return write_y4m(mp4.with_suffix(".y4m"), (f.image for f in video.iter_frames(mp4)), fps)
+
+
+def _document(folder: Path, variant: DocumentVariant) -> Path:
+    mp4 = folder / f"document-{variant.value}.mp4"
+    make_document_video(mp4, document_type=DocumentType.FR_CNI_2021, variant=variant, seed=1, size=SIZE, fps=FPS,
+                        seconds=6.0, person=HOLDER)
+    return _y4m_from(mp4)
+
+
+@pytest.fixture(scope="module")
+def browser_videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    folder = tmp_path_factory.mktemp("camera")
+    _document(folder, DocumentVariant.GENUINE)
+    _document(folder, DocumentVariant.BLURRY)
+    return folder
+
+
+def _chromium(playwright: Any, camera: Path) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}"])
+
+
+def _film(playwright: Any, camera: Path, url: str, step: str) -> tuple[Any, Any]:
+    browser = _chromium(playwright, camera)
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's screen
+    page.goto(url)
+    page.click(f"#start-{step}")
+    return browser, page
+
+
+def _until_full(page: Any, timeout_ms: float) -> None:
+    """Wait for the progress bar at 100 %; on a timeout, say what the page showed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
+        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
+
+
+def _step_closed(page: Any, timeout_ms: float) -> bool:
+    """Wait until the step is done (progress at 100 %, True) or asks to start again (False)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('#progress[aria-valuenow="100"], #again:visible', timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
+        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
+    return page.get_attribute("#progress", "aria-valuenow") == "100"
+
+
+def _selfie_camera(folder: Path, challenge: Challenge, attempt: int) -> Path:
+    """A y4m of the holder performing `challenge`, CAMERA_LEAD_S late (see above)."""
+    performed = Challenge(tuple(dataclasses.replace(step, start_s=step.start_s + CAMERA_LEAD_S,
+                                                    end_s=step.end_s + CAMERA_LEAD_S) for step in challenge.steps),
+                          challenge.end_s + CAMERA_LEAD_S)
+    mp4 = folder / f"selfie-{attempt}.mp4"
+    make_selfie_video(mp4, person=HOLDER, variant=SelfieVariant.LIVE, seed=attempt, size=SIZE, fps=SELFIE_FPS,
+                      seconds=performed.end_s + 3.0, challenge=performed)
+    return _y4m_from(mp4, SELFIE_FPS)
+
+
+def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_videos: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    answer = served.open("browser", language="fr")
+    assert answer.status_code == 201, answer.text
+    url = answer.json()["capture_url"]
+    capture = next(iter(served.hub._captures.values()))
+    challenge = capture.next_challenge  # drawn when it opened: the face performs it
+    selfie_camera = _selfie_camera(browser_videos, challenge, 1)
+    began = time.monotonic()
+    with sync_playwright() as playwright:
+        browser, page = _film(playwright, browser_videos / "document-genuine.y4m", url, "document")
+        _until_full(page, 60_000)
+        page.wait_for_selector("#start-selfie", state="visible", timeout=10_000)
+        print(f"document done at {time.monotonic() - began:.1f} s")
+        browser.close()
+        # the selfie with the front camera: another browser whose camera films the face. When the
+        # server falls far behind (the test machine's load), a session can miss a step and ask to
+        # start again, with a new challenge: the customer's second go performs that one.
+        for attempt in (1, 2):
+            browser, page = _film(playwright, selfie_camera, url, "selfie")
+            if _step_closed(page, 60_000):
+                break
+            assert attempt == 1, "the second selfie did not reach 100 % either"
+            print(f"selfie {attempt}: {page.text_content('#guidance')!r} at {page.get_attribute('#progress', 'aria-valuenow')} %")
+            browser.close()
+            challenge = capture.next_challenge
+            selfie_camera = _selfie_camera(browser_videos, challenge, 2)
+        page.wait_for_selector('#outcome-text[data-outcome="checking"]', timeout=30_000)
+        print(f"selfie done at {time.monotonic() - began:.1f} s")
+        case_id = answer.json()["case_id"]
+        deadline = time.monotonic() + 120
+        while result(case_id, 1, served.env.config, served.env.redis) is None:
+            assert time.monotonic() < deadline, "the worker gave no verdict"
+            served.env.work(factory=Verifier)
+        outcome = result(case_id, 1, served.env.config, served.env.redis)
+        assert outcome is not None
+        print(f"verdict at {time.monotonic() - began:.1f} s")
+        shown = page.wait_for_function(
+            "() => { const o = document.getElementById('outcome-text').dataset.outcome;"
+            " return o && o !== 'checking' ? o : null; }", timeout=15_000).json_value()
+        assert page.text_content("#outcome-text") == PAGE[shown][1]
+        browser.close()
+    print(f"verdict {outcome['status']} {outcome.get('reasons')}; page shows {shown}")
+    assert shown in ("approved", "in_review", "retry_required", "refused")
+    # the case is the frames the sessions saw, with the challenge the selfie performed
+    request = (served.env.store.get_attempt(case_id, 1) or {})["request"]
+    assert Challenge.from_dict(request["challenge"]) == challenge
+    uploads = (served.env.root / "uploads").resolve()
+    for name, least in zip(VIDEO_FIELDS, (3, 20), strict=True):  # a document closes after 2 s, a selfie after ~10
+        written = Path(request[name])
+        assert written.parent.parent == uploads and sum(1 for _ in video.iter_frames(written)) >= least
+    assert not any(c.session or c.done for c in served.hub._captures.values())  # frames dropped
+
+
+def test_browser_blurry_document_gets_the_blur_guidance(served: Served, browser_videos: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url = served.open("blurry", language="en").json()["capture_url"]
+    blur = text(Guidance.HOLD_STILL, "en")
+    with sync_playwright() as playwright:
+        browser, page = _film(playwright, browser_videos / "document-blurry.y4m", url, "document")
+        page.wait_for_function(f"() => document.getElementById('guidance').textContent === {blur!r}",
+                               timeout=30_000)
+        page.wait_for_timeout(4000)
+        assert int(page.get_attribute("#progress", "aria-valuenow") or 0) < 100
+        assert page.text_content("#guidance") == blur
+        browser.close()
