@@ -4,13 +4,11 @@ what they saw, the selfie challenge against replays, and the same over HTTP (web
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import cv2
-import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -29,7 +27,7 @@ from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
 from kycengine.synth.selfie_video import SelfieLabels
-from tests.web_support import serve, web_config
+from tests.web_support import web_config
 from tests.workers_support import Env
 from web.app import create_app
 from web.clients import Clients
@@ -275,99 +273,3 @@ def _client(verifier: Verifier, env: Env, **limits: Any) -> tuple[TestClient, di
 
 def _jpeg(frame: video.Frame) -> bytes:
     return cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
-
-
-def test_document_capture_over_http_reaches_done(genuine, verifier: Verifier, env: Env) -> None:
-    document, labels, _, _ = genuine
-    client, bank = _client(verifier, env, capture_max_fps=100.0)
-    assert client.post("/v1/capture/sessions", params={"kind": "document"}).status_code == 401  # banks open them
-    opened = client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank)
-    assert opened.status_code == 201
-    key = opened.json()["id"]
-    answers = []
-    for frame in video.iter_frames(document):
-        reply = client.post(f"/v1/capture/sessions/{key}/frames", params={"t": frame.t, "lang": "fr"},
-                            content=_jpeg(frame), headers={"content-type": "image/jpeg"})
-        assert reply.status_code == 200, reply.text
-        answers.append(reply.json())
-        if answers[-1]["closed"]:
-            break
-        time.sleep(answers[-1]["next_frame_ms"] / 1000)  # as a client does: the server sets the pace
-    assert answers[-1]["code"] == "done" and answers[-1]["text"] == text(Guidance.DONE, "fr")
-    assert all(a["next_frame_ms"] >= 1 for a in answers)
-    state = client.get(f"/v1/capture/sessions/{key}").json()
-    path = env.root / "uploads" / "capture" / state["video"]
-    assert state["closed"] and path.stat().st_size > 0
-    written = verifier.document.analyse(video.decode(path), today=labels.today)
-    assert written.mrz_lines == labels.mrz_lines
-
-
-def test_capture_endpoint_limits(verifier: Verifier, env: Env) -> None:
-    client, bank = _client(verifier, env, capture_max_sessions=1, capture_max_fps=2.0, capture_idle_s=0.5,
-                           capture_max_frame_bytes=200_000)
-    assert client.post("/v1/capture/sessions", params={"kind": "passport"}, headers=bank).status_code == 400
-    key = client.post("/v1/capture/sessions", params={"kind": "selfie"}, headers=bank).json()["id"]
-    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 503
-    frame = video.Frame(0, 0.0, np.full((360, 480, 3), 120, np.uint8))
-    url = f"/v1/capture/sessions/{key}/frames"
-    assert client.post(url, params={"t": 0.0}, content=b"not an image").status_code == 400
-    assert client.post(url, params={"t": 0.0}, content=b"\xff" * 200_001).status_code == 413
-    first = client.post(url, params={"t": 0.0}, content=_jpeg(frame))
-    assert first.status_code == 200 and first.json()["code"] == "show_face"
-    assert first.json()["next_frame_ms"] >= 500  # 2 fps at most, slower when the frames take longer
-    again = client.post(url, params={"t": 0.1}, content=_jpeg(frame))  # too soon: refused, not queued
-    assert again.status_code == 429 and 0 < again.json()["retry_ms"] <= first.json()["next_frame_ms"]
-    time.sleep(0.8)  # silent longer than capture_idle_s: gone, and its place is free again
-    assert client.post(url, params={"t": 1.0}, content=_jpeg(frame)).status_code == 404
-    assert client.post("/v1/capture/sessions", params={"kind": "document"}, headers=bank).status_code == 201
-
-
-# ---- the reference capture page in a real browser -------------------------------------------------
-
-def _y4m(source: Path, target: Path) -> Path:
-    """`source` as a Y4M file, the fake camera's format (Chromium's --use-file-for-fake-video-capture)."""
-    frames = list(video.iter_frames(source))
-    height, width = frames[0].image.shape[:2]
-    with target.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for frame in frames:
-            out.write(b"FRAME\n" + cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420).tobytes())
-    return target
-
-
-@pytest.mark.parametrize("variant, shown", [(DocumentVariant.GENUINE, Guidance.DONE),
-                                            (DocumentVariant.BLURRY, Guidance.HOLD_STILL)])
-def test_capture_page_films_guides_and_finishes(tmp_path: Path, env: Env, verifier: Verifier,
-                                                variant: DocumentVariant, shown: Guidance) -> None:
-    """Chromium whose camera plays a generated document video: the page shows the server's guidance
-    and its progress bar reaches 100 % for a genuine document; a blurry one is told to hold still."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    path = tmp_path / "document.mp4"
-    make_document_video(path, document_type=DocumentType.FR_CNI_2021, variant=variant, seed=1, size=SIZE,
-                        fps=FPS, seconds=4.0, person=HOLDER)
-    camera = _y4m(path, tmp_path / "camera.y4m")
-    config = web_config(env.config, env.root)
-    app = create_app(config)
-    app.state.capture_verifier = verifier
-    bank = {"Authorization": f"Bearer {Clients(env.redis, config).add(f'{env.token}-bank').api_key}"}
-    with serve(app) as url, playwright.sync_playwright() as driver:
-        key = httpx.post(f"{url}/v1/capture/sessions", params={"kind": "document"}, headers=bank).json()["id"]
-        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}"])
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's screen
-            page.goto(f"{url}/v1/capture/page?sessions={key}&lang=fr")
-            if shown is Guidance.DONE:
-                page.wait_for_function("document.getElementById('bar').getAttribute('aria-valuenow') === '100'",
-                                       timeout=150_000)
-                page.wait_for_function("document.getElementById('guidance').textContent.startsWith('Merci')",
-                                       timeout=10_000)
-                state = httpx.get(f"{url}/v1/capture/sessions/{key}").json()
-                assert state["code"] == "done" and state["video"]
-            else:
-                page.wait_for_function(f"document.getElementById('guidance').textContent === "
-                                       f"{json.dumps(text(shown, 'fr'))}", timeout=150_000)
-                assert int(page.get_attribute("#bar", "aria-valuenow") or "0") < 100
-        finally:
-            browser.close()

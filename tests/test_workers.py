@@ -25,6 +25,7 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from kycengine.capture.challenge import Challenge, draw
 from kycengine.errors import InvalidRequest, PathNotAllowed
 from kycengine.reasons import Reason
 from tests.workers_support import CONSENT, ROOT, Env, ScriptedVerifier, free_port, to_env
@@ -72,6 +73,19 @@ def test_verdicts_stored_and_delivered_once_signed(env: Env) -> None:
     assert env.store.retention_time(env.cid("manual_review"), 1) is None
     events = [h["event"] for h in env.store.history(env.cid("approved"))]
     assert events == ["submitted", "verdict", "delivered"]
+
+
+def test_a_capture_challenge_reaches_the_verifier(env: Env) -> None:
+    """The challenge stored with the request is the one the worker's verifier checks the selfie against."""
+    runlog = env.tmp / "runs.jsonl"
+    challenge = draw()
+    submit({**env.request("dare", "approved", runlog=str(runlog)), "challenge": challenge.to_dict()}, env.config,
+           connection=env.redis)
+    submit(env.request("plain", "approved", runlog=str(runlog)), env.config, connection=env.redis)
+    env.work()
+    runs = {run["case"]: run for run in map(json.loads, runlog.read_text().splitlines())}
+    assert Challenge.from_dict(runs[env.cid("dare")]["challenge"]) == challenge
+    assert runs[env.cid("plain")]["challenge"] is None
 
 
 def test_malformed_requests_fail_cleanly_and_worker_survives(env: Env) -> None:

@@ -66,14 +66,15 @@ class ScriptedVerifier:
         self.backend = backend
 
     def verify(self, document_video: Any, selfie_video: Any, *, declared: Any = None,
-               case_id: str = "local", attempt: int = 1, today: dt.date | None = None) -> Verdict:
+               case_id: str = "local", attempt: int = 1, today: dt.date | None = None,
+               challenge: Any = None) -> Verdict:
         started = time.time()
         script = json.loads(Path(document_video).read_text())
 
         def note(event: str) -> None:
             if script.get("runlog"):
                 line = json.dumps({"event": event, "case": case_id, "pid": os.getpid(), "backend": self.backend,
-                                   "at": time.time()})
+                                   "at": time.time(), "challenge": challenge.to_dict() if challenge else None})
                 with open(script["runlog"], "a", encoding="utf-8") as log:
                     log.write(line + "\n")
 

@@ -19,8 +19,8 @@ are shared as they are; the variables below are the web application's own (docs/
 | KYC_WEB_SESSION_HOURS     | 8                  | a console session's lifetime from sign-in            |
 | KYC_WEB_LOGIN_FAILURES    | 5                  | failed sign-ins per account per 15 min before 429    |
 | KYC_WEB_LOGIN_FAILURES_ADDRESS | 20            | failed sign-ins per client address per 15 min        |
-| KYC_WEB_CAPTURE_SESSIONS  | 8                  | live capture sessions at once in one process         |
-| KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture session silent this long is dropped        |
+| KYC_WEB_CAPTURE_SESSIONS  | 8                  | capture steps filmed at once in one process          |
+| KYC_WEB_CAPTURE_IDLE_S    | 30                 | a capture silent this long expires                   |
 | KYC_WEB_CAPTURE_MAX_FPS   | 10                 | most frames a second a capture session takes         |
 | KYC_WEB_CAPTURE_FRAME_BYTES | 2097152 (2 MiB)  | largest capture frame (JPEG or PNG)                  |
 | KYC_WEB_CAPTURE_FRAME_SIDE| 1280               | largest frame side of the capture page's frames      |

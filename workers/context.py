@@ -16,6 +16,7 @@ from redis import Redis
 from rq import get_current_job
 from rq.job import Job
 
+from kycengine.capture.challenge import Challenge
 from kycengine.schema import DeclaredIdentity, Verdict
 
 from .config import WorkerConfig
@@ -28,7 +29,8 @@ class VerifierLike(Protocol):
     """What a job needs from a verifier: `kycengine.pipeline.Verifier.verify`'s signature."""
 
     def verify(self, document_video: Any, selfie_video: Any, *, declared: DeclaredIdentity | None = ...,
-               case_id: str = ..., attempt: int = ..., today: dt.date | None = ...) -> Verdict: ...
+               case_id: str = ..., attempt: int = ..., today: dt.date | None = ...,
+               challenge: Challenge | None = ...) -> Verdict: ...
 
 
 VerifierFactory = Callable[[], VerifierLike]

@@ -26,6 +26,7 @@ from typing import Any
 from redis import Redis
 from tqdm import tqdm
 
+from kycengine.capture.challenge import Challenge
 from kycengine.errors import InvalidInput, InvalidRequest
 from kycengine.reasons import Reason, Status
 from kycengine.schema import DeclaredIdentity
@@ -198,10 +199,11 @@ def strict_verifier(backend: str = "insightface") -> VerifierLike:
 
 def _strict_verdict(verifier: VerifierLike, config: WorkerConfig, request: dict[str, Any], case_id: str,
                     attempt: int) -> dict[str, Any]:
-    declared = request.get("declared")
+    declared, challenge = request.get("declared"), request.get("challenge")
     with media.open_media((request["document_video"], request["selfie_video"]), config) as paths:
         return verifier.verify(paths[0], paths[1], declared=DeclaredIdentity.from_dict(declared) if declared else None,
-                               case_id=case_id, attempt=attempt).to_dict()
+                               case_id=case_id, attempt=attempt,
+                               challenge=Challenge.from_dict(challenge) if challenge else None).to_dict()
 
 
 def reverify(config: WorkerConfig, connection: Redis, case_ids: Iterable[str] | None = None, *,

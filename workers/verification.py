@@ -98,7 +98,8 @@ def verify_job(request_json: Any) -> dict[str, Any]:
                 # verdict is stored in time; it is a BaseException that no stage can swallow.
                 with time_limit("verification", config.job_timeout_s - job_time_margin(config)):
                     verdict = ctx.verifier.verify(paths[0], paths[1], declared=request.declared,
-                                                  case_id=request.case_id, attempt=request.attempt)
+                                                  case_id=request.case_id, attempt=request.attempt,
+                                                  challenge=request.challenge)
             except (TimeLimitExceeded, JobTimeoutException):
                 log.warning("case %s attempt %s: verification timed out", request.case_id, request.attempt)
                 verdict = outcomes.internal_error_verdict(request.case_id, request.attempt,

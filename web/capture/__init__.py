@@ -1,6 +1,5 @@
 """Live capture: the customer's capture page, its frames endpoint and the captures of this process
-(docs/web.md, "Live capture", opened through `POST /v1/capture-sessions`), beside single capture
-sessions that a bank's back end drives itself (`sessions`, under `/v1/capture`, docs/capture.md)."""
+(docs/web.md, "Live capture", opened through `POST /v1/capture-sessions`)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ..config import WebConfig
-from . import sessions
 from .engines import Engines
 from .hub import CaptureHub
 from .routes import router
@@ -23,5 +21,4 @@ def install(app: FastAPI, config: WebConfig) -> None:
     app.state.capture_hub = CaptureHub(config)
     app.state.capture_engines = Engines.for_limits(config.capture_max_frames)
     app.include_router(router)
-    app.include_router(sessions.router)  # single sessions opened by the bank's back end (docs/capture.md)
     app.mount("/static/capture", StaticFiles(directory=STATIC), name="capture-static")
