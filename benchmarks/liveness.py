@@ -4,7 +4,7 @@ Selfie videos are rendered by the project's generator (480x360, 10 fps, 4 s) for
 `synth.faces.PEOPLE`, clean and hard capture, seeds 0..N-1 (attacks) and 0..2N-1 (bona fide: more of
 them, so that one error is not a 3 % step); the thresholds were calibrated on seeds 100-102 (the
 blink thresholds on 200-205; the turn and identity-consistency ones, with print_rocked and
-face_swap_middle, on 100-101), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings,
+face_swap_middle, on 100-101; the scene-scale ones, with replay_monitor, on 100-101), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings,
 and `FaceMatcher.match` on the same face track against the holder's portrait (a face swapped in during
 the capture is the face stage's finding); a presentation is accepted when it is live and neither stage
 gave a reason. The attack classes are
@@ -15,7 +15,8 @@ the table ATTACKS: generator variant -> the reason that names the attack (a clas
 
 The operating point is the Settings defaults (printed with the table). BPCER is also given without
 `team_c`, whose source photo is a near-profile face (its rest pose is ~60 degrees of yaw): no
-customer is filmed so, and the blink cue cannot see the far eye. The cost of the selfie analysis
+customer is filmed so, and its far eye hides behind the nose (the blink cue weights each eye by how
+much of it is seen). The cost of the selfie analysis
 is measured by `benchmarks/selfie_cost.py`. Prints a table; writes benchmarks/results/liveness.json
 (liveness_opencv.json for that backend alone; `python -m benchmarks` runs both backends).
 
