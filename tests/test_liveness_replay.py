@@ -153,16 +153,22 @@ def test_a_monitor_filling_the_frame_changes_the_rooms_scale_and_a_live_room_doe
         assert assessed[name].scores["scene_scale"] < settings.liveness_scene_scale_review
 
 
-def _room_frames(step: object) -> tuple[tuple[video.Frame, ...], FaceTrack]:
-    """Frames of a textured room around a fixed face box, each moved by `step(index)` (a 2x3 affine)."""
+def _room_frames(step: object, blank: bool = False) -> tuple[tuple[video.Frame, ...], FaceTrack]:
+    """Frames of a textured room (or a `blank` wall, shaded) around a fixed face box, each moved by
+    `step(index)` (a 2x3 affine), with fresh sensor noise."""
     rng = np.random.default_rng(3)
-    room = cv2.GaussianBlur(rng.uniform(0, 255, (360, 480)).astype(np.float32), (0, 0), 2.5)
-    room = (room - room.min()) * (255 / (room.max() - room.min()))
+    if blank:
+        room = np.tile(np.linspace(150, 200, 480, dtype=np.float32), (360, 1))
+    else:
+        room = cv2.GaussianBlur(rng.uniform(0, 255, (360, 480)).astype(np.float32), (0, 0), 2.5)
+        room = (room - room.min()) * (255 / (room.max() - room.min()))
     room = cv2.cvtColor(room.astype(np.uint8), cv2.COLOR_GRAY2BGR)
     box = np.array([200.0, 110.0, 280.0, 210.0])
     frames, sightings = [], []
     for index in range(20):
         image = cv2.warpAffine(room, step(index), (480, 360), borderMode=cv2.BORDER_REFLECT)  # type: ignore[operator]
+        noise = cv2.GaussianBlur(rng.normal(0, 5, image.shape[:2]).astype(np.float32), (0, 0), 0.7)
+        image = np.clip(image + noise[..., None], 0, 255).astype(np.uint8)
         frames.append(video.Frame(index=index, t=index / FPS, image=image))
         sightings.append(Sighting(position=index, box=box, landmarks5=np.zeros((5, 2))))
     return tuple(frames), FaceTrack(tuple(sightings), 2, 0)
@@ -186,8 +192,11 @@ def test_scene_scale_sees_a_zoom_but_not_a_shift_or_a_turn() -> None:
     assert still.scale < threshold / 4 and still.spans >= 3
 
 
-def test_scene_scale_needs_a_face_and_enough_spans() -> None:
-    """No face: nothing is placed beside it, no score (nan), never a refusal."""
+def test_scene_scale_needs_a_face_and_real_corners() -> None:
+    """No face: nothing is placed beside it; a blank wall: its "corners" are sensor noise, which once
+    read as a zoom. Neither has a score (nan): never a refusal."""
     frames, _ = _room_frames(lambda index: np.eye(2, 3))
     found = scene_scale(frames, FaceTrack((None,) * len(frames), 2, 0))
     assert np.isnan(found.scale) and found.spans == 0
+    blank = scene_scale(*_room_frames(lambda index: np.eye(2, 3), blank=True))
+    assert np.isnan(blank.scale) and blank.spans == 0

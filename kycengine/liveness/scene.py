@@ -11,8 +11,11 @@ changing its scale at any depth. So the room's scale change over short spans say
 Score: between frames SPAN_S apart (every SPAN_EVERY-th kept frame as the first), corners of the
 background (beyond BACKGROUND_REACH face widths left and right of the face, full height: head and
 shoulders move on their own) are followed with pyramidal Lucas-Kanade (forward-backward checked)
-on grey copies WORK_WIDTH px wide; a similarity (scale, turn, shift) is fitted to them (RANSAC),
-and the score is the median over the spans of |log scale|.
+on grey copies WORK_WIDTH px wide, smoothed by SMOOTH_PX; a similarity (scale, turn, shift) is
+fitted to them (RANSAC), and the score is the median over the spans of |log scale|. Only real
+corners count (CORNER_MIN): on a blank wall the strongest "corners" are sensor noise, which Lucas-
+Kanade follows anywhere along the wall's smooth shading and which once read as a 3 % zoom; a span
+without MIN_POINTS real corners is not measured, and a video without MIN_SPANS spans has no score.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ SPAN_S = 0.5  # seconds between the two frames of a span (a hand's drift towards
 SPAN_EVERY = 2  # a span starts at every 2nd kept frame
 WORK_WIDTH = 480  # px: frames are compared on grey copies at most this wide
 BACKGROUND_REACH = 1.6  # the background starts this many face widths left and right of the face's centre
+SMOOTH_PX = 1.0  # Gaussian sigma (working px) taken off the sensor noise before corners are sought
+# Smallest corner strength (cv2.cornerMinEigenVal, block 5, Sobel 3, on 0-255 grey) a background corner
+# needs: a right-angle corner of ~20 grey levels through the lens reads ~2e-4; on blank walls of
+# generated rooms the strongest noise corners read up to 4e-5 (clean) and 1e-4 (hard capture).
+CORNER_MIN = 1.5e-4
 MAX_CORNERS = 200
 LK_WINDOW = (21, 21)
 LK_LEVELS = 3  # a screen's drift over half a second reaches ~20 px at 480 px
@@ -63,9 +71,14 @@ def background_mask(shape: tuple[int, int], box: np.ndarray) -> np.ndarray:
 
 def span_scale(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> float | None:
     """log scale of the similarity that takes `before`'s background corners (`mask`) to `after`
-    (grey images); None when too few corners could be followed."""
+    (grey images, smoothed); None when too few real corners could be followed."""
     corners = cv2.goodFeaturesToTrack(before, MAX_CORNERS, 0.01, 5, mask=mask, blockSize=5)
-    if corners is None or len(corners) < MIN_POINTS:
+    if corners is None:
+        return None
+    strength = cv2.cornerMinEigenVal(before, 5, ksize=3)
+    at = np.round(corners.reshape(-1, 2)).astype(int)
+    corners = corners[strength[at[:, 1], at[:, 0]] >= CORNER_MIN]
+    if len(corners) < MIN_POINTS:
         return None
     # nextPts is an output that OpenCV allocates when given None; the stub does not allow None.
     ahead, ok, _ = cv2.calcOpticalFlowPyrLK(before, after, corners, None,  # type: ignore[call-overload]
@@ -95,7 +108,8 @@ def scene_scale(frames: Sequence[Frame], track: FaceTrack) -> SceneScale:
 
     def grey(position: int) -> np.ndarray:
         if position not in greys:
-            greys[position] = shrink(cv2.cvtColor(frames[position].image, cv2.COLOR_BGR2GRAY), ratio)
+            small = shrink(cv2.cvtColor(frames[position].image, cv2.COLOR_BGR2GRAY), ratio)
+            greys[position] = cv2.GaussianBlur(small, (0, 0), SMOOTH_PX)
         return greys[position]
 
     scales, used = [], []
