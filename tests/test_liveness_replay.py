@@ -158,11 +158,11 @@ def _room_frames(step: object, blank: bool = False) -> tuple[tuple[video.Frame, 
     `step(index)` (a 2x3 affine), with fresh sensor noise."""
     rng = np.random.default_rng(3)
     if blank:
-        room = np.tile(np.linspace(150, 200, 480, dtype=np.float32), (360, 1))
+        shade = np.tile(np.linspace(150, 200, 480, dtype=np.float32), (360, 1))
     else:
-        room = cv2.GaussianBlur(rng.uniform(0, 255, (360, 480)).astype(np.float32), (0, 0), 2.5)
-        room = (room - room.min()) * (255 / (room.max() - room.min()))
-    room = cv2.cvtColor(room.astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        texture = np.asarray(cv2.GaussianBlur(rng.uniform(0, 255, (360, 480)).astype(np.float32), (0, 0), 2.5))
+        shade = (texture - texture.min()) * (255 / (texture.max() - texture.min()))
+    room = cv2.cvtColor(shade.astype(np.uint8), cv2.COLOR_GRAY2BGR)
     box = np.array([200.0, 110.0, 280.0, 210.0])
     frames, sightings = [], []
     for index in range(20):

@@ -204,8 +204,9 @@ class LivenessChecker:
         beside_turning = turned and not flat
         framed_video = beside_turning and printed.border >= s.liveness_border_min
         one_side = beside_turning and not framed_video and printed.border >= s.liveness_border_min / 2
-        suspected = (Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side of a turning face",
-                             printed.border, s.liveness_border_min / 2),) if one_side else ()
+        suspected: tuple[Finding, ...] = (Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side "
+                                                  "of a turning face", printed.border,
+                                                  s.liveness_border_min / 2),) if one_side else ()
         if filling_hint:
             suspected += ((Finding(FindingCode.REPLAY_SUSPECTED, "the room beside the face changes scale as a screen "
                                    "filling the frame would", scene.scale, s.liveness_scene_scale_review),)
