@@ -251,9 +251,11 @@ class Settings(Record):
     # or, with the background's light cue above its threshold too, it is refused. Seeds 100-101, 7
     # people x clean/hard, 480x360 at 10 fps, 4 s, insightface track (28 videos each): live
     # 0.0009-0.0054 (team_c included), replay_monitor 0.0132-0.046. Review at the geometric mean of
-    # 0.0054 and 0.0132; refusal at 0.0132 / 1.25. The generator's live camera never moves towards
-    # the face, so the live range is measurement noise: a real room scales by the face's distance
-    # over the room's times the face's own scale change (about 0.1-0.3 at arm's length).
+    # 0.0054 and 0.0132; refusal at 0.0132 / 1.25. Those were measured before noise corners on blank
+    # walls were left out (scene.CORNER_MIN); since, seed 100: live 0.0014-0.0037 (4 of 14 without
+    # a score: blank walls), replay_monitor 0.016-0.033 (all 14 scored). The generator's live camera
+    # never moves towards the face, so the live range is measurement noise: a real room scales by the
+    # face's distance over the room's times the face's own scale change (about 0.1-0.3 at arm's length).
     liveness_scene_scale_min: float = 0.0106
     liveness_scene_scale_review: float = 0.0085
     # Halftone: diagonal spectral peak (log10 over its neighbourhood) of the face region at or above
