@@ -4,7 +4,7 @@ Selfie videos are rendered by the project's generator (480x360, 10 fps, 4 s) for
 `synth.faces.PEOPLE`, clean and hard capture, seeds 0..N-1 (attacks) and 0..2N-1 (bona fide: more of
 them, so that one error is not a 3 % step); the thresholds were calibrated on seeds 100-102 (the
 blink thresholds on 200-205; the turn and identity-consistency ones, with print_rocked and
-face_swap_middle, on 100-101; the scene-scale ones, with replay_monitor, on 100-101), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings,
+face_swap_middle, on 100-101), so these are held out. Each video goes through `LivenessChecker.assess` at the pipeline's settings,
 and `FaceMatcher.match` on the same face track against the holder's portrait (a face swapped in during
 the capture is the face stage's finding); a presentation is accepted when it is live and neither stage
 gave a reason. The attack classes are

@@ -61,7 +61,7 @@ class FindingCode(str, enum.Enum):
     FACE_SWAPPED = "face_swapped"
     # liveness
     SCREEN_REPLAY = "screen_replay"
-    REPLAY_SUSPECTED = "replay_suspected"  # a bright frame on one side of a turning face; a room changing as a screen
+    REPLAY_SUSPECTED = "replay_suspected"  # one side of a thin bright frame beside a face that turned
     PRINTED_PHOTO = "printed_photo"
     STILL_PICTURE = "still_picture"
     FLAT_FACE = "flat_face"  # turned well, yet moved as one plane

@@ -241,23 +241,7 @@ class Settings(Record):
     # out (seeds 0 attacks, 0-1 live): live 0.0023-0.0064, monitors 0.0039-0.059 (2 of 14 below it),
     # and looped live clips with fresh noise up to 0.0092: a live-like video can reach it. Seed 1:
     # 9 of 14 monitors below it (insightface), 6 of 14 (opencv): this cue alone does not stop them.
-    # Seed 101 live reached 0.0091 (astronaut, clean): alone it now sends the selfie to a person
-    # (liveness_uncertain), and refuses only with liveness_scene_scale_review reached too.
     liveness_background_min: float = 0.0072
-    # Scene scale (liveness.scene): median |log scale| of the room beside the face (beyond 1.6 face
-    # widths left and right of it, full height) between frames 0.5 s apart, at or above which the room
-    # grows and shrinks with the picture as one plane: a screen filling the frame, refused (a print's
-    # border keeps a print a print). At or above the review value a person looks (liveness_uncertain),
-    # or, with the background's light cue above its threshold too, it is refused. Seeds 100-101, 7
-    # people x clean/hard, 480x360 at 10 fps, 4 s, insightface track (28 videos each): live
-    # 0.0009-0.0054 (team_c included), replay_monitor 0.0132-0.046. Review at the geometric mean of
-    # 0.0054 and 0.0132; refusal at 0.0132 / 1.25. Those were measured before noise corners on blank
-    # walls were left out (scene.CORNER_MIN); since, seed 100: live 0.0014-0.0037 (4 of 14 without
-    # a score: blank walls), replay_monitor 0.016-0.033 (all 14 scored). The generator's live camera
-    # never moves towards the face, so the live range is measurement noise: a real room scales by the
-    # face's distance over the room's times the face's own scale change (about 0.1-0.3 at arm's length).
-    liveness_scene_scale_min: float = 0.0106
-    liveness_scene_scale_review: float = 0.0085
     # Halftone: diagonal spectral peak (log10 over its neighbourhood) of the face region at or above
     # which a printer's dot lattice is seen. Live 1.04-1.23; prints 1.03-1.23 at 480x360 (the dots are
     # finer than a pixel), 1.05-2.9 at 720p (2.9: a 37 lines-per-inch laser print); screens 1.03-1.48

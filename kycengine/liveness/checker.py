@@ -1,16 +1,14 @@
 """Liveness stage entry point: selfie frames in, LivenessEvidence out.
 
 The face is followed through the frames once (`track`); every cue then reads that track and the
-frames: motion parallax (`parallax`), head turn and blink (`pose`), screen (`screen`), the room's
-scale (`scene`), print (`print_cues`), capture (`capture`) and, when the operator installed it, a learned anti-spoofing
+frames: motion parallax (`parallax`), head turn and blink (`pose`), screen (`screen`), print
+(`print_cues`), capture (`capture`) and, when the operator installed it, a learned anti-spoofing
 model (`antispoof`). Each cue is a score compared with a threshold from Settings; every score, its
 threshold and the frames it came from go into the evidence. The stage says `live` only when the
 face moved in 3D (parallax), turned both ways, blinked, and no attack cue fired.
 
 Findings (kycengine.decision maps them to reasons): a still picture -> still_picture; a bezel or
-moire -> screen_replay; the room beside the face growing and shrinking with the picture as one plane
-(a screen filling the frame) -> screen_replay, a smaller scale change or the room's light changing
-as a screen's, alone -> replay_suspected (a person looks); the screen's light or colour cues (flicker, banding, gamut) on a flat or
+moire -> screen_replay; the screen's light or colour cues (flicker, banding, gamut) on a flat or
 unturned face -> screen_replay; print cues (border, halftone, flat tones) on a flat or unturned
 face -> printed_photo; a face that turned well (2 x the turn threshold) yet moved as one plane ->
 flat_face; stream anomalies -> stream_anomaly. A head that does not turn shows no parallax either,
@@ -40,7 +38,6 @@ from .loop import loop_cue
 from .parallax import face_crops, parallax
 from .pose import blink, head_turn
 from .print_cues import print_cues
-from .scene import scene_scale
 from .screen import screen_cues
 
 MIN_FACE_FRAMES = 5  # fewer frames with a face than this: nothing to judge liveness on
@@ -75,8 +72,6 @@ class LivenessChecker:
         printed = print_cues(samples)
         capture = capture_cues(frames, samples)
         looped = loop_cue(frames)
-        scene = scene_scale(frames, track)
-        used.update(scene.frames)
         used.update(samples.positions)
         used.update(capture.frames)
         used.update(looped.frames)
@@ -86,7 +81,7 @@ class LivenessChecker:
                       print_halftone=printed.halftone, print_flat=printed.flat,
                       capture_duplicates=capture.duplicates, capture_non_increasing=float(capture.non_increasing),
                       capture_max_gap_s=capture.max_gap_s, capture_noise=capture.noise,
-                      loop_repeat=looped.repeat, loop_period_s=looped.period_s, scene_scale=scene.scale,
+                      loop_repeat=looped.repeat, loop_period_s=looped.period_s,
                       faces_found=float(len(track.found)), faces_trusted=float(len(track.trusted)),
                       frames=float(len(frames)))
         thresholds.update(screen_moire=s.liveness_moire_min, screen_bezel=s.liveness_bezel_min,
@@ -96,22 +91,14 @@ class LivenessChecker:
                           print_halftone=s.liveness_halftone_min, print_flat=s.liveness_flat_min,
                           capture_duplicates=s.liveness_duplicates_max,
                           capture_non_increasing=0.0, capture_max_gap_s=s.liveness_gap_max_s,
-                          capture_noise=s.liveness_noise_min, loop_repeat=s.liveness_loop_min,
-                          scene_scale=s.liveness_scene_scale_min)
+                          capture_noise=s.liveness_noise_min, loop_repeat=s.liveness_loop_min)
 
         # A bezel, or a pixel grid (moire) on a picture without a photo's white border: enough alone.
         no_border = printed.border < s.liveness_border_min
         screen_seen = screen.bezel >= s.liveness_bezel_min or (no_border and screen.moire >= s.liveness_moire_min)
-        # A screen filling the frame, without a print's border (a large print held close changes what is
-        # beside the face too); nan compares False. The room beside the face growing and shrinking with
-        # the picture as one plane (scene) is enough alone; a smaller scale change, or the room's light
-        # changing as a screen's does (background: live rooms come close to it), is enough together,
-        # and alone sends the selfie to a person.
-        light_changing = no_border and bool(screen.background >= s.liveness_background_min)
-        scene_scaling = no_border and bool(scene.scale >= s.liveness_scene_scale_review)
-        screen_filling = ((no_border and bool(scene.scale >= s.liveness_scene_scale_min))
-                          or (light_changing and scene_scaling))
-        filling_hint = not screen_filling and (light_changing or scene_scaling)
+        # The background's light changing as a screen's does: a screen filling the frame, so without a
+        # print's border (a large print held close changes the strips too); nan compares False.
+        screen_filling = no_border and bool(screen.background >= s.liveness_background_min)
         # The light and colour cues stand closer to live faces (a face lit by its own monitor is blue,
         # a flickering lamp pulses): like the print cues, they only condemn a face that moved as a
         # plane or never turned (below).
@@ -136,9 +123,9 @@ class LivenessChecker:
             attack.append(Finding(FindingCode.SCREEN_REPLAY, "a device's bezel or a pixel grid around the face",
                                   max(screen.bezel, screen.moire)))
         if screen_filling and not screen_seen:
-            attack.append(Finding(FindingCode.SCREEN_REPLAY, "the room beside the face grows and shrinks with the "
-                                  "picture as one plane, or changes its scale and its light as a screen does (a "
-                                  "screen filling the frame)", scene.scale, s.liveness_scene_scale_min))
+            attack.append(Finding(FindingCode.SCREEN_REPLAY, "the background's light changes from frame to frame as "
+                                  "a screen's does (a screen filling the frame)", screen.background,
+                                  s.liveness_background_min))
         screen_seen = screen_seen or screen_filling
         if suspicious:
             attack.append(Finding(FindingCode.STREAM_ANOMALY, "repeated frames, time going backwards, a splice "
@@ -204,15 +191,8 @@ class LivenessChecker:
         beside_turning = turned and not flat
         framed_video = beside_turning and printed.border >= s.liveness_border_min
         one_side = beside_turning and not framed_video and printed.border >= s.liveness_border_min / 2
-        suspected: tuple[Finding, ...] = (Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side "
-                                                  "of a turning face", printed.border,
-                                                  s.liveness_border_min / 2),) if one_side else ()
-        if filling_hint:
-            suspected += ((Finding(FindingCode.REPLAY_SUSPECTED, "the room beside the face changes scale as a screen "
-                                   "filling the frame would", scene.scale, s.liveness_scene_scale_review),)
-                          if scene_scaling else
-                          (Finding(FindingCode.REPLAY_SUSPECTED, "the background's light changes from frame to "
-                                   "frame as a screen's does", screen.background, s.liveness_background_min),))
+        suspected = (Finding(FindingCode.REPLAY_SUSPECTED, "a thin bright line on one side of a turning face",
+                             printed.border, s.liveness_border_min / 2),) if one_side else ()
         if still:
             attack.append(Finding(FindingCode.STILL_PICTURE, "the face never moved", motion,
                                   s.liveness_still_motion_max))
