@@ -186,11 +186,15 @@ class Settings(Record):
     # 0.008-0.034, still 0.001-0.006. The threshold is the geometric mean of 0.144 and 0.034. 1280x720
     # at 30 fps, seed 200 (astronaut, yaoming, team_b x clean/hard): blinking 0.16-0.42, no_blink
     # 0.016-0.024. team_c's far eye is hidden: its blinks read 0.058-0.90, its no_blink up to 0.21.
+    # Each eye now counts by how much of it is seen (liveness.pose.eye_visibility): team_c live, seeds
+    # 0-3 x clean/hard, 0.094-0.56 (0.049-0.32 when the eyes counted alike: 2 of 8 below 0.07); its
+    # no_blink 0.018-0.37 (the near eye's look changes as the head turns; it was 0.010-0.30).
     liveness_blink_min: float = 0.07
     # The same with YuNet's eye points (median then Savitzky-Golay smoothed), same videos: blinking
     # 0.112-0.58; no_blink 0.007-0.035, print (all people) 0.006-0.042, still 0.001-0.019; geometric
     # mean of 0.112 and 0.042. 720p: blinking 0.15-0.46, no_blink 0.012-0.018. team_c: blinks
-    # 0.066-0.27, no_blink up to 0.13.
+    # 0.066-0.27, no_blink up to 0.13. With eye_visibility, team_c live seeds 0-3: 0.116-0.41 (0.069-0.21
+    # before); its no_blink 0.017-0.148.
     liveness_blink_min_yunet: float = 0.07
     # Spectral peak (log10 over its neighbourhood) of the face region at or above which a screen's
     # pixel grid is seen (moire). Clean screens 1.74-3.2; live, still 1.05-1.27; prints 1.09-1.26, but

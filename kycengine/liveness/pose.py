@@ -13,7 +13,9 @@ smoothly. Each frame's grey face crop (the face FACE_PX wide, see `parallax.face
 on its two eye centres into a canonical strip; each eye's window is compared (normalised
 cross-correlation, best over a small search) with the frames 0.2 s before and after (two frames at
 10 fps). With d = 1 - NCC, the score is the detour the eye's look takes through the frame between
-its two neighbours, (d(t-2, t) + d(t, t+2) - d(t-2, t+2)) / 2, averaged over both eyes: a look that
+its two neighbours, (d(t-2, t) + d(t, t+2) - d(t-2, t+2)) / 2, averaged over both eyes, each weighted
+by how much of it the camera sees (`eye_visibility`: a near-profile face's far eye hides behind the
+nose, and its window, all cheek, halved every blink when the eyes counted alike): a look that
 changes once and stays (a step) scores 0, a smooth change (a head turn: d grows about as the square
 of the change) below 0, and a look that leaves and comes back above 0. Subtracting all of
 d(t-2, t+2) instead (NCC(t-2, t+2) - mean(NCC(t, t-2), NCC(t, t+2))) charges a blink during a head
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.landmarks import plane_yaw
+from ..face.landmarks import plane_yaw, yaw_index
 from ..face.track import FaceTrack
 from .parallax import Crops
 
@@ -121,6 +123,17 @@ def _detour(before: np.ndarray, strip: np.ndarray, after: np.ndarray, eye: int) 
     return (1 + apart - _similarity(strip, before, eye) - _similarity(strip, after, eye)) / 2
 
 
+def eye_visibility(landmarks5: np.ndarray) -> tuple[float, float]:
+    """How much of each eye (left, right in the image) the camera sees: its distance from the nose
+    along the eye axis, in half eye spans (1 each facing the camera; the far eye of a turned head nears
+    the nose and hides behind it). Equal weights where the nose cannot be placed."""
+    offset = yaw_index(landmarks5)
+    if not np.isfinite(offset):
+        return 1.0, 1.0
+    near = float(np.clip(1 + offset, 0.0, 2.0)), float(np.clip(1 - offset, 0.0, 2.0))
+    return near if sum(near) > 0 else (1.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Blink:
     """The strongest eye transient and the frame (position in the video) it was seen at."""
@@ -141,13 +154,14 @@ def blink(crops: Crops, track: FaceTrack, frame_step_s: float, *, smooth: bool) 
     if smooth:
         eyes = _smoothed(eyes)
     strips = {s.position: _strip(crops.images[s.position], e[0], e[1]) for s, e in zip(found, eyes)}
+    seen = {s.position: eye_visibility(s.landmarks5) for s in found}
     best, where, examined = 0.0, -1, 0
     for position, strip in strips.items():
         before, after = strips.get(position - gap), strips.get(position + gap)
         if before is None or after is None:
             continue
         examined += 1
-        score = float(np.mean([_detour(before, strip, after, eye) for eye in (0, 1)]))
+        score = float(np.average([_detour(before, strip, after, eye) for eye in (0, 1)], weights=seen[position]))
         if score > best:
             best, where = score, position
     return Blink(best, where, examined)
