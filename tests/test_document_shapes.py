@@ -189,6 +189,17 @@ def test_a_card_in_a_sleeve_is_read_and_never_refused(film) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", [DocumentType.FR_CNI_2021, DocumentType.PASSPORT])
+def test_a_document_held_long_side_up_is_found_and_read(film, kind: DocumentType) -> None:
+    evidence, labels = film(kind, Capture.UPRIGHT)
+    corners = np.array(labels.corners[0])
+    assert abs((corners[1] - corners[0])[1]) > abs((corners[1] - corners[0])[0])  # filmed long side up
+    assert evidence.mrz_lines == labels.mrz_lines
+    assert _check(evidence, "tilted") and _check(evidence, "undamaged"), evidence.checks
+    assert _status(evidence) is Status.APPROVED, evidence.findings
+
+
+@pytest.mark.slow
 def test_an_untilted_card_is_still_refused_with_the_gentle_threshold(film) -> None:
     evidence, _ = film(DocumentType.FR_CNI_2021, Capture.STANDARD, size=(640, 360), variant=DocumentVariant.NOT_TILTED)
     assert FindingCode.DOCUMENT_NOT_TILTED in {f.code for f in evidence.findings}
