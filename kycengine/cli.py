@@ -92,13 +92,14 @@ def cmd_mrz(args: argparse.Namespace) -> int:
     """Read the MRZ of a document image or video."""
     from .document.analyser import read_mrz_file
 
-    mrz = read_mrz_file(args.path)
-    if mrz is None:
+    read = read_mrz_file(args.path)
+    if read is None:
         _print({"found": False}, args.json, "no MRZ found")
         return 1
+    mrz = read.mrz
     text = "\n".join([*mrz.lines, f"format: {mrz.format.value}", f"valid: {mrz.valid}",
-                      f"score: {mrz.score}"])
-    _print({"found": True, **mrz.to_dict()}, args.json, text)
+                      f"score: {mrz.score}", *(f"unconfirmed: {d}" for d in read.doubts)])
+    _print({"found": True, **mrz.to_dict(), "unconfirmed": list(read.doubts)}, args.json, text)
     return 0
 
 
@@ -159,7 +160,7 @@ def cmd_reasons(args: argparse.Namespace) -> int:
 
 # Which `kyc synth` options each kind of output takes; any other given option is refused.
 _SYNTH_OPTIONS = {
-    "document": {"type", "variant", "person", "usage_name"},
+    "document": {"type", "variant", "person", "usage_name", "capture"},
     "selfie": {"variant", "person"},
     "sample": {"type", "person", "usage_name", "document_variant", "selfie_variant"},
 }
@@ -193,7 +194,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.what == "document":
         label = synth.make_document_video(out, document_type=document_type, person=args.person,
                                           variant=synth.DocumentVariant(args.variant or "genuine"),
-                                          usage_name=args.usage_name, **common)
+                                          usage_name=args.usage_name,
+                                          capture=synth.Capture(args.capture or "standard"), **common)
     else:
         label = synth.make_selfie_video(out, person=args.person or synth.PEOPLE[0],
                                         variant=synth.SelfieVariant(args.variant or "live"), **common)
@@ -204,6 +206,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
     from .document.types import DocumentType
+    from .synth.document_video import Capture
     from .synth.faces import PEOPLE
 
     parser = argparse.ArgumentParser(prog="kyc", description=__doc__)
@@ -257,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selfie-variant", help="sample: the selfie's variant (default: live)")
     p.add_argument("--person", choices=PEOPLE, help=f"the holder (default: drawn from the seed; selfie: {PEOPLE[0]})")
     p.add_argument("--usage-name", action="store_true", help="document, sample: print a usage name")
+    p.add_argument("--capture", choices=[c.value for c in Capture],
+                   help="document: how the customer films it (default: standard)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hard", action="store_true", help="harder filming conditions")
     p.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT")

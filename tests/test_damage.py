@@ -29,7 +29,7 @@ from kycengine.reasons import Reason, Status
 from kycengine.schema import DocumentEvidence
 from kycengine.settings import Settings
 from kycengine.synth import damage, document_video, documents, filming
-from kycengine.synth.document_video import DocumentVariant, document_video_frames, make_document_video
+from kycengine.synth.document_video import Capture, DocumentVariant, document_video_frames, make_document_video
 from kycengine.synth.identity import random_identity
 from tests.support import reasons_of
 
@@ -167,8 +167,10 @@ def _card_corners() -> np.ndarray:
     return np.float32([[m, m], [m + w, m], [m + w, m + h], [m, m + h]]) * ppm
 
 
-def _drawn_views(cut_corner: bool, count: int = 3) -> list[np.ndarray]:
-    """A flat card, upright, drawn on a textured surface that changes from frame to frame."""
+def _drawn_views(cut_corner: bool, count: int = 3, sleeve_mm: float = 0.0) -> list[np.ndarray]:
+    """A flat card, upright, drawn on a textured surface that changes from frame to frame; with
+    `sleeve_mm`, inside a clear sleeve that much larger on every side (a lighter film over the
+    surface, a bright rim at its edge)."""
     layout = LAYOUTS[DocumentType.FR_CNI_2021]
     ppm, margin = check.PX_PER_MM, _DRAWN_MARGIN_MM
     w, h = (round((s + 2 * margin) * ppm) for s in layout.size_mm)
@@ -181,6 +183,14 @@ def _drawn_views(cut_corner: bool, count: int = 3) -> list[np.ndarray]:
         cv2.rectangle(card, (m, m), (w - m - 1, h - m - 1), 255, -1)
         if cut_corner:
             cv2.fillPoly(card, [np.int32([[m, m], [m + 14 * ppm, m], [m, m + 9 * ppm]])], 0)
+        if sleeve_mm:
+            rim, pad = round(0.8 * ppm), round(sleeve_mm * ppm)
+            film = np.zeros((h, w), np.uint8)
+            cv2.rectangle(film, (m - pad, m - pad), (w - m + pad - 1, h - m + pad - 1), 255, -1)
+            inner = np.zeros((h, w), np.uint8)
+            cv2.rectangle(inner, (m - pad + rim, m - pad + rim), (w - m + pad - rim - 1, h - m + pad - rim - 1), 255, -1)
+            veil = np.where(inner[..., None] > 0, 0.15, 0.3)[..., 0:1] * (film[..., None] > 0)
+            surface = surface * (1 - veil) + 235 * veil
         view = np.where(card[..., None] > 0, np.float32([215, 205, 225]), surface)
         views.append(np.clip(view + rng.normal(0, 2, view.shape), 0, 255).astype(np.uint8))
     return views
@@ -199,6 +209,15 @@ def test_a_missing_corner_leaves_the_edge_missing(cut_corner):
         assert found.outline_missing_mm == 0 and check.damage_kinds(found, SETTINGS) == ()
 
 
+@pytest.mark.parametrize("cut_corner", [False, True])
+@pytest.mark.parametrize("sleeve_mm", [2.5, 4.5])
+def test_a_sleeve_s_edge_outside_the_card_is_not_the_card_s(cut_corner, sleeve_mm):
+    layout = LAYOUTS[DocumentType.FR_CNI_2021]
+    views = _drawn_views(cut_corner, sleeve_mm=sleeve_mm)
+    found = check.measure_views([check.rectify_view(v, _card_corners(), layout) for v in views], layout, oriented=True)
+    assert ("outline" in check.damage_kinds(found, SETTINGS)) is cut_corner, found
+
+
 # ---- filmed videos, through the document stage ---------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -208,11 +227,12 @@ def analysed(tmp_path_factory):
     analyser = DocumentAnalyser(default_registry(), SETTINGS)
     done: dict[tuple, tuple[DocumentEvidence, document_video.DocumentLabels]] = {}
 
-    def _analysed(kind: DocumentType, variant: DocumentVariant, seed: int):
-        key = (kind, variant, seed)
+    def _analysed(kind: DocumentType, variant: DocumentVariant, seed: int, capture: Capture = Capture.STANDARD):
+        key = (kind, variant, seed, capture)
         if key not in done:
-            path = folder / f"{kind.value}_{variant.value}_{seed}.mp4"
-            labels = make_document_video(path, document_type=kind, variant=variant, seed=seed, today=TODAY, **SMALL)
+            path = folder / f"{kind.value}_{variant.value}_{seed}_{capture.value}.mp4"
+            labels = make_document_video(path, document_type=kind, variant=variant, seed=seed, today=TODAY,
+                                         capture=capture, **SMALL)
             frames = video.decode(path, max_side=SETTINGS.max_side, target_fps=SETTINGS.document_fps)
             done[key] = (analyser.analyse(frames, today=TODAY), labels)
         return done[key]
@@ -245,3 +265,11 @@ def test_views_come_the_way_the_mrz_was_read(analysed):
     evidence, labels = analysed(DocumentType.FR_CNI_2021, DocumentVariant.CREASED_PORTRAIT, 1)
     detail = _undamaged(evidence).detail
     assert "crease across" in detail and "portrait" in detail, detail
+
+
+@pytest.mark.parametrize("kind", [DocumentType.FR_CNI_2021, DocumentType.FR_CNI_1988])
+@pytest.mark.parametrize("variant", [DocumentVariant.GENUINE, DocumentVariant.CORNER_MISSING])
+def test_a_card_in_a_sleeve_is_judged_on_its_own_edge(analysed, kind, variant):
+    evidence, _ = analysed(kind, variant, 0, Capture.SLEEVE)
+    assert (Reason.DOCUMENT_DAMAGED in reasons_of(evidence)) is (variant is DocumentVariant.CORNER_MISSING), \
+        _undamaged(evidence).detail

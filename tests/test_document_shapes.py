@@ -1,5 +1,5 @@
 """Documents of other shapes and ordinary captures: open passports, foreign passports, sleeves,
-gentle tilt, 640x360 video, and cut-off judged over a share of the frames.
+documents held long side up, gentle tilt, 640x360 video, and cut-off judged over a share of the frames.
 
 Geometry is checked on hand-built quads and images; the rest on the capture generator's videos
 (`kycengine.synth.document_video.Capture`), through the document stage and the decision policy.
@@ -8,6 +8,7 @@ Geometry is checked on hand-built quads and images; the rest on the capture gene
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,8 @@ from kycengine.reasons import Status
 from kycengine.schema import DocumentEvidence
 from kycengine.settings import Settings
 from kycengine.synth.document_video import Capture, DocumentLabels, DocumentVariant, make_document_video
+
+from .conftest import run_kyc
 
 TODAY = dt.date(2026, 11, 1)
 ANY_PASSPORT = Settings(accepted_passport_states=("*",))
@@ -74,6 +77,34 @@ def test_the_layout_comes_from_the_mrz_and_french_designs_only_for_french_docume
     td2 = layout_for(MRZFormat.TD2, None, "D")
     assert td2 is not None and td2.size_mm == (105.0, 74.0) and not td2.fields
     assert layout_for(MRZFormat.MRV_A, None, "FRA") is None
+
+
+def test_an_upright_outline_is_a_document_unless_it_has_a_portrait_photo_s_shape() -> None:
+    image = np.full((360, 640), 60, np.uint8)
+    cv2.rectangle(image, (250, 20), (250 + 190, 20 + 300), 225, -1)  # 54 x 85.6 mm, long side up
+    found = detect_card(image)
+    assert found is not None and found.aspect == pytest.approx(85.6 / 54, rel=0.06)
+    top = found.corners[1] - found.corners[0]
+    assert abs(top[1]) > abs(top[0])  # the long side comes first: the reader turns it upright
+    assert np.abs(found.corners[:2, 0] - 250).max() < 8  # the left side first, in every frame the same
+    photo = np.full((360, 640), 60, np.uint8)
+    cv2.rectangle(photo, (250, 20), (250 + 230, 20 + 295), 225, -1)  # 1.28: a portrait photo standing up
+    assert detect_card(photo) is None
+
+
+def test_kyc_synth_films_every_capture_kind(tmp_path: Path) -> None:
+    small = ("--size", "320x240", "--fps", "5", "--seconds", "0.4")
+    for capture in Capture:
+        kind = "passport" if capture in (Capture.OPEN_BOOKLET, Capture.FOREIGN) else "fr_cni_2021"
+        done = run_kyc("synth", "document", str(tmp_path / f"{capture.value}.mp4"), "--type", kind,
+                       "--capture", capture.value, *small, "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["capture"] == capture.value
+    refused = run_kyc("synth", "document", str(tmp_path / "x.mp4"), "--type", "fr_cni_2021", "--capture",
+                      "open_booklet", *small)
+    assert refused.returncode == 2 and "for passports" in refused.stderr
+    refused = run_kyc("synth", "selfie", str(tmp_path / "y.mp4"), "--capture", "sleeve", *small)
+    assert refused.returncode == 2 and "--capture does not apply" in refused.stderr
 
 
 def test_cut_off_needs_a_share_of_the_scanned_frames() -> None:
@@ -155,6 +186,17 @@ def test_a_card_in_a_sleeve_is_read_and_never_refused(film) -> None:
     # confirms them (mrz_uncertain), never a refusal
     assert _status(evidence) in (Status.APPROVED, Status.MANUAL_REVIEW), evidence.findings
     assert {f.code for f in evidence.findings} <= {FindingCode.MRZ_UNCERTAIN}, evidence.findings
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", [DocumentType.FR_CNI_2021, DocumentType.PASSPORT])
+def test_a_document_held_long_side_up_is_found_and_read(film, kind: DocumentType) -> None:
+    evidence, labels = film(kind, Capture.UPRIGHT)
+    corners = np.array(labels.corners[0])
+    assert np.linalg.norm(corners[2] - corners[1]) > 1.3 * np.linalg.norm(corners[1] - corners[0])  # long side up
+    assert evidence.mrz_lines == labels.mrz_lines
+    assert _check(evidence, "tilted") and _check(evidence, "undamaged"), evidence.checks
+    assert _status(evidence) is Status.APPROVED, evidence.findings
 
 
 @pytest.mark.slow

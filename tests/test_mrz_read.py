@@ -1,4 +1,5 @@
-"""Reading MRZs from images: the ICAO specimens, rotations, sizes, and images with no MRZ."""
+"""Reading MRZs from images: the ICAO specimens, rotations, sizes, images with no MRZ, and what a
+single image confirms of its reading (generated stills, readings altered where no check digit looks)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import numpy as np
 import pytest
 
 from kycengine.document import read_mrz
-from kycengine.document.mrz import MRZFormat
+from kycengine.document.mrz import MRZFormat, parse
+from kycengine.document.mrz_still import confirm_on_image, read_mrz_checked
 from kycengine.document.reader import vote
+from kycengine.document.types import DocumentType
+from kycengine.settings import Settings
+from kycengine.synth.mrz_stills import StillClass, make_still
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -76,3 +81,62 @@ def test_line_variants_repair_one_extra_or_missing_glyph() -> None:
     assert "ABCD" in line_variants("ABXCD", 4)
     assert "AB<C" in line_variants("ABC", 4)
     assert line_variants("ABCD", 4) == ("ABCD",)
+
+
+# ---- a single image confirms its reading or marks it uncertain -----------------------------------
+
+def _cell(still, row: int, col: int) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 (pixels) of one MRZ character cell of an unrotated still (its MRZ box split evenly)."""
+    (x0, y0), _, (x1, y1), _ = still.mrz_quad
+    rows, cols = len(still.mrz_lines), len(still.mrz_lines[0])
+    w, h = (x1 - x0) / cols, (y1 - y0) / rows
+    return int(x0 + col * w), int(y0 + row * h), int(x0 + (col + 1) * w), int(y0 + (row + 1) * h)
+
+
+def _changed(lines: tuple[str, ...], row: int, col: int, text: str) -> tuple[str, ...]:
+    out = list(lines)
+    out[row] = out[row][:col] + text + out[row][col + len(text):]
+    return tuple(out)
+
+
+# (row, column) of a name letter (no check digit covers it) and of the nationality code
+_PLACES = {DocumentType.PASSPORT: ((0, 6), (1, 10)), DocumentType.FR_CNI_2021: ((2, 1), (1, 15))}
+
+
+@pytest.mark.parametrize("kind", list(_PLACES))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_valid_but_altered_reading_is_not_confirmed_by_the_image(kind: DocumentType, seed: int) -> None:
+    still = make_still(StillClass.CLEAN, seed, document_type=kind)
+    truth = parse("\n".join(still.mrz_lines), today=TODAY)
+    clear = confirm_on_image(still.image, truth, Settings().mrz_confirm_margin)
+    assert clear.evidence == "ocrb" and not clear.uncertain, clear.doubts
+    (name_row, name_col), (code_row, code_col) = _PLACES[kind]
+    letter = truth.lines[name_row][name_col]
+    for lines, field in ((_changed(truth.lines, name_row, name_col, "F" if letter == "E" else "E"), "name"),
+                         (_changed(truth.lines, code_row, code_col, "DEU" if truth.lines[code_row][code_col:code_col + 3]
+                                   != "DEU" else "ITA"), "nationality")):
+        wrong = parse("\n".join(lines), today=TODAY)
+        assert wrong.valid  # the check digits cannot see either change
+        checked = confirm_on_image(still.image, wrong, Settings().mrz_confirm_margin)
+        assert checked.uncertain and any(field in d.split(" ")[0] for d in checked.doubts), checked.doubts
+
+
+@pytest.mark.parametrize("kind", list(_PLACES))
+def test_a_smudged_glyph_in_a_name_never_gives_a_sure_wrong_reading(kind: DocumentType) -> None:
+    still = make_still(StillClass.CLEAN, 2, document_type=kind)
+    (row, col), _ = _PLACES[kind]
+    image = still.image.copy()
+    x0, y0, x1, y1 = _cell(still, row, col)
+    image[y0:y1, x0:x1] = cv2.GaussianBlur(image[y0:y1, x0:x1], (0, 0), (x1 - x0) / 4)  # smudged
+    checked = read_mrz_checked(image, today=TODAY)
+    assert checked is not None
+    assert checked.mrz.lines == still.mrz_lines or checked.uncertain or not checked.mrz.valid, checked
+
+
+def test_an_image_without_template_evidence_leaves_uncovered_names_unconfirmed() -> None:
+    still = make_still(StillClass.CLEAN, 0, document_type=DocumentType.PASSPORT)
+    truth = parse("\n".join(still.mrz_lines), today=TODAY)
+    blank = np.full_like(still.image, 245)  # no band: only the check digits speak
+    checked = confirm_on_image(blank, truth, Settings().mrz_confirm_margin)
+    assert checked.evidence == "none"
+    assert {d.split(" ")[0] for d in checked.doubts} >= {"surname", "given_names"}

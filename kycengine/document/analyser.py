@@ -54,11 +54,12 @@ from .card_mrz import (  # noqa: F401  (FrameReading: _Located's items)
 from .layout import FRANCE, LAYOUTS, Layout, layout_for
 from .mrz import MRZ, MRZFormat, parse
 from .mrz_band import find_mrz_band
+from .mrz_still import CheckedMRZ, read_mrz_checked
 from .ocrb import read_mrz_zone
 from .policy import acceptance, document_type_of
 from .portrait import crop_portrait
 from .printed import PrintedIdentity
-from .reader import MRZReader, read_mrz
+from .reader import MRZReader
 from .types import DocumentType
 from .validity import Validity, assess_validity
 from .viz import PrintedFieldReader, confirms
@@ -589,10 +590,12 @@ class DocumentAnalyser:
 
 
 def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
-                  settings: Settings | None = None) -> MRZ | None:
-    """MRZ of an image file (`read_mrz`) or of a video file, read the way the document stage reads
-    it: card located and rectified in the best frames, OCR-B reading voted across them."""
+                  settings: Settings | None = None) -> CheckedMRZ | None:
+    """MRZ of an image file (`mrz_still.read_mrz_checked`) or of a video file, read the way the
+    document stage reads it (card located and rectified in the best frames, OCR-B reading voted
+    across them), with the fields nothing confirms: a person confirms those (`mrz_uncertain`)."""
     today = today or dt.date.today()
+    settings = settings or Settings()
     path = Path(path)
     if not is_video_file(path):
         try:
@@ -600,11 +603,11 @@ def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
         except InvalidMedia as exc:
             raise InvalidMedia(exc.message.replace("not a readable image",
                                                    "not a readable image or video")) from None
-        return read_mrz(image, today=today)
-    settings = settings or Settings()
+        return read_mrz_checked(image, today=today, settings=settings)
     analyser = DocumentAnalyser(default_registry(), settings)
     video = decode(path, max_side=settings.max_side, target_fps=settings.document_fps, keep=analyser.keep)
     evidence = analyser.analyse(video, today=today)
     if not evidence.mrz_lines:
         return None
-    return parse("\n".join(evidence.mrz_lines), today=today, source="video")
+    doubts = tuple(f.detail for f in evidence.findings if f.code is FindingCode.MRZ_UNCERTAIN)
+    return CheckedMRZ(parse("\n".join(evidence.mrz_lines), today=today, source="video"), doubts, "video")

@@ -26,9 +26,11 @@ from .layout import MRZ_CAP_HEIGHT_MM, MRZ_PITCH_MM, Layout
 # 85.6/54 = 1.585, ID-2 105/74 = 1.419, ID-3 125/88 = 1.420, and an open passport whose pages are
 # stacked across the fold (125 x 176, 1.41); widened for the error of the perspective estimate and
 # for a sleeve's margin. Two pages side by side along the fold (250 x 88, 2.84): SPREAD_RANGE.
-# Outlines of any other shape are not documents, nor are outlines whose long side runs up the
-# frame (a portrait photo on a page has the 1.3 shape too).
+# Outlines of any other shape are not documents. An outline whose long side runs up the frame (a
+# document held long side up) must be at least UPRIGHT_MIN_ASPECT: a portrait photo on a page
+# (generator 1.27, ICAO 35 x 45 mm 1.29) stands that way with the 1.3 shape.
 ASPECT_RANGE = (1.25, 1.85)
+UPRIGHT_MIN_ASPECT = 1.36
 SPREAD_RANGE = (2.45, 3.2)
 ASPECT_SPLIT = 1.50  # below: the 1.42 designs (old CNI, passport); above: ID-1 (2021 CNI)
 # Focal length over the frame's long side when the quad does not determine it (a phone main
@@ -66,16 +68,21 @@ class CardQuad:
 
 
 def order_quad(points: np.ndarray) -> np.ndarray:
-    """Four points ordered clockwise (in image coordinates) from the top-left, with a long side on top."""
+    """Four points ordered clockwise (in image coordinates) from the top-left, with a long side on top.
+
+    Of the two long sides, the higher one is the top when they run across the frame, the left one
+    when they run up it (a document held long side up): the same side in every frame either way.
+    """
     q = np.asarray(points, np.float64).reshape(4, 2)
     centre = q.mean(axis=0)
     q = q[np.argsort(np.arctan2(q[:, 1] - centre[1], q[:, 0] - centre[0]))]  # clockwise, y down
     sides = np.linalg.norm(np.roll(q, -1, axis=0) - q, axis=1)
     long_first = sides[0] + sides[2] >= sides[1] + sides[3]
     starts = (0, 2) if long_first else (1, 3)
-    # of the two long sides, the one whose midpoint is higher in the image is the top
-    mid_y = [(q[s, 1] + q[(s + 1) % 4, 1]) / 2 for s in starts]
-    start = starts[int(np.argmin(mid_y))]
+    along = q[(starts[0] + 1) % 4] - q[starts[0]]
+    axis = 1 if abs(along[0]) >= abs(along[1]) else 0  # across: compare heights; up: compare x
+    middles = [(q[s, axis] + q[(s + 1) % 4, axis]) / 2 for s in starts]
+    start = starts[int(np.argmin(middles))]
     return np.roll(q, -start, axis=0).astype(np.float32)
 
 
@@ -203,11 +210,10 @@ def plausible_aspect(aspect: float) -> bool:
 
 
 def _plausible(corners: np.ndarray, frame_size: tuple[int, int]) -> float | None:
-    """True aspect of a candidate, or None when it cannot be a document (long side across) seen by a phone."""
+    """True aspect of a candidate, or None when it cannot be a document seen by a phone."""
     c = corners.astype(np.float64)
     top = c[1] - c[0]
-    if abs(top[1]) > abs(top[0]):
-        return None
+    upright = abs(top[1]) > abs(top[0])
     sides = np.linalg.norm(np.roll(c, -1, axis=0) - c, axis=1)
     if sides.min() < 0.1 * max(frame_size):
         return None
@@ -217,7 +223,7 @@ def _plausible(corners: np.ndarray, frame_size: tuple[int, int]) -> float | None
         if abs(cos) > 0.71:
             return None
     aspect = true_aspect(c, frame_size)
-    return aspect if plausible_aspect(aspect) else None
+    return aspect if plausible_aspect(aspect) and not (upright and aspect < UPRIGHT_MIN_ASPECT) else None
 
 
 def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
@@ -228,8 +234,8 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
 def detect_card(grey_proxy: np.ndarray, *, min_support: float = 0.6, max_area: float = 0.85) -> CardQuad | None:
     """The most document-like quadrilateral of a grey proxy image, in its pixels; None if none is.
 
-    Every rough candidate is refined on the proxy before it is judged. Only documents held long
-    side across are looked for (within 45 degrees of horizontal). A good candidate nested in
+    Every rough candidate is refined on the proxy before it is judged. Documents held long side
+    up are looked for too (`UPRIGHT_MIN_ASPECT`). A good candidate nested in
     another (a card shown on a screen inside the screen's outline; a passport data page inside the
     open booklet) is preferred to the one around it.
     """

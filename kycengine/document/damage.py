@@ -8,7 +8,9 @@ and the surface move.
 - outline: on every outline sample (every 0.5 mm, from 3 mm off each corner, so that a rounded
   corner is not a missing one) the edge is the outermost strong colour step across the side, looked
   for from 8 mm outside the corners the document stage found (on a pale surface those may follow a
-  row of print) to 8 mm inside. A straight line is fitted to each side's samples (robustly: a
+  row of print) to 8 mm inside; but on a side along which a straight edge runs within 2 mm of the
+  corners' outline, that edge is the side's: a clear sleeve's edge lies 2-5 mm outside the card's all
+  around, and taken for the card's edge on part of a side it left the rest of that side "missing". A straight line is fitted to each side's samples (robustly: a
   missing stretch does not pull it), the view is warped again on those lines, and where the edge
   lies at least 1 mm inside its line in most views (a corner torn off, a slice cut, a notch), the
   edge is missing; where glare saturates the document next to its edge, it is not judged. The
@@ -54,6 +56,9 @@ from .types import DocumentType
 PX_PER_MM = 5.0  # the rectified views the damage is measured on
 MARGIN_MM = 4.0  # of surface kept around the document in them
 _SEARCH_MM = 8.0  # how far outside the corners' outline the document's edge is looked for
+_NEAR_MM = 2.0  # ... when an edge runs along the whole side there (then a sleeve's edge, 2-5 mm out, is not it)
+_STRAIGHT_SHARE = 0.8  # share of a side's samples within _STRAIGHT_MM of its median for an edge to run along it
+_STRAIGHT_MM = 0.5
 _SEARCH_PAGE_MM = 1.2  # the same for a passport's data page (its cover's edge is 2 mm further out)
 _EDGE_SHARE = 0.4  # a step at least this share of the outline's typical strongest step is an edge
 MAX_VIEWS = 5  # frames measured: enough for most of them to outvote glare and the moving surface
@@ -164,7 +169,14 @@ def rectify_view(image: np.ndarray, corners: np.ndarray, layout: Layout) -> Rect
     view = cv2.warpPerspective(image, wide, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # a passport's data page lies on its cover, whose own edge is 2 mm outside the page's
     reach = _SEARCH_PAGE_MM if layout.document_type is DocumentType.PASSPORT else _SEARCH_MM
-    lines, inward = _side_lines(_trace_edge(view, outline, reach, search), outline)
+    edge = _trace_edge(view, outline, reach, search)
+    near = _trace_edge(view, outline, min(reach, _NEAR_MM), search)
+    for k in range(4):  # a straight edge near the corners' outline: what lies further out is no document's
+        side = outline.sides == k
+        middle = float(np.median(near[side]))
+        if np.mean(np.abs(near[side] - middle) <= _STRAIGHT_MM) >= _STRAIGHT_SHARE:
+            edge[side] = near[side]
+    lines, inward = _side_lines(edge, outline)
     found = np.array([_meet(*lines[k - 1], *lines[k]) for k in range(4)])
     w, h = size_mm
     target = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)

@@ -71,6 +71,9 @@ class Capture(str, enum.Enum):
     # pages flush at the fold, the open booklet (176 x 129 mm) the clear outline
     OPEN_BOOKLET = "open_booklet"
     FOREIGN = "foreign"  # passport of another state: its own data-page layout, MRZ of that state, held open
+    # held long side up (the phone turned, or the card upright): the document turned a quarter
+    # either way in the frame (a passport with its facing page beside it)
+    UPRIGHT = "upright"
 
 
 GENTLE_TILT_DEG = (5.0, 13.0)  # the largest tilt of a gentle capture
@@ -172,14 +175,14 @@ def _people(rng: np.random.Generator, variant: DocumentVariant, person: str | No
 
 
 def _subject(variant: DocumentVariant, render: documents.CardRender, trajectory: filming.Trajectory,
-             rng: np.random.Generator, flush: bool) -> filming.Subject:
+             rng: np.random.Generator, flush: bool, width_mm: float) -> filming.Subject:
     """What the camera films: the card or open passport (its pages `flush`), its photocopy, or a
-    screen showing it."""
+    screen showing it; `width_mm`: the length of the side the trajectory's corners start with."""
     if variant is DocumentVariant.PHOTOCOPY:
         return filming.card_subject(documents.photocopy(render, rng), filming.Surface.PAPER)
     if variant is DocumentVariant.SCREEN:
         corners = np.array(trajectory.corners)
-        frame_px_per_mm = float(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1).mean()) / render.size_mm[0]
+        frame_px_per_mm = float(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1).mean()) / width_mm
         return filming.screen_subject(render, rng, rng.uniform(1.2, 1.8) / frame_px_per_mm)
     if render.document_type is DocumentType.PASSPORT:
         booklet = filming.booklet_subject(render, documents.facing_page(render), flush=flush)
@@ -236,12 +239,16 @@ def document_video_frames(*, document_type: DocumentType, variant: DocumentVaria
     # an open passport held with its fold upright: the data page is filmed turned a quarter (not its
     # photocopy or a screen, which show the page alone)
     turned = capture in _PASSPORT_ONLY and variant not in (DocumentVariant.PHOTOCOPY, DocumentVariant.SCREEN)
+    upright = capture is Capture.UPRIGHT
     doc_w, doc_h = document_type.size_mm
-    trajectory = filming.plan(shot, (doc_h, doc_w) if turned else (doc_w, doc_h), camera_rng)
-    subject = _subject(variant, render, trajectory, card_rng, flush=turned)
+    planned = (doc_h, doc_w) if turned or upright else (doc_w, doc_h)
+    trajectory = filming.plan(shot, planned, camera_rng)
+    subject = _subject(variant, render, trajectory, card_rng, flush=turned, width_mm=planned[0])
     damaged = None
     if variant in _DAMAGE:
         subject, damaged = _DAMAGE[variant](subject, render, damage_rng)
+    if upright:  # the top of the document to the left or to the right
+        subject = filming.quarter_turned(subject, 1 + 2 * int(capture_rng.integers(2)))
     if capture is Capture.SLEEVE:
         subject = filming.sleeved_subject(subject, capture_rng)
     labels = DocumentLabels(

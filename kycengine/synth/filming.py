@@ -106,12 +106,17 @@ def booklet_subject(render: CardRender, facing: np.ndarray, *, flush: bool = Fal
     return Subject(image, alpha, ppm, (float(rim), float(rim + h + gap), float(w), float(h)), Surface.LAMINATE)
 
 
-def quarter_turned(subject: Subject) -> Subject:
-    """`subject` turned a quarter counter-clockwise (an open passport held with its fold upright)."""
-    x, y, w, h = subject.document_box
-    width = subject.image.shape[1]
-    return Subject(np.ascontiguousarray(np.rot90(subject.image)), np.ascontiguousarray(np.rot90(subject.alpha)),
-                   subject.px_per_mm, (y, width - x - w, h, w), subject.surface)
+def quarter_turned(subject: Subject, turns: int = 1) -> Subject:
+    """`subject` turned `turns` quarters counter-clockwise (an open passport held with its fold
+    upright; a card held long side up: 1 or 3)."""
+    for _ in range(turns % 4):  # a subject pixel (x, y) goes to (y, width - x)
+        x, y, w, h = subject.document_box
+        width = subject.image.shape[1]
+        fold = subject.fold and Fold((subject.fold.point[1], width - subject.fold.point[0]),
+                                     (subject.fold.normal[1], -subject.fold.normal[0]), subject.fold.angle_deg)
+        subject = Subject(np.ascontiguousarray(np.rot90(subject.image)), np.ascontiguousarray(np.rot90(subject.alpha)),
+                          subject.px_per_mm, (y, width - x - w, h, w), subject.surface, subject.exact_outline, fold)
+    return subject
 
 
 def sleeved_subject(subject: Subject, rng: np.random.Generator) -> Subject:
