@@ -78,7 +78,7 @@ def selfie_positions(frames: Sequence[Frame], track: FaceTrack, face: FaceEviden
     """Where in the selfie each selfie image is: the frontal frame, the turn's extremes and the blink
     (`smooth`: the liveness stage's setting for eye points from the opencv backend)."""
     positions: dict[str, int | None] = {"selfie_front": _front(frames, track, face)}
-    turn = head_turn(track)
+    turn = head_turn(track, frames[-1].t - frames[0].t if len(frames) > 1 else None)
     positions.update(selfie_left=turn.left_frame, selfie_right=turn.right_frame)
     crops = face_crops(frames, track) if len(frames) > 1 else None
     if crops is not None:

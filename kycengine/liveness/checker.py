@@ -163,7 +163,7 @@ class LivenessChecker:
         crops = face_crops(frames, track)
         yaw = np.array([yaw_index(x.landmarks5) if x is not None else np.nan for x in track.sightings])
         plane = parallax(crops, track, times, yaw) if crops is not None else None
-        turn = head_turn(track)
+        turn = head_turn(track, float(times[-1] - times[0]) if len(times) > 1 else None)
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
         blinked = blink(crops, track, step, smooth=opencv) if crops is not None else None
 

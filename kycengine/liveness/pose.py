@@ -42,7 +42,11 @@ from ..face.track import FaceTrack
 from .parallax import Crops
 
 REST_FRACTION = 0.1  # the first and last tenth of the frames (at least 3 each) give the rest pose
-TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side
+TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side, in a selfie of TURN_REFERENCE_S
+# The percentile stands for a time the head holds its turn (5 % of 5 s: 0.25 s): a longer selfie (a
+# capture session's challenge lasts 9-15 s, with turns of under a second each) takes a smaller one,
+# so that a turn asked once is not dropped as an outlier.
+TURN_REFERENCE_S = 5.0
 # Canonical eye strip: the eyes 40 px apart on a horizontal line, a window around each eye.
 STRIP = (120, 60)
 EYES = np.array([[40.0, 30.0], [80.0, 30.0]])
@@ -65,8 +69,9 @@ class Turn:
     frames: int  # frames with a face
 
 
-def head_turn(track: FaceTrack) -> Turn:
-    """Turn amplitude on each side, from the track's trusted five landmarks."""
+def head_turn(track: FaceTrack, seconds: float | None = None) -> Turn:
+    """Turn amplitude on each side, from the track's trusted five landmarks; `seconds`: the selfie's
+    length (None: the reference length)."""
     found = track.trusted
     yaw = np.array([plane_yaw(s.landmarks5) for s in found])
     keep = np.isfinite(yaw)
@@ -75,7 +80,8 @@ def head_turn(track: FaceTrack) -> Turn:
         return Turn(0.0, 0.0, 0.0, -1, -1, len(yaw))
     rest_n = max(3, int(round(REST_FRACTION * len(yaw))))
     rest = float(np.median(np.r_[yaw[:rest_n], yaw[-rest_n:]]))
-    low, high = np.percentile(yaw, [TURN_QUANTILE, 100 - TURN_QUANTILE])
+    quantile = TURN_QUANTILE * min(1.0, TURN_REFERENCE_S / seconds) if seconds else TURN_QUANTILE
+    low, high = np.percentile(yaw, [quantile, 100 - quantile])
     return Turn(left=float(rest - low), right=float(high - rest), rest=rest,
                 left_frame=positions[int(np.argmin(yaw))], right_frame=positions[int(np.argmax(yaw))],
                 frames=len(yaw))
