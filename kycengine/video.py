@@ -6,7 +6,8 @@ on corrupt streams instead of returning silently short reads, and encodes H.264 
 Frames are streamed: `decode` can be told which frames a stage will look at in full (`Keep`: some
 evenly spread positions and the few sharpest frames); it then keeps only those images and a small
 grey proxy of every frame, so a 10 s 720p document video holds ~80 MiB instead of ~280. A frame
-outside the plan is decoded again when asked for (slower, never wrong).
+outside the plan is decoded again when asked for (slower, never wrong). The selfie is streamed
+through its face track instead (`kycengine.selfie`), which keeps its own bounded set.
 """
 
 from __future__ import annotations
