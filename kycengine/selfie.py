@@ -80,27 +80,54 @@ class _Keeper:
             self.images.pop(position, None)
 
 
+class _Rows:
+    """Same-shaped per-frame copies (thumbnails, crops) written into one block, grown by doubling: a
+    few large allocations, returned whole, instead of one small one per frame left scattered among
+    the allocator's other blocks (which keeps a worker's memory from shrinking back)."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected, self.count = max(1, expected), 0
+        self.block: np.ndarray | None = None
+
+    def append(self, row: np.ndarray) -> None:
+        if self.block is None:
+            self.block = np.empty((self.expected, *row.shape), row.dtype)
+        elif self.count == len(self.block):
+            self.block = np.concatenate([self.block, np.empty_like(self.block)])
+        self.block[self.count] = row
+        self.count += 1
+
+    def rows(self) -> np.ndarray:
+        """The rows written, stacked (a view of the block)."""
+        assert self.block is not None, "no row was written"
+        return self.block[:self.count]
+
+
 def stream_selfie(path: str | os.PathLike[str], tracker: FaceTracker, *, max_side: int | None,
                   target_fps: float | None) -> StreamedSelfie:
     """Decode, track and prepare the selfie in one pass (see the module); raises InvalidMedia for
     anything that is not a readable video within the limits."""
     path = Path(path)
-    keeper = _Keeper(planned_count(path, target_fps))
+    expected = planned_count(path, target_fps)
+    keeper = _Keeper(expected)
     tracking = tracker.start()
-    pending: dict[int, tuple[Frame, np.ndarray]] = {}  # decoded, not settled yet: the frame and its grey
+    pending: dict[int, Frame] = {}  # decoded, not settled yet
+    uncut: list[np.ndarray] = []  # grey frames decoded before the first one settled (and set the crop plan)
     indices: list[int] = []
     times: list[float] = []
-    thumbs: dict[tuple[int, int], list[np.ndarray]] = {THUMB: [], SIGNATURE: []}
-    crops: list[np.ndarray] = []
+    thumbs = {THUMB: _Rows(expected), SIGNATURE: _Rows(expected)}
+    crops = _Rows(expected)
     plans: list[CropPlan] = []
     tracking_s = 0.0
 
     def settle(done: list[tuple[int, Sighting | None]]) -> None:
         for position, sighting in done:
-            frame, grey_image = pending.pop(position)
+            frame = pending.pop(position)
             if not plans:  # the first frame settles first: its face sets where every crop is cut
-                plans.append(CropPlan.starting_at(sighting, *grey_image.shape[:2]))
-            crops.append(plans[0].cut(grey_image))
+                plans.append(CropPlan.starting_at(sighting, *frame.image.shape[:2]))
+                for grey_image in uncut:
+                    crops.append(plans[0].cut(grey_image))
+                uncut.clear()
             keeper.offer(position, sighting, frame.image)
 
     for position, frame in enumerate(iter_frames(path, max_side=max_side, target_fps=target_fps)):
@@ -109,7 +136,11 @@ def stream_selfie(path: str | os.PathLike[str], tracker: FaceTracker, *, max_sid
         times.append(frame.t)
         for size, made in thumbs.items():
             made.append(thumbnail(grey_image, size))
-        pending[position] = frame, grey_image
+        if plans:
+            crops.append(plans[0].cut(grey_image))
+        else:
+            uncut.append(grey_image)
+        pending[position] = frame
         started = time.perf_counter()
         done = tracking.push(frame)
         tracking_s += time.perf_counter() - started
@@ -121,5 +152,5 @@ def stream_selfie(path: str | os.PathLike[str], tracker: FaceTracker, *, max_sid
     tracking_s += time.perf_counter() - started
     settle(done)
     frames = SelfieFrames((path, max_side, target_fps), indices, times, keeper.images,
-                          {size: np.stack(made) for size, made in thumbs.items()}, plans[0].crops(crops))
+                          {size: made.rows() for size, made in thumbs.items()}, plans[0].crops(crops.rows()))
     return StreamedSelfie(described(path, frames), track, tracking_s)
