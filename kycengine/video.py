@@ -141,7 +141,8 @@ class DecodedFrames(Sequence[Frame]):
         if not missing:
             return
         path, max_side, target_fps = self._source
-        log.info("%s: %d frames were not kept; decoding them again", path, len(missing))
+        for position in sorted(missing):
+            log.info("%s: frame %d was not kept; decoding it again", path, self.indices[position])
         for found, (_, _, picture) in enumerate(_pictures(path, target_fps)):
             if found in missing:
                 self._images[found] = _fit(picture.to_ndarray(format="bgr24"), max_side)
