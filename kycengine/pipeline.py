@@ -123,8 +123,9 @@ class Verifier:
         while tracking falls back to decoding every frame, each stage then tracking for itself and
         reporting its own failure."""
         started = time.perf_counter()
+        limit = 2 * self.settings.stage_time_limit_s  # two steps in one: decoding and the face track
         try:
-            streamed = _limited(timings, "decode_selfie", self.settings.stage_time_limit_s,
+            streamed = _limited(timings, "decode_selfie", limit,
                                 lambda: stream_selfie(path, self.face.tracker, max_side=self.settings.max_side,
                                                       target_fps=self.settings.selfie_fps))
         except InvalidMedia as exc:
