@@ -7,9 +7,11 @@ may want it, decided as the track settles each frame:
 - the frames the appearance cues will sample and their neighbours (`liveness.frames.sample_positions`,
   predicted from the stream's packet count as if every frame showed a face, as a live selfie does);
 - the SHARPNESS_POOL most frontal sightings so far (the face stage scores and embeds some of them);
-- the most frontal sighting so far of each identity-consistency stretch (trusted, and any).
-That is at most MAX_KEPT images whatever the selfie's length. A stage that asks for another frame (the face was missing where the prediction put
-a sample) gets it decoded again, in one pass (`video.DecodedFrames.prefetch`): slower, never wrong.
+- the most frontal sighting so far of each identity-consistency stretch (trusted, and any);
+- the most turned sightings so far each way (the turn's extremes: the reviewer's evidence images).
+That is at most MAX_KEPT images whatever the selfie's length. A stage that asks for another frame
+(the face was missing where the prediction put a sample) gets it decoded again, in one pass
+(`video.DecodedFrames.prefetch`): slower, never wrong.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidMedia
+from .face.landmarks import plane_yaw
 from .face.matcher import CONSISTENCY_SEGMENTS, SHARPNESS_POOL, frontality
 from .face.track import FaceTrack, FaceTracker, Sighting
 from .liveness.capture import THUMB
@@ -31,8 +34,8 @@ from .liveness.loop import SIGNATURE
 from .video import Frame, Video, described, iter_frames, planned_count
 
 # Full-resolution images held at most: the samples and their neighbours, the frontal pool, the
-# stretches' picks (besides the few frames the track has not settled yet).
-MAX_KEPT = (2 * NEIGHBOURS + 1) * SAMPLE_FRAMES + SHARPNESS_POOL + 2 * CONSISTENCY_SEGMENTS
+# stretches' picks, the turn's extremes (besides the few frames the track has not settled yet).
+MAX_KEPT = (2 * NEIGHBOURS + 1) * SAMPLE_FRAMES + SHARPNESS_POOL + 2 * CONSISTENCY_SEGMENTS + 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,7 +56,7 @@ class _Keeper:
         # `sample_positions` on a track with a face in every frame
         self.samples = around(spread(expected, SAMPLE_FRAMES), expected)
         self.frontal: list[tuple[float, int]] = []  # heap of (frontality, -position): the least frontal on top
-        self.stretches: dict[tuple[bool, int], tuple[float, int]] = {}  # (trusted only, stretch) -> best
+        self.best: dict[tuple[object, ...], tuple[float, int]] = {}  # what -> (score, position) of the first best
         self.images: dict[int, np.ndarray] = {}
 
     def offer(self, position: int, sighting: Sighting | None, image: np.ndarray) -> None:
@@ -65,17 +68,26 @@ class _Keeper:
             if len(self.frontal) > SHARPNESS_POOL:
                 self._release(-heapq.heappop(self.frontal)[1])
             stretch = position * CONSISTENCY_SEGMENTS // max(1, self.expected)
-            for key in [(False, stretch), *([(True, stretch)] if sighting.trusted else [])]:
-                best = self.stretches.get(key)
-                if best is None or pose > best[0]:  # the first most frontal, as `consistency_picks`
-                    self.stretches[key] = (pose, position)
-                    if best is not None:
-                        self._release(best[1])
+            self._better(("stretch", False, stretch), pose, position)  # as `consistency_picks`
+            if sighting.trusted:
+                self._better(("stretch", True, stretch), pose, position)
+                yaw = plane_yaw(sighting.landmarks5)  # the turn's extremes, as `head_turn` (evidence images)
+                if np.isfinite(yaw):
+                    self._better(("turn", "left"), -yaw, position)
+                    self._better(("turn", "right"), yaw, position)
         self._release(position)
+
+    def _better(self, what: tuple[object, ...], score: float, position: int) -> None:
+        """Keep `position` as the best for `what` when its score is higher than the best so far's."""
+        best = self.best.get(what)
+        if best is None or score > best[0]:
+            self.best[what] = (score, position)
+            if best is not None:
+                self._release(best[1])
 
     def _release(self, position: int) -> None:
         wanted = (position in self.samples or any(-p == position for _, p in self.frontal)
-                  or any(p == position for _, p in self.stretches.values()))
+                  or any(p == position for _, p in self.best.values()))
         if not wanted:
             self.images.pop(position, None)
 
