@@ -60,15 +60,17 @@ def _child(document: str, selfie: str, cases: int) -> dict[str, Any]:
     verifier = Verifier()
     loaded = _status_mib()["VmRSS"]
     after, statuses, seconds, cpu = [], set(), [], []
+    reasons: set[str] = set()
     for _ in range(cases):
         start, used = time.perf_counter(), _cpu_s()
         verdict = verifier.verify(document, selfie, today=TODAY)
         seconds.append(time.perf_counter() - start)
         cpu.append(_cpu_s() - used)
         statuses.add(verdict.status.value)
+        reasons.update(reason.value for reason in verdict.reasons)
         after.append(_status_mib()["VmRSS"])
     return {"loaded_mib": loaded, "peak_mib": _status_mib()["VmHWM"], "after_each_mib": after,
-            "statuses": sorted(statuses), "seconds": seconds, "cpu_seconds": cpu}
+            "statuses": sorted(statuses), "reasons": sorted(reasons), "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _videos() -> tuple[Path, Path]:
@@ -106,7 +108,7 @@ def run(cases: int = 20) -> Section:
                       "steady < 450": steady < STEADY_TARGET_MIB,
                       "median case s": round(statistics.median(result["seconds"]), 2),
                       "median case CPU s": round(statistics.median(result["cpu_seconds"]), 2),
-                      "verdicts": ", ".join(result["statuses"])})
+                      "verdicts": ", ".join(result["statuses"] + result["reasons"])})
     baseline, tuned = raw
     notes = (f"{DOCUMENT_SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps passport video + 5 s selfie, one Verifier, "
              f"{cases} cases in a fresh process per row; targets: peak < {PEAK_TARGET_MIB} MiB, steady < "

@@ -35,6 +35,7 @@ from .schema import (
     StageState,
     Verdict,
 )
+from .selfie import StreamedSelfie, stream_selfie
 from .settings import Settings
 from .timelimit import TimedOut, time_limit
 from .video import Keep, Video, decode
@@ -128,16 +129,27 @@ class Verifier:
         return evidence if self.face_check is None else cross_check(
             evidence, self.face_check.match(selfie, portrait, track))
 
-    def _track(self, selfie: Video, timings: dict[str, float]) -> FaceTrack | Finding | None:
-        """The selfie's face track, computed once for both stages: a Finding when it ran out of time
-        (both stages then fail with it), None if it crashed (each stage then tracks for itself and
-        reports its own failure)."""
+    def _stream_selfie(self, path: str | os.PathLike[str], timings: dict[str, float]) -> StreamedSelfie | Finding:
+        """The selfie decoded and its face tracked in one pass, few frames held (`kycengine.selfie`):
+        a Finding when it is unreadable or ran out of time (both stages then fail with it). A crash
+        while tracking falls back to decoding every frame, each stage then tracking for itself and
+        reporting its own failure."""
+        started = time.perf_counter()
+        limit = 2 * self.settings.stage_time_limit_s  # two steps in one: decoding and the face track
         try:
-            return _limited(timings, "face_track", self.settings.stage_time_limit_s,
-                            lambda: self.face.tracker.track(selfie.frames))
+            streamed = _limited(timings, "decode_selfie", limit,
+                                lambda: stream_selfie(path, self.face.tracker, max_side=self.settings.max_side,
+                                                      target_fps=self.settings.selfie_fps))
+        except InvalidMedia as exc:
+            return Finding(FindingCode.VIDEO_UNREADABLE, exc.message)
         except Exception:  # the stages below turn the same crash into FAILED evidence
             log.exception("face tracking crashed")
-            return None
+            video = self._decode(path, self.settings.selfie_fps, timings, "decode_selfie")
+            return video if isinstance(video, Finding) else StreamedSelfie(video, None, 0.0)
+        if not isinstance(streamed, Finding):  # the decode and the track, each its own share of the time
+            timings["face_track"] = round(streamed.tracking_s * 1000, 1)
+            timings["decode_selfie"] = round((time.perf_counter() - started - streamed.tracking_s) * 1000, 1)
+        return streamed
 
     def _document_stage(self, path: str | os.PathLike[str], today: dt.date,
                         timings: dict[str, float]) -> DocumentEvidence:
@@ -149,7 +161,7 @@ class Verifier:
         return _timed(timings, "document", self.settings.stage_time_limit_s,
                       lambda: self.document.analyse(video, today=today), DocumentEvidence)
 
-    def _selfie_stages(self, selfie: Video | Finding, portrait: np.ndarray | None,
+    def _selfie_stages(self, selfie: StreamedSelfie | Finding, portrait: np.ndarray | None,
                        timings: dict[str, float], challenge: Challenge | None = None,
                        ) -> tuple[FaceEvidence, LivenessEvidence, dict[str, bytes]]:
         """The face and liveness stages on one shared face track (both fail with the finding that
@@ -157,10 +169,7 @@ class Verifier:
         the selfie's evidence images (none without a shared track)."""
         if isinstance(selfie, Finding):
             return (*_failed_selfie(selfie), {})
-        track = self._track(selfie, timings)
-        if isinstance(track, Finding):
-            return (*_failed_selfie(track), {})
-        frames, shared = selfie, track
+        frames, shared = selfie.video, selfie.track
         limit = self.settings.stage_time_limit_s
         face = _timed(timings, "face", limit, lambda: self._match(frames, portrait, shared), FaceEvidence)
         liveness = _timed(timings, "liveness", limit, lambda: self.liveness.assess(frames, shared, challenge),
@@ -194,8 +203,8 @@ class Verifier:
             lambda: check_declared_identity(declared, document, self.document.read_printed, today=today),
             DeclaredEvidence)
         # The document video's frames are gone by now: one decoded video in memory at a time. The
-        # selfie's are all kept: its stages look at every frame, most of them several times.
-        selfie = self._decode(selfie_video, self.settings.selfie_fps, timings, "decode_selfie")
+        # selfie is streamed: its face tracked while it decodes, few full-resolution frames kept.
+        selfie = self._stream_selfie(selfie_video, timings)
         face, liveness, selfie_evidence = self._selfie_stages(selfie, document.portrait, timings, challenge)
         stages: list[StageEvidence] = [document, face, liveness]
         if declared_evidence is not None:

@@ -6,7 +6,8 @@ on corrupt streams instead of returning silently short reads, and encodes H.264 
 Frames are streamed: `decode` can be told which frames a stage will look at in full (`Keep`: some
 evenly spread positions and the few sharpest frames); it then keeps only those images and a small
 grey proxy of every frame, so a 10 s 720p document video holds ~80 MiB instead of ~280. A frame
-outside the plan is decoded again when asked for (slower, never wrong).
+outside the plan is decoded again when asked for (slower, never wrong). The selfie is streamed
+through its face track instead (`kycengine.selfie`), which keeps its own bounded set.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ class _Stored(Frame):
 
     @property
     def proxy(self) -> np.ndarray:
-        """The grey proxy made while decoding."""
-        return self._store.proxies[self._position]
+        """The grey proxy made while decoding (made now for a store that keeps none)."""
+        return self._store.proxies[self._position] if self._store.proxies else to_proxy(self.image)
 
 
 class DecodedFrames(Sequence[Frame]):
@@ -129,14 +130,26 @@ class DecodedFrames(Sequence[Frame]):
 
     def image(self, position: int) -> np.ndarray:
         """The BGR image at `position`: kept, or decoded again (a stage looked outside the plan)."""
-        if position in self._images:
-            return self._images[position]
+        if position not in self._images:
+            self.prefetch([position])
+        return self._images[position]
+
+    def prefetch(self, positions: Iterable[int]) -> None:
+        """Keep the images at `positions` from now on, decoding the missing ones again in one pass (a
+        stage about to look outside the plan asks for all it will read at once)."""
+        missing = {p for p in positions if 0 <= p < len(self) and p not in self._images}
+        if not missing:
+            return
         path, max_side, target_fps = self._source
-        log.info("%s: frame %d was not kept; decoding it again", path, self.indices[position])
+        for position in sorted(missing):
+            log.info("%s: frame %d was not kept; decoding it again", path, self.indices[position])
         for found, (_, _, picture) in enumerate(_pictures(path, target_fps)):
-            if found == position:
-                return _fit(picture.to_ndarray(format="bgr24"), max_side)
-        raise InvalidMedia(f"{path}: frame {self.indices[position]} is no longer decodable")
+            if found in missing:
+                self._images[found] = _fit(picture.to_ndarray(format="bgr24"), max_side)
+                missing.discard(found)
+            if not missing:
+                return
+        raise InvalidMedia(f"{path}: frame {self.indices[min(missing)]} is no longer decodable")
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,38 +286,48 @@ def decode(path: str | os.PathLike[str], *, max_side: int | None = 1280,
                     del images[-dropped]
     if not indices:
         raise InvalidMedia(f"{path}: the video has no decodable frame")
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or stream.guessed_rate or 30)
-        width, height, codec = stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
     frames: Sequence[Frame]
     if planned is None:
         frames = tuple(Frame(index=i, t=t, image=images[p]) for p, (i, t) in enumerate(zip(indices, times)))
     else:
         frames = DecodedFrames((path, max_side, target_fps), indices, times, proxies, images)
-    return Video(frames=frames, fps=fps, width=width, height=height, frame_count=indices[-1] + 1, codec=codec)
+    return described(path, frames)
 
 
-def _planned(path: Path, target_fps: float | None, keep: Keep) -> set[int]:
-    """Positions (among the frames `_pictures` keeps) that `keep.spread` asks for, from the number of
-    video packets in the file (one per frame), read without decoding."""
+def described(path: Path, frames: Sequence[Frame]) -> Video:
+    """The Video of `frames` (at least one) decoded from `path`, with the stream's facts."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 30)
+        width, height, codec = stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
+    return Video(frames=frames, fps=fps, width=width, height=height, frame_count=frames[-1].index + 1, codec=codec)
+
+
+def planned_count(path: Path, target_fps: float | None) -> int:
+    """How many frames `_pictures` will keep, from the number of video packets in the file (one per
+    frame), read without decoding; 0 for a file it cannot read (`_pictures` says what is wrong)."""
     check_media_file(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                return set()
+                return 0
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 30)
             packets = sum(1 for packet in container.demux(stream) if packet.size)
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
-        return set()  # `_pictures` says what is wrong with the file
+        return 0
     step = 1 if not target_fps or target_fps >= fps else fps / target_fps
     count, next_keep = 0, 0.0
     for index in range(packets):
         if index >= next_keep:
             next_keep += step
             count += 1
-    return set(spread_positions(count, keep.spread))
+    return count
+
+
+def _planned(path: Path, target_fps: float | None, keep: Keep) -> set[int]:
+    """Positions (among the frames `_pictures` keeps) that `keep.spread` asks for."""
+    return set(spread_positions(planned_count(path, target_fps), keep.spread))
 
 
 def write(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *,

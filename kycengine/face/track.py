@@ -2,7 +2,9 @@
 
 The track is computed once per selfie (`FaceTracker.track`) and shared by the face stage (which
 frames to embed, how many faces) and the liveness stage (pose, blink, parallax): running the
-detector for each stage separately cost as much as the rest of the selfie analysis.
+detector for each stage separately cost as much as the rest of the selfie analysis. It is computed
+as the frames arrive (`FaceTracker.start`), so that the selfie is decoded, tracked and let go of
+frame by frame (`kycengine.selfie`); a frame is held only until no later frame can change its sighting.
 
 With the insightface backend the detector (SCRFD on a TRACK_SIDE square input, ~10 ms on one core) runs only
 every DETECT_EVERY frames; in between the 106-point landmark model (~7 ms, on the face crop only,
@@ -14,7 +16,7 @@ loaded at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,7 +146,7 @@ def disagreement(landmarks5: np.ndarray, detected5: np.ndarray, width: float) ->
 class _Follower:
     """The 106-point model following the face from crop to crop, and what it has measured so far."""
 
-    frames: Sequence[Frame]
+    frames: Mapping[int, Frame]  # the frames it may still look at, by position
     backend: FaceBackend
     landmarker: Landmarker106
     detections: dict[int, _Detection]
@@ -211,18 +213,21 @@ def motion(before: Sighting, after: Sighting) -> float:
     return float((centre / max(before.width, 1e-6) + size) / max(1, after.position - before.position))
 
 
-def _next_scheduled(position: int, count: int) -> int:
-    """The next frame of the slow schedule: every LANDMARK_EVERY-th counted from each keyframe (so
-    keyframes add no extra runs), and the last frame; `count` once past it."""
-    if position >= count - 1:
-        return count
-    following = position + 1
-    while following % DETECT_EVERY % LANDMARK_EVERY:
-        following += 1
-    return min(following, count - 1)
+class Tracking:
+    """A face track being computed as the frames arrive (`FaceTracker.start`): `push` each frame in
+    order, then `finish`. Both hand out the sightings that no later frame can change, in order, as
+    (position, sighting or None), so that a caller can read each frame once and let it go."""
+
+    def push(self, frame: Frame) -> list[tuple[int, Sighting | None]]:
+        """Take the next frame; the positions settled by it."""
+        raise NotImplementedError
+
+    def finish(self) -> tuple[list[tuple[int, Sighting | None]], FaceTrack]:
+        """The positions still open, settled now, and the whole track."""
+        raise NotImplementedError
 
 
-def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmarker: Landmarker106) -> FaceTrack:
+class LandmarkTracking(Tracking):
     """Detector on every DETECT_EVERY-th frame, the 106-point model on every LANDMARK_EVERY-th frame's
     face crop while the face moves slowly, the frames between interpolated. Where it moves fast
     (FAST_MOTION face widths a frame), the 106-point model runs on every frame and the detector on
@@ -230,69 +235,136 @@ def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmark
     schedule skipped just before are measured too, not interpolated. A face that jumped (JUMP_MAX) is
     measured again from a detection at once.
 
-    The regular detections run first, then the landmarks: onnxruntime's detector session keeps its
-    threads spinning for a while after each run, which slows a landmark run that follows it several
-    times over on a single core; the extra detections of fast stretches pay that price.
+    Frames are held only from the last one measured on: a frame is settled once a frame two past it
+    was measured (an interpolated sighting lies between measured ones at most LANDMARK_EVERY apart).
     """
-    detections = {position: _detection(backend.detect(frames[position].image, TRACK_SIDE))
-                  for position in range(0, len(frames), DETECT_EVERY)}
-    follower = _Follower(frames, backend, landmarker, detections)
-    previous: Sighting | None = None
-    fast, since_detection, position = False, 0, 0
-    while position < len(frames):
-        run = detections.get(position)
-        if run is None and fast and since_detection >= FAST_DETECT_EVERY - 1:
+
+    def __init__(self, backend: FaceBackend, landmarker: Landmarker106) -> None:
+        self.backend = backend
+        self.window: dict[int, Frame] = {}  # the frames since the last one visited
+        self.detections: dict[int, _Detection] = {}
+        self.follower = _Follower(self.window, backend, landmarker, self.detections)
+        self.previous: Sighting | None = None
+        self.fast, self.since_detection = False, 0
+        self.count, self.visited, self.next_visit, self.settled = 0, -1, 0, 0
+
+    def push(self, frame: Frame) -> list[tuple[int, Sighting | None]]:
+        position = self.count
+        self.count += 1
+        self.window[position] = frame
+        if position % DETECT_EVERY == 0:
+            self.detections[position] = _detection(self.backend.detect(frame.image, TRACK_SIDE))
+        if position == self.next_visit:
+            self._visit(position)
+        # An interpolated sighting's later end is at most LANDMARK_EVERY - 1 frames after it.
+        return self._settle(self.visited - LANDMARK_EVERY + 2)
+
+    def finish(self) -> tuple[list[tuple[int, Sighting | None]], FaceTrack]:
+        if 0 <= self.visited < self.count - 1:  # the last frame is always measured
+            self._visit(self.count - 1)
+        settled = self._settle(self.count)
+        measured = self.follower.measured
+        track = FaceTrack(tuple(_filled(measured, p) for p in range(self.count)), len(self.detections),
+                          len(measured))
+        return settled, track
+
+    def _visit(self, position: int) -> None:
+        """Measure one frame of the schedule (and the skipped ones before it where the face moved fast)."""
+        follower, previous = self.follower, self.previous
+        run = self.detections.get(position)
+        if run is None and self.fast and self.since_detection >= FAST_DETECT_EVERY - 1:
             run = follower.detect(position)
         sighting = follower.measure(position, run, previous is not None and previous.trusted)
-        since_detection = 0 if run is not None else since_detection + 1
+        self.since_detection = 0 if run is not None else self.since_detection + 1
         if sighting is not None and previous is not None:
             moved = motion(previous, sighting)
             if run is None and moved * (position - previous.position) > JUMP_MAX:
                 sighting = follower.measure(position, follower.detect(position), False)
-                since_detection = 0
-            fast = moved > FAST_MOTION
-            if fast and sighting is not None:  # the frames skipped before it: measured, not interpolated
+                self.since_detection = 0
+            self.fast = moved > FAST_MOTION
+            if self.fast and sighting is not None:  # the frames skipped before it: measured, not interpolated
                 for skipped in range(previous.position + 1, position):
                     weight = (skipped - previous.position) / (position - previous.position)
                     follower.revisit(skipped, (1 - weight) * previous.box + weight * sighting.box,
                                      previous.trusted and sighting.trusted)
-        previous = sighting
-        position = position + 1 if fast else _next_scheduled(position, len(frames))
-    measured = follower.measured
-    return FaceTrack(_fill_between(measured, len(frames)), len(detections), len(measured))
+        self.previous, self.visited = sighting, position
+        self.next_visit = position + 1 if self.fast else _next_scheduled(position)
+        for done in [p for p in self.window if p <= position]:
+            del self.window[done]
+
+    def _settle(self, below: int) -> list[tuple[int, Sighting | None]]:
+        """Hand out the positions below `below` not handed out yet."""
+        start, self.settled = self.settled, max(self.settled, min(below, self.count))
+        return [(p, _filled(self.follower.measured, p)) for p in range(start, self.settled)]
+
+
+def _next_scheduled(position: int) -> int:
+    """The next frame of the slow schedule: every LANDMARK_EVERY-th counted from each keyframe (so
+    keyframes add no extra runs); the last frame of the video is measured too (`finish`)."""
+    following = position + 1
+    while following % DETECT_EVERY % LANDMARK_EVERY:
+        following += 1
+    return following
+
+
+def track_with_landmarks(frames: Sequence[Frame], backend: FaceBackend, landmarker: Landmarker106) -> FaceTrack:
+    """The `LandmarkTracking` track of frames already decoded."""
+    return _run(LandmarkTracking(backend, landmarker), frames)
+
+
+def _run(tracking: Tracking, frames: Sequence[Frame]) -> FaceTrack:
+    for frame in frames:
+        tracking.push(frame)
+    return tracking.finish()[1]
+
+
+def _filled(measured: dict[int, Sighting], position: int) -> Sighting | None:
+    """The sighting at `position`: measured, or interpolated linearly between the measured ones either
+    side when they are at most LANDMARK_EVERY frames apart and moved slowly (None at a gap, an end or a
+    fast jump: a lost or rocking face is not filled with invented motion); an interpolated one is
+    trusted only between two trusted ones."""
+    if position in measured:
+        return measured[position]
+    before = next((p for p in range(position - 1, position - LANDMARK_EVERY, -1) if p in measured), None)
+    after = next((p for p in range(position + 1, position + LANDMARK_EVERY) if p in measured), None)
+    if before is None or after is None or after - before > LANDMARK_EVERY:
+        return None
+    a, b = measured[before], measured[after]
+    if motion(a, b) > FAST_MOTION:
+        return None
+    weight = (position - before) / (after - before)
+    return Sighting(position=position, box=(1 - weight) * a.box + weight * b.box,
+                    landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32),
+                    score=a.score, trusted=a.trusted and b.trusted)
 
 
 def _fill_between(measured: dict[int, Sighting], count: int) -> tuple[Sighting | None, ...]:
-    """One entry per frame: the measured sightings, and between two measured ones at most
-    LANDMARK_EVERY frames apart that moved slowly, sightings interpolated linearly (None at a gap,
-    an end or a fast jump: a lost or rocking face is not filled with invented motion); the
-    interpolated ones are trusted only between two trusted ones."""
-    sightings: list[Sighting | None] = [measured.get(position) for position in range(count)]
-    ordered = sorted(measured)
-    for before, after in zip(ordered, ordered[1:]):
-        a, b = measured[before], measured[after]
-        if after - before > LANDMARK_EVERY or motion(a, b) > FAST_MOTION:
-            continue
-        for position in range(before + 1, after):
-            weight = (position - before) / (after - before)
-            sightings[position] = Sighting(
-                position=position, box=(1 - weight) * a.box + weight * b.box,
-                landmarks5=((1 - weight) * a.landmarks5 + weight * b.landmarks5).astype(np.float32), score=a.score,
-                trusted=a.trusted and b.trusted)
-    return tuple(sightings)
+    """One entry per frame of a `count`-frame video (see `_filled`)."""
+    return tuple(_filled(measured, position) for position in range(count))
+
+
+class DetectorTracking(Tracking):
+    """The detector (YuNet) on every frame, on a copy at most TRACK_SIDE px long: each frame settles at once."""
+
+    def __init__(self, backend: FaceBackend) -> None:
+        self.backend = backend
+        self.sightings: list[Sighting | None] = []
+
+    def push(self, frame: Frame) -> list[tuple[int, Sighting | None]]:
+        position = len(self.sightings)
+        run = _detection(self.backend.detect(frame.image, TRACK_SIDE))
+        self.sightings.append(None if run.face is None else Sighting(
+            position=position, box=np.array(run.face.box, np.float64), landmarks5=run.face.landmarks5,
+            detected=True, crowded=run.crowded, score=run.face.score))
+        return [(position, self.sightings[-1])]
+
+    def finish(self) -> tuple[list[tuple[int, Sighting | None]], FaceTrack]:
+        return [], FaceTrack(tuple(self.sightings), len(self.sightings), 0)
 
 
 def track_with_detector(frames: Sequence[Frame], backend: FaceBackend) -> FaceTrack:
-    """The detector (YuNet) on every frame, on a copy at most TRACK_SIDE px long."""
-    sightings: list[Sighting | None] = []
-    for position, frame in enumerate(frames):
-        run = _detection(backend.detect(frame.image, TRACK_SIDE))
-        if run.face is None:
-            sightings.append(None)
-            continue
-        sightings.append(Sighting(position=position, box=np.array(run.face.box, np.float64),
-                                  landmarks5=run.face.landmarks5, detected=True, crowded=run.crowded, score=run.face.score))
-    return FaceTrack(tuple(sightings), len(frames), 0)
+    """The `DetectorTracking` track of frames already decoded."""
+    return _run(DetectorTracking(backend), frames)
 
 
 class FaceTracker:
@@ -305,8 +377,12 @@ class FaceTracker:
         self.landmarker = get_landmarker(registry) if self.backend.name == "insightface" else None
         self.model_ids = (*self.backend.model_ids, *((self.landmarker.model_id,) if self.landmarker else ()))
 
+    def start(self) -> Tracking:
+        """A track to feed frame by frame (the selfie is streamed through it while it decodes)."""
+        if self.landmarker is not None:
+            return LandmarkTracking(self.backend, self.landmarker)
+        return DetectorTracking(self.backend)
+
     def track(self, frames: Sequence[Frame]) -> FaceTrack:
         """The subject's face in every frame (None where it was not found)."""
-        if self.landmarker is not None:
-            return track_with_landmarks(frames, self.backend, self.landmarker)
-        return track_with_detector(frames, self.backend)
+        return _run(self.start(), frames)

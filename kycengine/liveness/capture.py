@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..video import Frame
-from .frames import Samples, grey_patch
+from .frames import Samples, grey_patch, thumbnails
 
 THUMB = (160, 120)  # frames are compared as grey thumbnails this size
 DUPLICATE_DIFF = 0.15  # mean absolute grey difference below which two thumbnails are the same picture
@@ -60,8 +60,7 @@ def noise_floor(image: np.ndarray, centre: tuple[float, float]) -> float:
 
 def capture_cues(frames: Sequence[Frame], samples: Samples) -> Capture:
     """Duplicates, timestamps and noise floor of the decoded video."""
-    thumbs = np.stack([cv2.resize(cv2.cvtColor(f.image, cv2.COLOR_BGR2GRAY), THUMB, interpolation=cv2.INTER_AREA)
-                       for f in frames]).astype(np.float32)
+    thumbs = thumbnails(frames, THUMB).astype(np.float32)
     repeated: set[int] = set()
     flat = thumbs.reshape(len(thumbs), -1)
     for later in range(1, len(flat)):

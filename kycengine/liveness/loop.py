@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..video import Frame
+from .frames import thumbnails
 
 SIGNATURE = (32, 24)  # thumbnail (width, height) a frame's signature is taken from
 MIN_PERIOD_S = 0.4  # shortest loop looked for: a turn and a blink take longer than this
@@ -41,8 +41,7 @@ class Loop:
 
 def signatures(frames: Sequence[Frame]) -> np.ndarray:
     """One unit-norm, zero-mean signature per frame (rows, float32)."""
-    thumbs = np.stack([cv2.resize(cv2.cvtColor(f.image, cv2.COLOR_BGR2GRAY), SIGNATURE, interpolation=cv2.INTER_AREA)
-                       for f in frames]).astype(np.float32).reshape(len(frames), -1)
+    thumbs = thumbnails(frames, SIGNATURE).astype(np.float32).reshape(len(frames), -1)
     thumbs -= thumbs.mean(axis=1, keepdims=True)
     return np.asarray(thumbs / np.maximum(np.linalg.norm(thumbs, axis=1, keepdims=True), 1e-6), np.float32)
 

@@ -2,7 +2,7 @@
 
 Corners (Shi-Tomasi) inside the face are followed frame by frame with pyramidal Lucas-Kanade (with a
 forward-backward check) over a span of about half a second, on grey crops scaled so that the face is
-FACE_PX wide whatever the video's resolution. One homography is fitted to where they went (RANSAC);
+FACE_PX wide whatever the video's resolution (made once, `frames.face_crops`). One homography is fitted to where they went (RANSAC);
 for a plane it explains every point up to tracking noise, for a turning head the nose, the cheeks
 and the face's outline move by their own depths and the median point is left off it by several
 percent of the face width. The spans examined are those with the largest head-turn (yaw) change
@@ -19,8 +19,9 @@ import numpy as np
 
 from ..face.track import FaceTrack
 from ..video import Frame
+from .frames import FACE_PX, Crops
+from .frames import face_crops as prepared_crops
 
-FACE_PX = 96  # the face is resampled to this width: residuals are in the same units at any resolution
 SPAN_S = 0.5  # seconds between the two ends of a measured span (about 15 degrees of a head turn)
 YAW_SPANS = 4  # spans with the largest yaw change that are measured
 MOTION_SPANS = 2  # plus spans with the largest face motion
@@ -46,37 +47,9 @@ class SpanResidual:
     yaw_change: float
 
 
-@dataclass(frozen=True)
-class Crops:
-    """Grey crops of every frame around the face's whole path, at FACE_PX per face width."""
-
-    images: tuple[np.ndarray, ...]
-    origin: np.ndarray  # top-left corner of the crop in frame pixels
-    scale: float  # working px per frame px
-
-    def to_work(self, points: np.ndarray) -> np.ndarray:
-        """Frame pixels -> working pixels."""
-        return (np.asarray(points, np.float64) - self.origin) * self.scale
-
-
-def face_crops(frames: Sequence[Frame], track: FaceTrack, margin: float = 0.5) -> Crops | None:
-    """Grey crops of the region every face box of the track lies in (plus `margin` face widths)."""
-    found = track.found
-    if not found:
-        return None
-    width = track.face_width
-    boxes = np.array([s.box for s in found])
-    height, frame_w = frames[0].image.shape[:2]
-    x0, y0 = np.maximum(boxes[:, :2].min(axis=0) - margin * width, 0).astype(int)
-    x1 = int(min(boxes[:, 2].max() + margin * width, frame_w))
-    y1 = int(min(boxes[:, 3].max() + margin * width, height))
-    scale = FACE_PX / max(width, 1.0)
-    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
-    images = []
-    for frame in frames:
-        grey = cv2.cvtColor(frame.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-        images.append(cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR))
-    return Crops(tuple(images), np.array([x0, y0], np.float64), scale)
+def face_crops(frames: Sequence[Frame], track: FaceTrack) -> Crops | None:
+    """Grey crops of every frame around the face, FACE_PX per face width (`frames.face_crops`)."""
+    return prepared_crops(frames, track)
 
 
 def _follow(images: Sequence[np.ndarray], start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ first and last tenth of the video) is subtracted, so a face that is a little tur
 penalised; a turn is the 5th / 95th percentile on each side of it (one bad frame does not make a turn).
 
 Blink: eyes that shut for 100-400 ms are a transient, unlike a head turn that changes their look
-smoothly. Each frame's grey face crop (the face FACE_PX wide, see `parallax.face_crops`) is aligned
+smoothly. Each frame's grey face crop (the face FACE_PX wide, see `frames.face_crops`) is aligned
 on its two eye centres into a canonical strip; each eye's window is compared (normalised
 cross-correlation, best over a small search) with the frames 0.2 s before and after (two frames at
 10 fps). With d = 1 - NCC, the score is the detour the eye's look takes through the frame between
@@ -39,7 +39,7 @@ import numpy as np
 
 from ..face.landmarks import plane_yaw, yaw_index
 from ..face.track import FaceTrack
-from .parallax import Crops
+from .frames import Crops
 
 REST_FRACTION = 0.1  # the first and last tenth of the frames (at least 3 each) give the rest pose
 TURN_QUANTILE = 5.0  # percentile taken as the turn's extreme on each side, in a selfie of TURN_REFERENCE_S
