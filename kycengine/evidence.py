@@ -2,7 +2,8 @@
 
 Nothing is detected again. The document images come from the document stage's own rectified
 document (`DocumentEvidence.card_image`): the whole document, its MRZ band (the layout's MRZ box on
-it) and the portrait the face stage compared. The selfie images come from the shared face track:
+it) and the portrait the face stage compared; and from the frame whose outline differs most from the
+others' (`DocumentEvidence.tilt_image`): the document at its tilt. The selfie images come from the shared face track:
 the frames at the liveness cue's head-turn extremes (`pose.head_turn`, landmark arithmetic), at its
 strongest blink (`pose.blink` on the track's eye points), and the most frontal of the frames the face
 stage compared with the portrait. Each is a JPEG with its long side at most LONG_SIDE px at
@@ -58,10 +59,10 @@ def mrz_band(evidence: DocumentEvidence) -> np.ndarray | None:
 
 
 def document_images(evidence: DocumentEvidence) -> dict[str, bytes]:
-    """`document`, `mrz_band` and `portrait`, those the document stage produced (a document it could
-    not read gives none)."""
-    return _kept({"document": encode(evidence.card_image), "mrz_band": encode(mrz_band(evidence)),
-                  "portrait": encode(evidence.portrait)})
+    """`document`, `document_tilt`, `mrz_band` and `portrait`, those the document stage produced (a
+    document it could not read gives none)."""
+    return _kept({"document": encode(evidence.card_image), "document_tilt": encode(evidence.tilt_image),
+                  "mrz_band": encode(mrz_band(evidence)), "portrait": encode(evidence.portrait)})
 
 
 def _front(frames: Sequence[Frame], track: FaceTrack, face: FaceEvidence) -> int | None:

@@ -139,6 +139,7 @@ class DocumentEvidence(Record):
     note: str = ""
     card_image: np.ndarray | None = transient()
     portrait: np.ndarray | None = transient()
+    tilt_image: np.ndarray | None = transient()  # the document at its tilt, cut from its frame
 
 
 class MatchDecision(str, enum.Enum):

@@ -233,7 +233,7 @@ def test_images_the_store_refuses_cost_only_the_images(env: Env) -> None:
 
 # ---- the real engine ------------------------------------------------------------------------------
 
-ENGINE_NAMES = ["document", "mrz_band", "portrait", "selfie_front", "selfie_left", "selfie_right", "selfie_blink"]
+ENGINE_NAMES = ["document", "document_tilt", "mrz_band", "portrait", "selfie_front", "selfie_left", "selfie_right", "selfie_blink"]
 
 
 @pytest.mark.slow

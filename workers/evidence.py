@@ -34,8 +34,7 @@ from .config import WorkerConfig
 from .states import MediaState
 from .store import Store
 
-# The allow-list, in display order. `document_tilt` is accepted but not produced yet: the document
-# stage does not expose the frames in which it saw the document tilted.
+# The allow-list, in display order.
 EVIDENCE_NAMES: tuple[str, ...] = ("document", "document_tilt", "mrz_band", "portrait", "selfie_front",
                                    "selfie_left", "selfie_right", "selfie_blink")
 JPEG_MAGIC = b"\xff\xd8\xff"  # SOI marker followed by the first segment's marker

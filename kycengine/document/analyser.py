@@ -401,7 +401,7 @@ class DocumentAnalyser:
                                 scores=scores, frames_used=frames_used,
                                 note="; ".join(dict.fromkeys((*notes, *(mrz.problems if mrz_ok else ()),
                                                               *(validity.notes if validity else ())))),
-                                card_image=card_image, portrait=portrait)
+                                card_image=card_image, portrait=portrait, tilt_image=_tilt_view(located))
 
     @staticmethod
     def _settled(reader: CardMRZReader, mrz: MRZ) -> bool:
@@ -611,3 +611,17 @@ def read_mrz_file(path: str | os.PathLike[str], *, today: dt.date | None = None,
         return None
     doubts = tuple(f.detail for f in evidence.findings if f.code is FindingCode.MRZ_UNCERTAIN)
     return CheckedMRZ(parse("\n".join(evidence.mrz_lines), today=today, source="video"), doubts, "video")
+
+
+def _tilt_view(located: list[quality.FrameScan], margin: float = 0.08) -> np.ndarray | None:
+    """The frame that shows the document most tilted, cut to its outline's box (plus `margin` of its
+    size): what a reviewer looks at for the tilt and the reflections it moves; None without outlines."""
+    at = authenticity.most_tilted([sc.card.corners for sc in located])
+    if at < 0:
+        return None
+    image, quad = located[at].frame.image, np.asarray(located[at].card.corners, np.float64)
+    (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+    pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
+    rows, cols = image.shape[:2]
+    return image[max(0, int(y0 - pad_y)):min(rows, int(y1 + pad_y) + 1),
+                 max(0, int(x0 - pad_x)):min(cols, int(x1 + pad_x) + 1)]

@@ -130,6 +130,18 @@ def _row_sinusoid(ratio: np.ndarray, y: np.ndarray, frame_height: int) -> float:
     return best
 
 
+def most_tilted(quads: Sequence[np.ndarray]) -> int:
+    """Index of the outline whose shape differs most from the others' (`shape_change`'s residual,
+    averaged over the other frames): the frame that shows the document at its tilt; -1 for none."""
+    if len(quads) < 2:
+        return -1
+    z = [np.asarray(q, np.float64) @ np.array([1, 1j]) for q in quads]
+    z = [q - q.mean() for q in z]
+    mean = [np.mean([np.sqrt(np.mean(np.abs(b - np.vdot(a, b) / np.vdot(a, a) * a) ** 2)) / abs(b[2] - b[0])
+                     for j, b in enumerate(z) if j != i]) for i, a in enumerate(z)]
+    return int(np.argmax(mean))
+
+
 def shape_change(quads: Sequence[np.ndarray]) -> float:
     """90th percentile over frame pairs of the corner error left after the best similarity, over the diagonal."""
     if len(quads) < 2:
