@@ -5,7 +5,7 @@ cheap scan (`quality.scan_frame`: outline, or an outline running off the frame),
 the analyser uses to explain an unreadable MRZ (`quality.mrz_glare`, `quality.edge_blur_mm`) and,
 on a frame that passes them, the card-aligned MRZ reading (`CardMRZReader.read_frame` on corners
 refined as the analyser refines them), voted over frames. The MRZ counts once the analyser would
-take it as settled (`DocumentAnalyser._settled`); the tilt once the document's perspective changed
+take it as settled (`DocumentAnalyser.settled`); the tilt once the document's perspective changed
 as much as the analyser's tilt check asks (`authenticity.shape_change`). Both: the session is done.
 """
 
@@ -17,13 +17,14 @@ from collections import deque
 import numpy as np
 
 from ..document import authenticity, quality
-from ..document.analyser import _CLASS_KINDS, DocumentAnalyser, _refined  # the stage's own steps
+from ..document.analyser import CLASS_KINDS, DocumentAnalyser, refined_corners  # the stage's own steps
 from ..document.card import ASPECT_SPLIT, true_aspect
 from ..document.card_mrz import CardMRZReader
 from ..document.layout import LAYOUTS
 from ..document.quality import FrameScan
 from .guidance import Feedback, Guidance
 from .recording import Recording
+from .session import Session
 
 TILT_QUADS = 24  # the latest outlines the tilt is measured over (the analyser scans 24 frames)
 MIN_LOCATED = 3  # outlines the offline screen and tilt checks need
@@ -32,7 +33,7 @@ TESSERACT_READS = 3  # as the analyser: after 3 Tesseract readings a glared fram
 _WEIGHTS = (0.1, 0.1, 0.5, 0.3)
 
 
-class DocumentSession:
+class DocumentSession(Session):
     """Guides one document capture; `feed` each frame, then `recording` holds what the verdict uses."""
 
     def __init__(self, analyser: DocumentAnalyser, *, today: dt.date | None = None) -> None:
@@ -48,18 +49,11 @@ class DocumentSession:
         self.tilt = 0.0
         self.last = Feedback(Guidance.SHOW_DOCUMENT, 0.0)
 
-    @property
-    def closed(self) -> bool:
-        """True once the session has ended (done, or over its limits)."""
-        return self.last.closed
-
     def feed(self, image: np.ndarray, t: float) -> Feedback:
         """Guidance after one more frame (BGR, `t` seconds); frames after the close are ignored."""
-        if self.closed:
-            return self.last
-        frame = self.recording.add(image, t)
-        if frame is None:  # over the session's limits
-            return self._answer(Guidance.TRY_AGAIN, closed=True)
+        frame = self._take(image, t)
+        if isinstance(frame, Feedback):  # closed, or over the session's limits
+            return frame
         scan = quality.scan_frame(len(self.recording) - 1, frame)
         code = self._look(scan)
         enough = self.recording.elapsed >= self.settings.capture_document_min_seconds
@@ -89,7 +83,7 @@ class DocumentSession:
         if self.settled:
             return Guidance.MRZ_READ if self.tilted else Guidance.TILT_CARD
         image = scan.frame.image
-        kinds = _CLASS_KINDS[true_aspect(card.corners, card.frame_size) > ASPECT_SPLIT]
+        kinds = CLASS_KINDS[true_aspect(card.corners, card.frame_size) > ASPECT_SPLIT]
         size_mm = LAYOUTS[kinds[0]].size_mm
         blur_mm = quality.edge_blur_mm(image, card.corners, size_mm)
         if blur_mm > s.document_blur_max_mm and blur_mm * card.width_px / size_mm[0] > s.document_blur_min_px:
@@ -98,9 +92,9 @@ class DocumentSession:
                      for k in kinds) >= s.document_glare_min
         if glared and self.reader.tesseract_reads >= TESSERACT_READS:
             return Guidance.GLARE_MRZ  # the templates could not read it: Tesseract will not either
-        self.reader.read_frame(scan.frame.index, image, _refined(scan))
+        self.reader.read_frame(scan.frame.index, image, refined_corners(scan))
         mrz = self.reader.mrz()
-        self.settled = mrz is not None and DocumentAnalyser._settled(self.reader, mrz)
+        self.settled = mrz is not None and DocumentAnalyser.settled(self.reader, mrz)
         if self.settled:
             return Guidance.MRZ_READ if self.tilted else Guidance.TILT_CARD
         # a reflection crossing a readable MRZ is fine: only an MRZ not read yet is asked about

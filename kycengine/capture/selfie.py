@@ -26,6 +26,7 @@ from .challenge import TOLERANCE_S, Action, Challenge, draw
 from .check import Outcome, performed
 from .guidance import Feedback, Guidance
 from .recording import Recording
+from .session import Session
 
 _PROMPTS = {Action.TURN_LEFT: Guidance.TURN_LEFT, Action.TURN_RIGHT: Guidance.TURN_RIGHT,
             Action.BLINK: Guidance.BLINK}
@@ -34,7 +35,7 @@ _NOT_DONE = frozenset({FindingCode.NO_FACE, FindingCode.TOO_FEW_FACE_FRAMES, Fin
                        FindingCode.NO_BLINK, FindingCode.CHALLENGE_FAILED})
 
 
-class SelfieSession:
+class SelfieSession(Session):
     """Guides one selfie through a challenge; `feed` each frame, then `recording` holds what the
     verdict uses and `challenge` goes with the case."""
 
@@ -47,18 +48,11 @@ class SelfieSession:
         self.evidence: LivenessEvidence | None = None
         self.last = Feedback(Guidance.SHOW_FACE, 0.0)
 
-    @property
-    def closed(self) -> bool:
-        """True once the session has ended (done, or not: TRY_AGAIN)."""
-        return self.last.closed
-
     def feed(self, image: np.ndarray, t: float) -> Feedback:
         """Guidance after one more frame (BGR, `t` seconds); frames after the close are ignored."""
-        if self.closed:
-            return self.last
-        frame = self.recording.add(image, t)
-        if frame is None:  # over the session's limits before the challenge's end
-            return self._answer(Guidance.TRY_AGAIN, closed=True)
+        frame = self._take(image, t)
+        if isinstance(frame, Feedback):  # closed, or over the session's limits before the challenge's end
+            return frame
         seen = self.checker.tracker.track([frame])
         sighting = seen.sightings[0]
         position = len(self.sightings)

@@ -90,7 +90,7 @@ _REPRODUCTION = frozenset({FindingCode.DOCUMENT_SCREEN, FindingCode.DOCUMENT_PHO
 _POOR_CAPTURE = frozenset({FindingCode.DOCUMENT_NOT_FOUND, FindingCode.DOCUMENT_CUT_OFF,
                            FindingCode.DOCUMENT_GLARE, FindingCode.DOCUMENT_BLURRY})
 # the designs a document of this true aspect can be: ID-1 (above ASPECT_SPLIT) or the 1.42 ones
-_CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
+CLASS_KINDS = {True: (DocumentType.FR_CNI_2021,), False: (DocumentType.FR_CNI_1988, DocumentType.PASSPORT)}
 # MRZ formats a page of each shape can carry (ID-1 above ASPECT_SPLIT; ID-2 and ID-3 pages below):
 # a whole-frame reading in one of them may replace an unsettled reading of a page of that shape,
 # whichever of them the page's first frame locked onto (at 640x360 a passport's 2x44 lines were
@@ -104,7 +104,7 @@ _PAGE_LEAD = 0.08
 
 
 def _class_kind(scan: quality.FrameScan) -> DocumentType:
-    return _CLASS_KINDS[true_aspect(scan.card.corners, scan.card.frame_size) > ASPECT_SPLIT][0]
+    return CLASS_KINDS[true_aspect(scan.card.corners, scan.card.frame_size) > ASPECT_SPLIT][0]
 
 
 def _outside_frame(quad: np.ndarray, frame: Frame) -> bool:
@@ -116,7 +116,7 @@ def _outside_frame(quad: np.ndarray, frame: Frame) -> bool:
 
 def _page_confidence(image: np.ndarray, quad: np.ndarray) -> float:
     """How confidently an MRZ of a layout of the page's shape reads off `quad`, either way up."""
-    kinds = _CLASS_KINDS[true_aspect(quad, (image.shape[1], image.shape[0])) > ASPECT_SPLIT]
+    kinds = CLASS_KINDS[true_aspect(quad, (image.shape[1], image.shape[0])) > ASPECT_SPLIT]
     best = 0.0
     for turns in (0, 2):
         for kind in kinds:
@@ -132,7 +132,7 @@ def _offset(page: np.ndarray, outline: np.ndarray) -> np.ndarray:
     return (page.mean(axis=0) - outline.mean(axis=0)) / max(diagonal, 1e-9)
 
 
-def _refined(scan: quality.FrameScan) -> np.ndarray:
+def refined_corners(scan: quality.FrameScan) -> np.ndarray:
     """The scan's outline refined on the full frame."""
     assert scan.card is not None
     grey = cv2.cvtColor(scan.frame.image, cv2.COLOR_BGR2GRAY)
@@ -172,7 +172,7 @@ def pages(located: list[quality.FrameScan]) -> tuple[list[quality.FrameScan], bo
     out = []
     for scan in located:
         assert scan.card is not None
-        outline = _refined(scan)
+        outline = refined_corners(scan)
         options = page_candidates(outline, scan.card.frame_size)
         nearest = min(options, key=lambda c: float(np.linalg.norm(_offset(c, outline) - where)))
         out.append(_with_page(scan, nearest))
@@ -240,7 +240,7 @@ class DocumentAnalyser:
         misses = 0
         for scan in quality.rank_for_reading(scans)[: self.settings.document_max_frames]:
             image = scan.frame.image
-            corners = scan.card.corners if refined else _refined(scan)
+            corners = scan.card.corners if refined else refined_corners(scan)
             misses = 0 if reader.read_frame(scan.frame.index, image, corners) is not None else misses + 1
             if reader.stable() or misses >= 3 or reader.tesseract_reads >= 3:
                 break
@@ -291,10 +291,10 @@ class DocumentAnalyser:
 
         card_reader = self._read_located(located, today, refined=in_booklet) if located else None
         mrz = card_reader.mrz() if card_reader else None
-        # The card-aligned reading counts once settled (`_settled`). Valid alone is not enough: a
+        # The card-aligned reading counts once settled (`settled`). Valid alone is not enough: a
         # glared 2021 card's vote over 8 frames, never settling, passed both check digits with three
         # letters wrong.
-        settled = card_reader is not None and mrz is not None and self._settled(card_reader, mrz)
+        settled = card_reader is not None and mrz is not None and self.settled(card_reader, mrz)
         where = _Located(card_reader.readings if card_reader else [])
         if located and not settled:
             # Second opinion: Tesseract voting over whole frames reads some cards the aligned OCR-B
@@ -404,7 +404,7 @@ class DocumentAnalyser:
                                 card_image=card_image, portrait=portrait, tilt_image=_tilt_view(located))
 
     @staticmethod
-    def _settled(reader: CardMRZReader, mrz: MRZ) -> bool:
+    def settled(reader: CardMRZReader, mrz: MRZ) -> bool:
         """True when the voted reading can be taken as the document's: a valid one that the vote kept
         for consecutive frames (or that frames read exactly), an invalid one read exactly by several
         frames with every character under a failing check read clearly (its failures are then the
@@ -442,7 +442,7 @@ class DocumentAnalyser:
         glare, blur_mm, blur_px = [], [], []
         for scan in ranked:
             image, corners = scan.frame.image, scan.card.corners
-            kinds = _CLASS_KINDS[true_aspect(corners, scan.card.frame_size) > ASPECT_SPLIT]
+            kinds = CLASS_KINDS[true_aspect(corners, scan.card.frame_size) > ASPECT_SPLIT]
             glare.append(max(quality.mrz_glare(image, corners, LAYOUTS[k], both_ways=True) for k in kinds))
             size_mm = LAYOUTS[kinds[0]].size_mm
             blur_mm.append(quality.edge_blur_mm(image, corners, size_mm))
