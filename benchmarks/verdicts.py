@@ -74,6 +74,7 @@ CAPTURES: tuple[tuple[str, Capture, tuple[int, int], tuple[DocumentType, ...]], 
     ("640x360", Capture.STANDARD, (640, 360), tuple(DocumentType)),
     ("gentle_tilt_640x360", Capture.GENTLE_TILT, (640, 360), tuple(DocumentType)),
     ("sleeve", Capture.SLEEVE, SIZE, (DocumentType.FR_CNI_2021, DocumentType.FR_CNI_1988)),
+    ("upright", Capture.UPRIGHT, SIZE, tuple(DocumentType)),
     ("open_booklet", Capture.OPEN_BOOKLET, SIZE, (DocumentType.PASSPORT,)),
     ("foreign_passport", Capture.FOREIGN, SIZE, (DocumentType.PASSPORT,)),
 )

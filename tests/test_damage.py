@@ -22,7 +22,10 @@ from kycengine import video
 from kycengine.decision import decide
 from kycengine.document import damage as check
 from kycengine.document.analyser import DocumentAnalyser
+from kycengine.document.card import CardQuad
+from kycengine.document.card_mrz import FrameReading
 from kycengine.document.layout import LAYOUTS
+from kycengine.document.quality import FrameScan
 from kycengine.document.types import DocumentType
 from kycengine.models import default_registry
 from kycengine.reasons import Reason, Status
@@ -273,3 +276,21 @@ def test_a_card_in_a_sleeve_is_judged_on_its_own_edge(analysed, kind, variant):
     evidence, _ = analysed(kind, variant, 0, Capture.SLEEVE)
     assert (Reason.DOCUMENT_DAMAGED in reasons_of(evidence)) is (variant is DocumentVariant.CORNER_MISSING), \
         _undamaged(evidence).detail
+
+
+def test_an_open_booklets_outline_never_fills_a_page_view() -> None:
+    """An open passport's two pages have one page's aspect: a scanned outline twice the read page's
+    area is the booklet, and warped as the page it would draw the fold across the view."""
+    image = np.zeros((720, 1280, 3), np.uint8)
+    page = np.array([[400, 100], [750, 100], [750, 350], [400, 350]], np.float32)  # 125 x 88 mm at 2.8 px/mm
+    booklet = np.array([[400, 100], [750, 100], [750, 595], [400, 595]], np.float32)  # both pages, fold across
+    reading = FrameReading(0, image, page, LAYOUTS[DocumentType.PASSPORT], ("",), None, "ocrb")
+
+    def scanned(position: int, corners: np.ndarray) -> FrameScan:
+        return FrameScan(position, video.Frame(index=position, t=position / 30, image=image),
+                         video.FrameQuality(100.0, 0.0, 128.0), CardQuad(corners, 1.0, 1.42, (1280, 720)), None,
+                         100.0 - position)
+
+    views, oriented = check.gather_views([reading], [scanned(1, booklet), scanned(2, page + 4)])
+    assert oriented and [len(v) for v in views] == [2, 2] and len(views) == 2
+    assert np.allclose(views[1][1], page + 4)

@@ -62,6 +62,10 @@ _STRAIGHT_MM = 0.5
 _SEARCH_PAGE_MM = 1.2  # the same for a passport's data page (its cover's edge is 2 mm further out)
 _EDGE_SHARE = 0.4  # a step at least this share of the outline's typical strongest step is an edge
 MAX_VIEWS = 5  # frames measured: enough for most of them to outvote glare and the moving surface
+# A scanned outline fills a view only if its area is within this ratio of the nearest read page's: an
+# open passport's two pages (176 x 125 mm) have a page's aspect (125 x 88), so the outline of the
+# whole booklet passes every shape test, and warped as the page it draws the fold across the view.
+_SAME_AREA = (0.7, 1.4)
 CORNER_MM = 3.0  # the outline is judged from this far from a corner: a rounding of up to 5 mm radius departs
 # from the square corner by less than 0.45 mm there (ID-1 cards: 3.18 mm, under 0.01 mm)
 _INWARD_MIN_MM = 1.0  # an edge lying this far inside its side's line is missing there
@@ -122,7 +126,8 @@ def gather_views(readings: Sequence[FrameReading], located: Sequence[FrameScan],
     """Up to `count` (frame image, corners with the MRZ at the bottom), and whether the way up is known.
 
     The frames whose MRZ was read come first (corners turned the way the reading settled); the
-    best-ranked scanned frames fill up, turned like the reading nearest in time.
+    best-ranked scanned frames fill up, turned like the reading nearest in time, when their outline
+    is the size of that reading's page (`_SAME_AREA`).
     """
     views = [(r.image, r.corners) for r in readings[:count]]
     used = {r.frame_index for r in readings}
@@ -134,6 +139,10 @@ def gather_views(readings: Sequence[FrameReading], located: Sequence[FrameScan],
         corners = scan.card.corners
         if readings:
             nearest = min(readings, key=lambda r: abs(r.frame_index - scan.frame.index))
+            area = cv2.contourArea(np.asarray(corners, np.float32)) / max(
+                cv2.contourArea(np.asarray(nearest.corners, np.float32)), 1.0)
+            if not _SAME_AREA[0] <= area <= _SAME_AREA[1]:
+                continue
             turned = rotate_quad(corners, 2)
             if np.abs(turned - nearest.corners).sum() < np.abs(corners - nearest.corners).sum():
                 corners = turned
