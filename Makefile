@@ -11,7 +11,7 @@ run: setup
 
 test: setup
 	@bash scripts/ensure-redis.sh
-	@.venv/bin/python -m pytest -q
+	@.venv/bin/python -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	@bash scripts/setup-bench.sh

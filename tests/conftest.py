@@ -1,8 +1,10 @@
 """Shared fixtures: a `kyc` runner, paths to shipped data, the generator's frames before encoding, a
-real Redis for worker tests, a per-test worker environment on it, and a private AOF Redis."""
+real Redis for worker tests, a per-test worker environment on it, and a private AOF Redis; and the
+numbers test modules measure, printed in the run's summary (`measured`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +26,29 @@ from workers.context import install
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECIMENS = ROOT.parent / "shared" / "data" / "specimens"
+MEASURES = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def measured(config: pytest.Config, title: str, values: dict[str, Any]) -> None:
+    """Keep what a test module measured for the run's summary; a pytest-xdist worker sends it on to
+    the process that prints the summary (`workeroutput`, read back in `pytest_testnodedown`)."""
+    config.stash.setdefault(MEASURES, {})[title] = values
+    output = getattr(config, "workeroutput", None)
+    if output is not None:
+        output.setdefault("measures", {})[title] = values
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for title, values in getattr(node, "workeroutput", {}).get("measures", {}).items():
+        measured(node.config, title, values)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for title, values in config.stash.get(MEASURES, {}).items():
+        terminalreporter.write_sep("-", title)
+        for name, value in values.items():
+            terminalreporter.write_line(f"{name}: {json.dumps(value, sort_keys=True)}")
 
 
 def run_kyc(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),

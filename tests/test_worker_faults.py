@@ -35,6 +35,7 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from tests.conftest import measured
 from tests.fault_env import Receiver, RedisServer, WorkerProcess, alive, children, descendants, free_port, wait_for
 from tests.workers_support import CONSENT
 from workers import connection as conn
@@ -50,17 +51,10 @@ MEASURED: dict[str, Any] = {}
 
 @pytest.fixture(scope="module", autouse=True)
 def measurements(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """Print what the tests measured once the module is done (visible in `make test`'s output)."""
+    """What the tests measured, printed in the run's summary (visible in `make test`'s output)."""
     yield MEASURED
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None or not MEASURED:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.ensure_newline()
-        reporter.write_sep("-", "worker faults: measured")
-        for name, values in MEASURED.items():
-            reporter.write_line(f"{name}: {json.dumps(values, sort_keys=True)}")
+    if MEASURED:
+        measured(request.config, "worker faults: measured", dict(MEASURED))
 
 
 @pytest.fixture(scope="module")
