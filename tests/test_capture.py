@@ -279,6 +279,15 @@ def test_recorded_selfie_session_closes_on_an_unreadable_recording(tmp_path: Pat
     with pytest.raises(InvalidMedia):
         session.finish(broken)
     assert session.closed and session.last.code is Guidance.TRY_AGAIN and session.video is None
+    # longer than the session may take: refused before a frame is decoded
+    short = LivenessChecker(verifier.registry, Settings(face_backend="opencv", capture_max_frames=3))
+    session = SelfieSession(short, challenge=PERFORMED, recording_from=0.0)
+    session.feed(grey, PERFORMED.end_s)
+    long = tmp_path / "long.mp4"
+    video.write(long, [grey] * 5, 10)
+    with pytest.raises(InvalidMedia, match="longer than"):
+        session.finish(long)
+    assert session.closed and session.last.code is Guidance.TRY_AGAIN
 
 
 def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Verifier) -> None:

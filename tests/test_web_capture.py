@@ -316,8 +316,9 @@ def _until_full(page: Any, timeout_ms: float) -> None:
     try:
         page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=timeout_ms)
     except PlaywrightTimeout:
-        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
-        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
+        shown = [page.get_attribute("#progress", "aria-valuenow")] + [
+            page.text_content(f"#{box}") for box in ("guidance", "message")]
+        raise AssertionError("progress stayed at {} %, guidance {!r}, message {!r}".format(*shown)) from None
 
 
 def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_videos: Path) -> None:

@@ -32,7 +32,7 @@ from ..findings import FindingCode
 from ..liveness import LivenessChecker
 from ..schema import LivenessEvidence
 from ..selfie import stream_selfie
-from ..video import Video
+from ..video import Video, planned_count
 from .challenge import TOLERANCE_S, Action, Challenge, draw
 from .check import Outcome, performed
 from .guidance import Feedback, Guidance
@@ -124,11 +124,14 @@ class SelfieSession(Session):
 
     def finish(self, path: str | os.PathLike[str]) -> Feedback:
         """Close on the recording at `path` (see the module): done, or film again. Raises InvalidMedia,
-        the session closed, for a file that is not a readable video within the limits."""
+        the session closed, for a file that is not a readable video within the limits (a video's, and
+        the session's frame count at the selfie's analysis rate, counted before decoding)."""
         if not self.sending:
             raise InvalidInput("the session is not waiting for its recording")
         settings = self.checker.settings
         try:
+            if planned_count(Path(path), settings.selfie_fps) > settings.capture_max_frames:
+                raise InvalidMedia(f"the recording is longer than the session's {settings.capture_max_frames} frames")
             streamed = stream_selfie(path, self.checker.tracker, max_side=settings.max_side,
                                      target_fps=settings.selfie_fps)
         except InvalidMedia:

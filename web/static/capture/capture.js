@@ -115,14 +115,19 @@
     const active = recorder;
     recorder = null;
     const blob = await new Promise((resolve) => {
-      active.onstop = () => resolve(new Blob(chunks, { type: active.mimeType }));
+      const whole = () => resolve(new Blob(chunks, { type: active.mimeType }));
+      if (active.state === "inactive") { // it stopped by itself (an error): what it gave
+        whole();
+        return;
+      }
+      active.onstop = whole;
       active.stop();
     });
     stopCamera();
     const response = await fetch(data.base + "/selfie/recording", {
       method: "POST", body: blob, credentials: "omit",
       headers: { "Content-Type": blob.type || "video/webm" } }).catch(() => null);
-    if (response && [413, 415, 422].includes(response.status)) { // refused or unreadable: film again
+    if (response && [413, 422].includes(response.status)) { // refused or unreadable: film again
       say("try_again");
       byId("again").hidden = false;
     } else if (!response || !response.ok) {
@@ -237,7 +242,14 @@
       return;
     }
     if (name === "selfie") {
-      record();
+      try {
+        record();
+      } catch (error) { // no recorder for this camera's stream
+        stopCamera();
+        message("no_recorder");
+        byId("start-" + name).disabled = false;
+        return;
+      }
     } else {
       origin = 0; // the document's frames keep the page's own clock
     }
