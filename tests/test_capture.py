@@ -1,5 +1,5 @@
 """Live capture sessions fed the generator's videos frame by frame: guidance, closing, the verdict of
-what they saw, the selfie challenge against replays, and the same over HTTP (web/capture)."""
+what they saw, a recorded selfie deciding on its recording, the selfie challenge against replays."""
 
 from __future__ import annotations
 
