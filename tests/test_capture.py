@@ -1,5 +1,5 @@
 """Live capture sessions fed the generator's videos frame by frame: guidance, closing, the verdict of
-what they saw, the selfie challenge against replays, and the same over HTTP (web/capture)."""
+what they saw, a recorded selfie deciding on its recording, the selfie challenge against replays."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from kycengine import video
 from kycengine.capture import Challenge, DocumentSession, Feedback, Guidance, SelfieSession, draw, text
 from kycengine.capture.challenge import K, every_challenge
 from kycengine.capture.guidance import TEXTS
-from kycengine.errors import InvalidInput, InvalidRequest
+from kycengine.errors import InvalidInput, InvalidMedia, InvalidRequest
 from kycengine.findings import FindingCode
 from kycengine.liveness import LivenessChecker
 from kycengine.pipeline import Verifier
 from kycengine.reasons import Reason, Status
-from kycengine.schema import VerificationRequest
+from kycengine.schema import LivenessEvidence, Verdict, VerificationRequest
 from kycengine.settings import Settings
 from kycengine.synth import DocumentType, DocumentVariant, SelfieVariant, make_document_video, make_selfie_video
 from kycengine.synth.document_video import DocumentLabels
@@ -82,6 +82,21 @@ def completed(genuine, verifier: Verifier, tmp_path_factory: pytest.TempPathFact
     selfie_answers = _feed(selfie_session, video.iter_frames(selfie))
     return (doc_session, doc_answers, doc_session.recording.write(folder / "document.mp4"),
             selfie_session, selfie_answers, selfie_session.recording.write(folder / "selfie.mp4"))
+
+
+@pytest.fixture(scope="module")
+def offline(genuine, verifier: Verifier) -> Verdict:
+    """The offline verdict of the genuine videos, with the challenge the selfie performs."""
+    document, labels, selfie, _ = genuine
+    return verifier.verify(document, selfie, today=labels.today, challenge=PERFORMED)
+
+
+def _liveness(evidence: LivenessEvidence | None) -> str:
+    """The evidence as JSON, without the stage's own duration."""
+    assert evidence is not None
+    out = evidence.to_dict()
+    out["scores"].pop("liveness_ms")
+    return json.dumps(out, sort_keys=True)
 
 
 def test_challenges_are_many_distinct_and_round_trip() -> None:
@@ -217,16 +232,62 @@ def test_not_turned_selfie_is_asked_to_turn_and_never_finishes(tmp_path: Path, v
     assert answers[-1].progress < 0.5
 
 
-def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, verifier: Verifier) -> None:
-    document, labels, selfie, _ = genuine
+def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, offline: Verdict,
+                                                           verifier: Verifier) -> None:
+    _, labels, _, _ = genuine
     doc_session, _, written_doc, selfie_session, _, written_selfie = completed
     assert len(video.decode(written_selfie, max_side=None).frames) == len(selfie_session.recording)
     session = verifier.verify(written_doc, written_selfie, today=labels.today, challenge=selfie_session.challenge)
-    offline = verifier.verify(document, selfie, today=labels.today, challenge=PERFORMED)
     assert session.status is offline.status is Status.APPROVED
     assert session.reasons == offline.reasons == ()
     assert session.document.mrz_lines == offline.document.mrz_lines == doc_session.reader.voted()
     assert session.liveness.scores["challenge_steps_done"] == len(PERFORMED.steps)
+
+
+def test_recorded_selfie_session_decides_on_its_recording(genuine, offline: Verdict, verifier: Verifier) -> None:
+    """Samples at about 4 a second, the first one 0.3 s after the recording's start (miss the blink,
+    keep their time on the recording's clock): the session waits for the recording at the
+    challenge's end, then decides on it exactly as the offline verifier does."""
+    *_, selfie, labels = genuine
+    samples = [f for f in video.iter_frames(selfie, target_fps=4) if f.t > 0.25]
+    assert not set(labels.blink_frames) <= {f.index for f in samples}  # some of the blink is between samples
+    session = SelfieSession(verifier.liveness, challenge=PERFORMED, recording_from=0.0)
+    answers = _feed(session, samples)
+    assert session.recording.frames[0].t == samples[0].t  # not moved to 0: the recording's clock
+    assert answers[-1].code is Guidance.SENDING and not session.closed and session.evidence is None
+    assert not any(a.closed for a in answers) and answers[-1].progress < 1.0
+    assert Guidance.TURN_LEFT in [a.code for a in answers]
+    assert session.feed(samples[-1].image, samples[-1].t + 1.0).code is Guidance.SENDING  # nothing more taken
+    done = session.finish(selfie)
+    assert done.code is Guidance.DONE and done.closed and done.progress == 1.0 and session.video == selfie
+    assert _liveness(session.evidence) == _liveness(offline.liveness)
+    with pytest.raises(InvalidInput):
+        session.finish(selfie)  # closed: no second recording
+
+
+def test_recorded_selfie_session_closes_on_an_unreadable_recording(tmp_path: Path, verifier: Verifier) -> None:
+    session = SelfieSession(verifier.liveness, challenge=PERFORMED, recording_from=0.0)
+    grey = np.full((360, 480, 3), 128, np.uint8)
+    assert session.feed(grey, 0.1).code is Guidance.SHOW_FACE
+    with pytest.raises(InvalidInput):
+        session.finish(tmp_path / "none.webm")  # not waiting yet
+    with pytest.raises(InvalidInput):
+        session.feed(grey, 0.05)  # time goes forward on the recording's clock too
+    assert session.feed(grey, PERFORMED.end_s).code is Guidance.SENDING
+    broken = tmp_path / "broken.webm"
+    broken.write_bytes(b"\x1a\x45\xdf\xa3" + bytes(200))
+    with pytest.raises(InvalidMedia):
+        session.finish(broken)
+    assert session.closed and session.last.code is Guidance.TRY_AGAIN and session.video is None
+    # longer than the session may take: refused before a frame is decoded
+    short = LivenessChecker(verifier.registry, Settings(face_backend="opencv", capture_max_frames=3))
+    session = SelfieSession(short, challenge=PERFORMED, recording_from=0.0)
+    session.feed(grey, PERFORMED.end_s)
+    long = tmp_path / "long.mp4"
+    video.write(long, [grey] * 5, 10)
+    with pytest.raises(InvalidMedia, match="longer than"):
+        session.finish(long)
+    assert session.closed and session.last.code is Guidance.TRY_AGAIN
 
 
 def test_replayed_selfie_fails_fresh_challenges(genuine, completed, verifier: Verifier) -> None:

@@ -3,10 +3,12 @@ whose camera plays a generated capture (`--use-file-for-fake-video-capture`, a y
 
 API: the bank opens a capture and gets a one-time URL; hostile tokens 404; frames over the byte or
 pixel limit 413; too many captures filming at once 503; a silent or outlived capture 410; frames
-faster than the rate, or while one is analysed, 429 `slow_down`. Browser: a genuine document then a
-live selfie performing the capture's own challenge bring the progress bar to 100 % and, once a burst
-worker has verified the submitted case, the outcome; a blurry document gets the blur guidance and
-never reaches 100 %.
+faster than the rate, or while one is analysed, 429 `slow_down`; the selfie's recording refused in
+the wrong state (409), over its limit (413), when it is no video (422), and a truncated one closes
+the session to film again. Browser: a genuine document, then (a second browser whose camera plays the
+face) a live selfie performing the capture's own challenge, recorded by the page, bring the progress
+bar to 100 % and, once a burst worker has verified the submitted case, the outcome; a blurry document
+gets the blur guidance and never reaches 100 %.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import httpx
 import numpy as np
@@ -33,7 +36,7 @@ from tests.web_support import serve, web_config
 from tests.workers_support import Env
 from web.app import create_app
 from web.capture.engines import Engines
-from web.capture.hub import CaptureHub
+from web.capture.hub import CaptureHub, Step
 from web.capture.texts import PAGE
 from web.clients import Clients
 from web.config import WebConfig
@@ -200,6 +203,67 @@ def test_frame_rate_and_one_frame_in_flight(served: Served) -> None:
     assert sorted(a.status_code for a in answers) == [200, 429]
 
 
+def _sending(served: Served, path: str) -> None:
+    """The selfie started and at its challenge's end, waiting for its recording (two faceless frames)."""
+    capture = served.hub.find(path.rsplit("/", 1)[1])
+    capture.step = Step.SELFIE  # as if the document were filmed: not what these tests are about
+    answer = served.http.post(f"{path}/selfie/start")
+    assert answer.status_code == 200, answer.text
+    assert capture.session is not None
+    for t in (0.0, capture.session.challenge.end_s):
+        time.sleep(1.0 / WebConfig.capture_max_fps)
+        answer = served.frame(path, noise(), t, step="selfie")
+        assert answer.status_code == 200, answer.text
+    assert answer.json()["code"] == Guidance.SENDING.value and not answer.json()["closed"]
+
+
+def _webm(path: Path, frames: int = 10) -> bytes:
+    """A small VP8 WebM, as a browser's MediaRecorder makes."""
+    with av.open(str(path), "w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(frames):
+            picture = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 20 * i, np.uint8), format="bgr24")
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("served", [{"capture_max_recording_bytes": 4096}], indirect=True)
+def test_selfie_recording_refused_unless_waited_for_small_and_a_video(served: Served, tmp_path: Path) -> None:
+    path = served.opened("recording")
+    webm = _webm(tmp_path / "a.webm")
+    assert webm.startswith(bytes.fromhex("1a45dfa3")) and len(webm) < 4096
+
+    def send(body: bytes) -> httpx.Response:
+        return served.http.post(f"{path}/selfie/recording", content=body, headers={"Content-Type": "video/webm"})
+
+    def film_again() -> None:
+        state = served.http.get(f"{path}/status").json()
+        assert (state["step"], state["code"], state["closed"], state["filming"]) == (
+            "selfie", Guidance.TRY_AGAIN.value, True, False)
+
+    _problem(send(webm), 409, "capture_step")  # no selfie waiting for it
+    _sending(served, path)
+    _problem(send(webm[:4] + os.urandom(5000)), 413, "upload_too_large")
+    film_again()
+    _problem(send(webm), 409, "capture_step")  # closed: filmed again first
+    _sending(served, path)
+    _problem(send(b"GIF89a" + bytes(64)), 422, "invalid_media")
+    film_again()
+    _sending(served, path)
+    _problem(send(webm[:6]), 422, "invalid_media")  # too short to be a video
+    film_again()
+    _sending(served, path)
+    truncated = send(webm[: len(webm) // 2])  # its first frames decode: no face, not enough
+    assert truncated.status_code == 200 and truncated.json()["code"] == Guidance.TRY_AGAIN.value, truncated.text
+    film_again()
+    uploads = served.env.root / "uploads"
+    assert not list(uploads.rglob("recording-*"))  # nothing left on disk
+
+
 def test_y4m_round_trip(tmp_path: Path) -> None:
     frames = [np.full((36, 64, 3), (40 * i, 100, 200 - 40 * i), np.uint8) for i in range(3)]
     written = write_y4m(tmp_path / "a.y4m", frames, 12.5)
@@ -252,38 +316,20 @@ def _until_full(page: Any, timeout_ms: float) -> None:
     try:
         page.wait_for_selector('#progress[aria-valuenow="100"]', timeout=timeout_ms)
     except PlaywrightTimeout:
-        shown = page.get_attribute("#progress", "aria-valuenow"), page.text_content("#guidance")
-        raise AssertionError(f"progress stayed at {shown[0]} %, guidance {shown[1]!r}") from None
-
-
-def _post_selfie(served: Served, path: str, camera: Path) -> dict[str, Any]:
-    """The selfie step over HTTP, every frame at its own time in the video, at the pace the server asks."""
-    assert served.http.post(f"{path}/selfie/start").status_code == 200
-    state: dict[str, Any] = {}
-    for frame in video.iter_frames(camera):
-        while True:
-            answer = served.frame(path, frame.image, frame.t, step="selfie")
-            if answer.status_code != 429:
-                break
-            time.sleep(int(answer.headers["x-capture-interval-ms"]) / 1000)
-        assert answer.status_code == 200, answer.text
-        state = answer.json()
-        if state["step"] != "selfie":
-            break
-    return state
+        shown = [page.get_attribute("#progress", "aria-valuenow")] + [
+            page.text_content(f"#{box}") for box in ("guidance", "message")]
+        raise AssertionError("progress stayed at {} %, guidance {!r}, message {!r}".format(*shown)) from None
 
 
 def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_videos: Path) -> None:
-    """The page films the document with the fake camera to 100 %, and shows the verdict's outcome.
-
-    The selfie's frames are posted by the test at the video's own times: the page samples the camera
-    at the 3-5 frames a second that the server analyses, which often misses a blink (docs/web.md).
-    """
+    """The page films the document with the fake camera to 100 %; a second browser, whose camera
+    plays the face performing the capture's challenge, films and records the selfie to 100 %; the
+    page then shows the verdict's outcome."""
     from playwright.sync_api import sync_playwright
 
     answer = served.open("browser", language="fr")
     assert answer.status_code == 201, answer.text
-    url, path = answer.json()["capture_url"], answer.json()["path"]
+    url = answer.json()["capture_url"]
     capture = next(iter(served.hub._captures.values()))
     challenge = capture.next_challenge  # drawn when it opened: the face performs it
     selfie = browser_videos / "selfie.mp4"
@@ -294,8 +340,9 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
         _until_full(page, 60_000)
         page.wait_for_selector("#start-selfie", state="visible", timeout=10_000)
         browser.close()
-        state = _post_selfie(served, path, selfie)
-        assert state["step"] == "submitted", state
+        browser, page = _film(playwright, _y4m_from(selfie), url, "selfie")  # the front camera
+        _until_full(page, 60_000)
+        assert capture.step is Step.SUBMITTED and capture.case is not None
         case_id = answer.json()["case_id"]
         deadline = time.monotonic() + 120
         while result(case_id, 1, served.env.config, served.env.redis) is None:
@@ -303,22 +350,23 @@ def test_browser_genuine_capture_reaches_the_outcome(served: Served, browser_vid
             served.env.work(factory=Verifier)
         outcome = result(case_id, 1, served.env.config, served.env.redis)
         assert outcome is not None
-        browser = _chromium(playwright, browser_videos / "document-genuine.y4m")
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.goto(url)  # the customer's page, reopened: it shows the outcome
         shown = page.wait_for_function(
             "() => { const o = document.getElementById('outcome-text').dataset.outcome;"
             " return o && o !== 'checking' ? o : null; }", timeout=15_000).json_value()
         assert page.text_content("#outcome-text") == PAGE[shown][1]
         browser.close()
     assert (outcome["status"], shown) == ("approved", "approved"), outcome.get("reasons")
-    # the case is the frames the sessions saw, with the challenge the selfie performed
+    # the case is the document's frames and the selfie's recording, with the challenge it performed
     request = (served.env.store.get_attempt(case_id, 1) or {})["request"]
     assert Challenge.from_dict(request["challenge"]) == challenge
     uploads = (served.env.root / "uploads").resolve()
-    for name, least in zip(VIDEO_FIELDS, (3, 20), strict=True):  # a document closes after 2 s, a selfie after ~10
-        written = Path(request[name])
-        assert written.parent.parent == uploads and sum(1 for _ in video.iter_frames(written)) >= least
+    document, recorded = (Path(request[name]) for name in VIDEO_FIELDS)
+    assert document.parent.parent == recorded.parent.parent == uploads
+    assert sum(1 for _ in video.iter_frames(document)) >= 3  # a document closes after 2 s
+    assert recorded.suffix == ".webm" and recorded.read_bytes().startswith(bytes.fromhex("1a45dfa3"))
+    # the camera's every frame to the challenge's end, where the page sampled 3-5 a second
+    assert sum(1 for _ in video.iter_frames(recorded)) >= 0.9 * FPS * challenge.end_s
+    assert not list(uploads.glob("recording-*"))
     assert not any(c.session or c.done for c in served.hub._captures.values())  # frames dropped
 
 

@@ -25,6 +25,7 @@ are shared as they are; the variables below are the web application's own (docs/
 | KYC_WEB_CAPTURE_FRAME_BYTES | 2097152 (2 MiB)  | largest capture frame (JPEG or PNG)                  |
 | KYC_WEB_CAPTURE_FRAME_SIDE| 1280               | largest frame side of the capture page's frames      |
 | KYC_WEB_CAPTURE_MAX_FRAMES| 300                | frames per step of the capture page                  |
+| KYC_WEB_CAPTURE_RECORDING_BYTES | 33554432 (32 MiB) | largest selfie recording the capture page uploads |
 | KYC_WEB_CAPTURE_LIFETIME  | 900                | seconds a capture page's URL stays valid             |
 """
 
@@ -60,6 +61,7 @@ class WebConfig:
     capture_max_frame_bytes: int = 2 * 1024 * 1024
     capture_max_frame_side: int = 1280
     capture_max_frames: int = 300
+    capture_max_recording_bytes: int = 32 * 1024 * 1024
     capture_lifetime_s: float = 900.0
 
     def __post_init__(self) -> None:
@@ -72,7 +74,8 @@ class WebConfig:
         if self.session_hours <= 0 or self.login_failures <= 0 or self.login_failures_address <= 0:
             raise ConfigError("KYC_WEB_SESSION_HOURS, KYC_WEB_LOGIN_FAILURES(_ADDRESS): must be positive")
         if min(self.capture_max_sessions, self.capture_idle_s, self.capture_max_fps, self.capture_max_frame_bytes,
-               self.capture_max_frame_side, self.capture_max_frames, self.capture_lifetime_s) <= 0:
+               self.capture_max_frame_side, self.capture_max_frames, self.capture_max_recording_bytes,
+               self.capture_lifetime_s) <= 0:
             raise ConfigError("KYC_WEB_CAPTURE_*: must be positive")
 
     @classmethod
@@ -99,6 +102,8 @@ class WebConfig:
                        capture_max_frame_bytes=int(env.get("KYC_WEB_CAPTURE_FRAME_BYTES", str(2 * 1024 * 1024))),
                        capture_max_frame_side=int(env.get("KYC_WEB_CAPTURE_FRAME_SIDE", "1280")),
                        capture_max_frames=int(env.get("KYC_WEB_CAPTURE_MAX_FRAMES", "300")),
+                       capture_max_recording_bytes=int(env.get("KYC_WEB_CAPTURE_RECORDING_BYTES",
+                                                               str(32 * 1024 * 1024))),
                        capture_lifetime_s=float(env.get("KYC_WEB_CAPTURE_LIFETIME", "900")))
         except ValueError as exc:
             raise ConfigError(f"web settings: {exc}") from exc

@@ -31,6 +31,7 @@ class Guidance(str, enum.Enum):
     TURN_LEFT = "turn_left"  # the image's left: the customer's own right
     TURN_RIGHT = "turn_right"
     BLINK = "blink"
+    SENDING = "sending"  # the challenge is over: the recording is being sent and checked
     # both
     DONE = "done"
     TRY_AGAIN = "try_again"  # the session closed without enough: start a new one
@@ -57,6 +58,7 @@ TEXTS: dict[Guidance, tuple[str, str]] = {
     Guidance.TURN_RIGHT: ("Turn your head slowly to your left, then back.",
                           "Tournez lentement la tête vers votre gauche, puis revenez."),
     Guidance.BLINK: ("Blink now.", "Clignez des yeux maintenant."),
+    Guidance.SENDING: ("Sending your video...", "Envoi de votre vidéo..."),
     Guidance.DONE: ("Done, thank you.", "C'est terminé, merci."),
     Guidance.TRY_AGAIN: ("That did not work. Please start again.", "Cela n'a pas fonctionné. Veuillez recommencer."),
 }

@@ -20,12 +20,14 @@ from ..video import MAX_SIDE, Frame
 
 
 class Recording:
-    """Frames with their seconds since the first; refuses what no camera sends."""
+    """Frames with their seconds since the first, or since `origin` when one is given (the start of a
+    video recorded alongside, on the same clock); refuses what no camera sends."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, origin: float | None = None) -> None:
         self.settings = settings
         self.frames: list[Frame] = []
-        self._start = 0.0  # the first frame's time on the client's clock
+        self.origin = origin
+        self._start = origin or 0.0  # where time 0 is on the client's clock: the origin, or the first frame's
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -53,9 +55,11 @@ class Recording:
             raise InvalidInput("every frame of a session must have the same size")
         if not np.isfinite(t):
             raise InvalidInput("a frame's time must be a finite number of seconds")
-        start = self._start if self.frames else float(t)
+        start = self._start if self.frames or self.origin is not None else float(t)
         if self.frames and t - start <= self.frames[-1].t:
             raise InvalidInput("frame times must increase")
+        if t < start:
+            raise InvalidInput("a frame's time is before the session's origin")
         if self.full:
             return None
         self._start = start

@@ -8,20 +8,31 @@ pose of the frames before the first window). When the challenge's time is over t
 and runs the liveness stage itself (`LivenessChecker.assess`) on its frames, their face track and
 the challenge: done when the stage saw the turns, the blink and every step of the challenge in its
 window.
+
+A client that samples a few frames a second for the guidance can miss a blink (100-300 ms); it
+records the camera alongside and says when the recording started on the samples' clock
+(`recording_from`): the samples are then placed on the recording's clock, the challenge's end
+answers SENDING without closing, and `finish` closes the session on the recording, streamed as the
+offline verifier streams a selfie (`kycengine.selfie.stream_selfie`), so the recording is what the
+verdict reads and the session decided on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidInput, InvalidMedia
 from ..face.landmarks import plane_yaw
 from ..face.track import FaceTrack, Sighting
 from ..findings import FindingCode
 from ..liveness import LivenessChecker
 from ..schema import LivenessEvidence
-from ..video import Video
+from ..selfie import stream_selfie
+from ..video import Video, planned_count
 from .challenge import TOLERANCE_S, Action, Challenge, draw
 from .check import Outcome, performed
 from .guidance import Feedback, Guidance
@@ -37,19 +48,31 @@ _NOT_DONE = frozenset({FindingCode.NO_FACE, FindingCode.TOO_FEW_FACE_FRAMES, Fin
 
 class SelfieSession(Session):
     """Guides one selfie through a challenge; `feed` each frame, then `recording` holds what the
-    verdict uses and `challenge` goes with the case."""
+    verdict uses (or `video`, the recording it closed on with `finish`) and `challenge` goes with the case."""
 
-    def __init__(self, checker: LivenessChecker, *, challenge: Challenge | None = None) -> None:
+    def __init__(self, checker: LivenessChecker, *, challenge: Challenge | None = None,
+                 recording_from: float | None = None) -> None:
+        """`recording_from`: when a recording follows, its start on the clock of the frames' times."""
         self.checker = checker
         self.challenge = challenge if challenge is not None else draw()
-        self.recording = Recording(checker.settings)
+        self.recorded = recording_from is not None
+        self.recording = Recording(checker.settings, origin=recording_from)
         self.sightings: list[Sighting | None] = []
         self.runs = [0, 0]  # detector and landmark runs, as a track counts them
         self.evidence: LivenessEvidence | None = None
+        self.video: Path | None = None
         self.last = Feedback(Guidance.SHOW_FACE, 0.0)
 
+    @property
+    def sending(self) -> bool:
+        """True while the session waits for its recording (`finish`)."""
+        return self.last.code is Guidance.SENDING
+
     def feed(self, image: np.ndarray, t: float) -> Feedback:
-        """Guidance after one more frame (BGR, `t` seconds); frames after the close are ignored."""
+        """Guidance after one more frame (BGR, `t` seconds); frames after the close, or while the
+        recording is awaited, are ignored."""
+        if self.sending:
+            return self.last
         frame = self._take(image, t)
         if isinstance(frame, Feedback):  # closed, or over the session's limits before the challenge's end
             return frame
@@ -59,7 +82,7 @@ class SelfieSession(Session):
         self.sightings.append(None if sighting is None else dataclasses.replace(sighting, position=position))
         self.runs = [self.runs[0] + seen.detector_runs, self.runs[1] + seen.landmark_runs]
         if frame.t >= self.challenge.end_s:
-            return self._close()
+            return self._answer(Guidance.SENDING) if self.recorded else self._close(self._samples(), self.track)
         so_far = self._so_far()
         if self._missed(so_far, frame.t):  # film again now rather than at the end
             return self._answer(Guidance.TRY_AGAIN, closed=True, so_far=so_far)
@@ -99,13 +122,34 @@ class SelfieSession(Session):
             not done and step.action is not Action.BLINK and now >= step.end_s + TOLERANCE_S
             for step, done in zip(self.challenge.steps, outcome.done, strict=True))
 
-    def _close(self) -> Feedback:
-        """The liveness stage on the session's frames: done, or film again."""
+    def finish(self, path: str | os.PathLike[str]) -> Feedback:
+        """Close on the recording at `path` (see the module): done, or film again. Raises InvalidMedia,
+        the session closed, for a file that is not a readable video within the limits (a video's, and
+        the session's frame count at the selfie's analysis rate, counted before decoding)."""
+        if not self.sending:
+            raise InvalidInput("the session is not waiting for its recording")
+        settings = self.checker.settings
+        try:
+            if planned_count(Path(path), settings.selfie_fps) > settings.capture_max_frames:
+                raise InvalidMedia(f"the recording is longer than the session's {settings.capture_max_frames} frames")
+            streamed = stream_selfie(path, self.checker.tracker, max_side=settings.max_side,
+                                     target_fps=settings.selfie_fps)
+        except InvalidMedia:
+            self._answer(Guidance.TRY_AGAIN, closed=True)
+            raise
+        self.video = Path(path)
+        return self._close(streamed.video, streamed.track)
+
+    def _samples(self) -> Video:
+        """The session's frames as a video."""
         frames = tuple(self.recording.frames)
         height, width = frames[0].image.shape[:2]
-        clip = Video(frames=frames, fps=self.recording.fps, width=width, height=height,
+        return Video(frames=frames, fps=self.recording.fps, width=width, height=height,
                      frame_count=len(frames), codec="raw")
-        self.evidence = self.checker.assess(clip, self.track, challenge=self.challenge)
+
+    def _close(self, clip: Video, track: FaceTrack | None) -> Feedback:
+        """The liveness stage on the selfie (the frames or the recording) and its track: done, or film again."""
+        self.evidence = self.checker.assess(clip, track, challenge=self.challenge)
         missed = {f.code for f in self.evidence.findings} & _NOT_DONE
         # done only when the stage itself saw every step in its window (an attack it found first
         # leaves the challenge unchecked: not done either)

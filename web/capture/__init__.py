@@ -1,5 +1,5 @@
-"""Live capture: the customer's capture page, its frames endpoint and the captures of this process
-(docs/web.md, "Live capture", opened through `POST /v1/capture-sessions`)."""
+"""Live capture: the customer's capture page, its frames and selfie-recording endpoints and the
+captures of this process (docs/web.md, "Live capture", opened through `POST /v1/capture-sessions`)."""
 
 from __future__ import annotations
 

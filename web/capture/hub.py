@@ -123,8 +123,8 @@ class CaptureHub:
             session: Session
             if step is Step.DOCUMENT:
                 session = DocumentSession(stages.document)
-            else:
-                session = SelfieSession(stages.liveness, challenge=capture.next_challenge)
+            else:  # the page records the selfie and times its frames from the recorder's start
+                session = SelfieSession(stages.liveness, challenge=capture.next_challenge, recording_from=0.0)
                 capture.next_challenge = draw()  # a retry must not know its challenge in advance
             capture.session, capture.last = session, session.last
             capture.last_seen = self.clock()
@@ -150,11 +150,25 @@ class CaptureHub:
             capture.last_frame = capture.last_seen = now
             return capture.session
 
-    def analysed(self, capture: Capture, session: Session, feedback: Feedback, seconds: float) -> None:
-        """Record one frame's answer (the caller holds `capture.busy`): a session done moves the
-        capture to its next step; a session closed without enough is dropped with its frames."""
+    def admit_recording(self, capture: Capture) -> SelfieSession:
+        """Let the selfie's recording in: its session waits for it and nothing of it is being analysed
+        (WrongStep otherwise). The caller releases `capture.busy` when done with it."""
         with self._lock:
-            capture.analysis_s = seconds if capture.analysis_s == 0 else 0.7 * capture.analysis_s + 0.3 * seconds
+            session = capture.session
+            if not (capture.filming and isinstance(session, SelfieSession) and session.sending):
+                raise WrongStep("no selfie is waiting for its recording")
+            if not capture.busy.acquire(blocking=False):
+                raise WrongStep("the selfie's recording is already being checked")
+            capture.last_seen = self.clock()
+            return session
+
+    def analysed(self, capture: Capture, session: Session, feedback: Feedback, seconds: float | None) -> None:
+        """Record one frame's answer (the caller holds `capture.busy`; `seconds`, the frame's analysis
+        time, None for the recording's): a session done moves the capture to its next step; a session
+        closed without enough is dropped with its frames."""
+        with self._lock:
+            if seconds is not None:
+                capture.analysis_s = seconds if capture.analysis_s == 0 else 0.7 * capture.analysis_s + 0.3 * seconds
             capture.last_seen = self.clock()
             if capture.session is not session or capture.expired:
                 return  # expired, or started again, while this frame was analysed
@@ -165,6 +179,10 @@ class CaptureHub:
                     capture.done[capture.step] = session
                     capture.step = Step.SELFIE if capture.step is Step.DOCUMENT else Step.SUBMITTED
 
+    def refused(self, capture: Capture, session: SelfieSession) -> None:
+        """The selfie's recording was refused or unreadable: its session closes, to be filmed again."""
+        self.analysed(capture, session, Feedback(Guidance.TRY_AGAIN, session.last.progress, closed=True), None)
+
     def submitted(self, capture: Capture) -> None:
         """The case is with the workers: the frames are dropped, the outcome stays readable one more
         lifetime."""
@@ -173,14 +191,15 @@ class CaptureHub:
             capture.expires_at = self.clock() + self.config.capture_lifetime_s
 
     def _sweep(self, now: float) -> None:
-        """Expire captures past their lifetime or silent while filming; forget them a lifetime later."""
+        """Expire captures past their lifetime or silent while filming (a frame or the recording being
+        analysed is no silence); forget them a lifetime later."""
         for key, capture in list(self._captures.items()):
             if now >= capture.expires_at + (self.config.capture_lifetime_s if capture.expired else 0):
                 if capture.expired or capture.step is Step.SUBMITTED:
                     del self._captures[key]
                     continue
                 self._expire(capture)
-            elif capture.filming and now - capture.last_seen > self.config.capture_idle_s:
+            elif capture.filming and not capture.busy.locked() and now - capture.last_seen > self.config.capture_idle_s:
                 self._expire(capture)
 
     def _expire(self, capture: Capture) -> None:

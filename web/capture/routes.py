@@ -4,7 +4,9 @@ No API key here: the one-time token in the path is the only credential, so these
 a token's holder should not see (the guidance, the progress, and the outcome as the page words it).
 A frame is checked before anything is decoded: its declared length (413), the capture's step and
 rate and whether a frame is already in analysis (429 `slow_down`, with the interval to use), then its
-bytes and the dimensions its header declares (`frames.decode`).
+bytes and the dimensions its header declares (`frames.decode`). The selfie's recording comes once its
+session answers `sending`: refused (409) unless that session waits for it, checked as it streams
+(`recordings.receive`), then the session closes on it; any refusal closes the session, to film again.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from kycengine.capture import Feedback
+from kycengine.capture.selfie import SelfieSession
 from kycengine.errors import KycError
 from workers.enqueue import result
 
 from ..problems import status_of
-from . import frames, submission
+from . import frames, recordings, submission
 from .engines import Engines
 from .errors import FrameTooLarge
 from .hub import Capture, CaptureHub, Session, Step
@@ -127,15 +131,49 @@ async def frame(request: Request, token: str, step: Step,
     return JSONResponse(_state(request, capture), headers=HEADERS)
 
 
-def _analyse(request: Request, capture: Capture, session: Session, body: bytes, t: float) -> None:
-    """Decode and feed one frame; once the selfie is done, submit the case (the frames are dropped)."""
+@router.post("/{token}/selfie/recording")
+async def selfie_recording(request: Request, token: str) -> JSONResponse:
+    """The selfie's recording (the body, WebM or MP4) once its session answered `sending`; answers as a frame."""
     hub = _hub(request)
+    capture = hub.find(token)
+    session = hub.admit_recording(capture)
+    try:
+        path = await recordings.receive(request, request.app.state.config)
+        try:
+            await run_in_threadpool(_finish, request, capture, session, path)
+        finally:
+            path.unlink(missing_ok=True)  # unless the case took it
+    except KycError:
+        hub.refused(capture, session)
+        raise
+    finally:
+        capture.busy.release()
+    return JSONResponse(_state(request, capture), headers=HEADERS)
+
+
+def _analyse(request: Request, capture: Capture, session: Session, body: bytes, t: float) -> None:
+    """Decode and feed one frame."""
     image = frames.decode(body, request.app.state.config)
     engines: Engines = request.app.state.capture_engines
     started = time.perf_counter()
     with engines.analysis:  # the wait for other captures' frames counts in the interval asked for
         feedback = session.feed(image, t)
-    hub.analysed(capture, session, feedback, time.perf_counter() - started)
+    _answered(request, capture, session, feedback, time.perf_counter() - started)
+
+
+def _finish(request: Request, capture: Capture, session: SelfieSession, path: Path) -> None:
+    """Close the selfie's session on its recording (decoded and checked as the verifier does)."""
+    engines: Engines = request.app.state.capture_engines
+    with engines.analysis:
+        feedback = session.finish(path)
+    _answered(request, capture, session, feedback, None)
+
+
+def _answered(request: Request, capture: Capture, session: Session, feedback: Feedback,
+              seconds: float | None) -> None:
+    """Record a session's answer; once the selfie is done, submit the case (the frames are dropped)."""
+    hub = _hub(request)
+    hub.analysed(capture, session, feedback, seconds)
     if capture.step is Step.SUBMITTED and capture.done:
         try:
             answer = submission.submit(capture, request.app.state.config, request.app.state.connection)

@@ -24,6 +24,8 @@ PAGE: dict[str, tuple[str, str]] = {
     "again": ("Start this step again", "Recommencer cette étape"),
     "camera_error": ("The camera could not be opened: allow this page to use it, then try again.",
                      "La caméra n'a pas pu être ouverte : autorisez cette page à l'utiliser, puis réessayez."),
+    "no_recorder": ("This browser cannot record a video: open this link in an up-to-date browser.",
+                    "Ce navigateur ne peut pas enregistrer de vidéo : ouvrez ce lien dans un navigateur à jour."),
     "busy": ("Many people are filming right now: try again in a moment.",
              "Beaucoup de personnes filment en ce moment : réessayez dans un instant."),
     "expired": ("This link has expired. Ask your bank for a new one.",

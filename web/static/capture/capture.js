@@ -1,6 +1,8 @@
 // The capture page: films one step at a time, sends JPEG frames at the pace the server asks for (one
 // frame in flight at most), and shows the server's guidance, the progress and, at the end, the outcome.
-// The frames sent are the case's videos: the verdict uses exactly what the guidance saw.
+// The document's frames are its video. The selfie is also recorded (MediaRecorder) from the moment the
+// camera opens, its frames timed from the recorder's start (the challenge's clock); when the session
+// answers "sending" the recording is uploaded, and the session decides on it: it is the case's video.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("capture-data").textContent);
@@ -9,10 +11,15 @@
   const canvas = document.createElement("canvas");
   const JPEG_QUALITY = 0.85;
   const POLL_MS = 2000;
+  const RECORDING_TYPES = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm", "video/mp4"];
+  const RECORDING_BITS_PER_S = 1000000;
   let step = null;
   let stream = null;
   let timer = null;
   let interval = 250;
+  let recorder = null;
+  let chunks = [];
+  let origin = 0; // the recorder's start, on performance.now()'s clock
 
   function say(code) {
     byId("guidance").textContent = code ? texts["guidance." + code] || "" : "";
@@ -33,6 +40,10 @@
   function stopCamera() {
     clearTimeout(timer);
     timer = null;
+    if (recorder && recorder.state !== "inactive") {
+      recorder.stop(); // discarded
+    }
+    recorder = null;
     if (stream) {
       stream.getTracks().forEach((track) => track.stop());
       stream = null;
@@ -97,9 +108,42 @@
     }
   }
 
+  // The challenge is over: stop the recorder, upload what it filmed, show the session's answer.
+  async function sendRecording() {
+    clearTimeout(timer);
+    timer = null;
+    const active = recorder;
+    recorder = null;
+    const blob = await new Promise((resolve) => {
+      const whole = () => resolve(new Blob(chunks, { type: active.mimeType }));
+      if (active.state === "inactive") { // it stopped by itself (an error): what it gave
+        whole();
+        return;
+      }
+      active.onstop = whole;
+      active.stop();
+    });
+    stopCamera();
+    const response = await fetch(data.base + "/selfie/recording", {
+      method: "POST", body: blob, credentials: "omit",
+      headers: { "Content-Type": blob.type || "video/webm" } }).catch(() => null);
+    if (response && [413, 422].includes(response.status)) { // refused or unreadable: film again
+      say("try_again");
+      byId("again").hidden = false;
+    } else if (!response || !response.ok) {
+      failed(response);
+    } else {
+      update(await response.json());
+    }
+  }
+
   function update(state) {
     say(state.code);
     showProgress(state.progress);
+    if (state.code === "sending" && recorder) {
+      sendRecording();
+      return;
+    }
     if (!state.closed) {
       return;
     }
@@ -135,7 +179,7 @@
     }
     const takenAt = performance.now();
     const blob = await grab(video);
-    const url = data.base + "/" + step + "/frames?t=" + (takenAt / 1000).toFixed(3);
+    const url = data.base + "/" + step + "/frames?t=" + ((takenAt - origin) / 1000).toFixed(3);
     const response = await fetch(url, { method: "POST", body: blob, credentials: "omit",
                                         headers: { "Content-Type": "image/jpeg" } }).catch(() => null);
     if (!stream) {
@@ -159,14 +203,33 @@
     const state = await response.json();
     interval = Math.max(state.interval_ms, 50);
     update(state);
-    if (stream) {
+    if (stream && state.code !== "sending") {
       schedule(interval - (performance.now() - takenAt));
     }
+  }
+
+  // The selfie's recorder, started as soon as the camera is open: the frames' times count from here.
+  function record() {
+    const type = RECORDING_TYPES.find((candidate) => MediaRecorder.isTypeSupported(candidate));
+    recorder = new MediaRecorder(stream, type ? { mimeType: type, videoBitsPerSecond: RECORDING_BITS_PER_S }
+                                             : { videoBitsPerSecond: RECORDING_BITS_PER_S });
+    chunks = [];
+    recorder.ondataavailable = (event) => {
+      if (event.data && event.data.size) {
+        chunks.push(event.data);
+      }
+    };
+    origin = performance.now();
+    recorder.start(1000);
   }
 
   async function start(name) {
     message(null);
     byId("again").hidden = true;
+    if (name === "selfie" && typeof window.MediaRecorder !== "function") {
+      message("no_recorder");
+      return;
+    }
     byId("start-" + name).disabled = true;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
@@ -177,6 +240,18 @@
       message("camera_error");
       byId("start-" + name).disabled = false;
       return;
+    }
+    if (name === "selfie") {
+      try {
+        record();
+      } catch (error) { // no recorder for this camera's stream
+        stopCamera();
+        message("no_recorder");
+        byId("start-" + name).disabled = false;
+        return;
+      }
+    } else {
+      origin = 0; // the document's frames keep the page's own clock
     }
     const video = byId("preview");
     video.srcObject = stream;
