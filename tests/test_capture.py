@@ -224,12 +224,13 @@ def test_not_turned_selfie_is_asked_to_turn_and_never_finishes(tmp_path: Path, v
     path = tmp_path / "selfie.mp4"
     make_selfie_video(path, person=HOLDER, variant=SelfieVariant.NOT_TURNED, seed=1, size=SIZE, fps=FPS,
                       challenge=PERFORMED)
-    session = SelfieSession(verifier.liveness, challenge=PERFORMED)
-    answers = _feed(session, video.iter_frames(path))
-    codes = [a.code for a in answers]
-    assert Guidance.TURN_LEFT in codes and Guidance.DONE not in codes
-    assert codes[-1] is Guidance.TRY_AGAIN and session.closed
-    assert answers[-1].progress < 0.5
+    for recording_from in (None, 0.0):  # samples this close call a missed turn, recording or not
+        session = SelfieSession(verifier.liveness, challenge=PERFORMED, recording_from=recording_from)
+        answers = _feed(session, video.iter_frames(path))
+        codes = [a.code for a in answers]
+        assert Guidance.TURN_LEFT in codes and Guidance.DONE not in codes
+        assert codes[-1] is Guidance.TRY_AGAIN and session.closed
+        assert answers[-1].progress < 0.5
 
 
 def test_completed_sessions_verdict_is_the_offline_verdict(genuine, completed, offline: Verdict,
@@ -263,6 +264,18 @@ def test_recorded_selfie_session_decides_on_its_recording(genuine, offline: Verd
     assert _liveness(session.evidence) == _liveness(offline.liveness)
     with pytest.raises(InvalidInput):
         session.finish(selfie)  # closed: no second recording
+
+
+def test_sparse_samples_of_a_recorded_selfie_leave_the_turns_to_the_recording(genuine, verifier: Verifier) -> None:
+    """A slow server takes a frame a second or less: a turn may fall between two samples, so a recorded
+    session does not ask to film again for a turn its samples did not watch; the recording decides."""
+    *_, selfie, _ = genuine
+    frames = list(video.iter_frames(selfie))
+    times = np.arange(0.3, PERFORMED.end_s + 1.1, 1.1)  # samples 1.1 s apart, on the recording's clock
+    session = SelfieSession(verifier.liveness, challenge=PERFORMED, recording_from=0.0)
+    answers = [session.feed(min(frames, key=lambda f: abs(f.t - t)).image, float(t)) for t in times]
+    assert [a.code for a in answers if a.closed] == [] and answers[-1].code is Guidance.SENDING
+    assert session.finish(selfie).code is Guidance.DONE
 
 
 def test_recorded_selfie_session_closes_on_an_unreadable_recording(tmp_path: Path, verifier: Verifier) -> None:

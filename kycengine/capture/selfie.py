@@ -39,6 +39,11 @@ from .guidance import Feedback, Guidance
 from .recording import Recording
 from .session import Session
 
+# Samples a window (with its tolerance, 2.1 s) needs before a recorded session calls its turn missed,
+# i.e. samples at most ~0.7 s apart; the page's 3-10 a second give 6-20. Sparser samples fall either
+# side of a turn's extreme: generated live selfies of 5 challenges, sampled 1.1-1.25 s apart, were
+# asked to film again at 19 of the 20 phases tried, though each recording performed its challenge.
+WATCHED_MIN = 4
 _PROMPTS = {Action.TURN_LEFT: Guidance.TURN_LEFT, Action.TURN_RIGHT: Guidance.TURN_RIGHT,
             Action.BLINK: Guidance.BLINK}
 # What the customer failed to do (film again); any other finding is for the verdict to judge.
@@ -115,12 +120,20 @@ class SelfieSession(Session):
     def _missed(self, outcome: Outcome | None, now: float) -> bool:
         """True once the challenge cannot be performed any more: a turn out of turn, a turn's window
         (and its tolerance) over without it, or no face to measure the rest pose on when the first
-        window opened."""
+        window opened; with a recording to come, only what the samples watched closely (`_watched`)."""
+        first = self.challenge.steps[0].start_s
         if outcome is None:
-            return now >= self.challenge.steps[0].start_s
+            return now >= first and self._watched(0.0, first)
         return bool(outcome.stray) or any(
             not done and step.action is not Action.BLINK and now >= step.end_s + TOLERANCE_S
+            and self._watched(step.start_s - TOLERANCE_S, step.end_s + TOLERANCE_S)
             for step, done in zip(self.challenge.steps, outcome.done, strict=True))
+
+    def _watched(self, start: float, end: float) -> bool:
+        """Whether the samples between `start` and `end` were close enough to tell that something did
+        not happen: always without a recording; with one, WATCHED_MIN samples (a slow server's samples
+        may fall either side of a turn that the recording holds, and the recording decides)."""
+        return not self.recorded or sum(start <= f.t <= end for f in self.recording.frames) >= WATCHED_MIN
 
     def finish(self, path: str | os.PathLike[str]) -> Feedback:
         """Close on the recording at `path` (see the module): done, or film again. Raises InvalidMedia,
