@@ -151,8 +151,13 @@ class Settings(Record):
     face_cross_check: str = ""
     # Identity consistency (face.matcher: each of 6 stretches' face against the others', lowest median
     # similarity) below which a face was swapped in during the capture. Seeds 100-101 (7 people x
-    # clean/hard, 480x360, 10 fps, 4 s): live 0.40-0.83 insightface (0.19 for team_c, a near-profile
-    # source photo), 0.33-0.86 opencv; face_swap_middle -0.02-0.09 insightface, 0.01-0.15 opencv.
+    # clean/hard, 480x360, 10 fps, 4 s), picks at the reference pose (face.matcher.PROFILE_YAW): live
+    # 0.40-0.83 insightface (team_c, a near-profile source photo, 0.30-0.76; 0.19 when its picks were
+    # its most frontal sightings, caught mid-turn), 0.31-0.83 opencv; face_swap_middle -0.11-0.09
+    # insightface, -0.06-0.16 opencv. Held out (seeds 0-1, 28 live and 28 face_swap_middle videos per
+    # backend): live 0.45-0.88 insightface (team_c 0.46-0.80; it was 0.20, refused), 0.39-0.86 opencv;
+    # face_swap_middle -0.09-0.12 insightface, -0.07-0.23 opencv (0.23: group_a seed 1, a thin margin
+    # the pick rule did not change).
     # Below the match thresholds' no-match bound (0.34, 0.36): turned faces of one person score lower
     # against each other than against the portrait, someone else stays near 0.
     face_consistency_min: float = 0.25

@@ -17,8 +17,9 @@ from skimage import data
 from kycengine.errors import InvalidInput
 from kycengine.face.backends import BACKENDS, FaceBackend, get_backend
 from kycengine.face.compare import FaceComparison, compare_faces
-from kycengine.face.matcher import FaceMatcher, frontality
+from kycengine.face.matcher import PROFILE_YAW, FaceMatcher, consistency_picks, frontality
 from kycengine.face.thresholds import THRESHOLDS, threshold_for
+from kycengine.face.track import Sighting
 from kycengine.models import default_registry
 from kycengine.reasons import Reason
 from kycengine.schema import FaceEvidence, MatchDecision, StageState
@@ -206,6 +207,21 @@ def test_matcher_face_swapped_only_in_the_middle_third(matcher: FaceMatcher) -> 
                              faces.portrait("astronaut", (120, 150)))
     assert Reason.FACE_SWAPPED_DURING_CAPTURE in reasons_of(evidence)
     assert evidence.scores["identity_consistency"] < matcher.settings.face_consistency_min
+
+
+def test_consistency_picks_compare_like_poses() -> None:
+    """Each stretch's pick is its most frontal sighting; for a face resting near profile, the one closest
+    to its rest pose instead (its frontal-most ones are caught mid-turn, at poses far apart)."""
+    def picked(yaws: list[float]) -> list[int]:
+        seen = [Sighting(i, np.zeros(4), np.zeros((5, 2))) for i in range(len(yaws))]
+        return [s.position for s in consistency_picks(seen, len(yaws), dict(enumerate(yaws)))]
+
+    # 12 frames, 6 stretches of 2; a missing yaw (degenerate landmarks) is never preferred
+    facing = [0.3, -0.05, 0.4, 0.1, float("nan"), -0.6, 0.0, 0.2, -0.3, 0.25, 0.5, -0.45]
+    assert picked(facing) == [1, 3, 5, 6, 9, 11]
+    resting = [1.3, 0.6, 1.5, 1.2, 0.4, 1.35, 1.25, 1.9, 0.95, 1.5, 1.3, 0.2]  # median beyond PROFILE_YAW
+    assert np.median(resting) >= PROFILE_YAW
+    assert picked(resting) == [0, 3, 5, 6, 9, 10]
 
 
 def test_matcher_blank_video_has_no_face(matcher: FaceMatcher) -> None:

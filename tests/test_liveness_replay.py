@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from kycengine import video
+from kycengine.capture.challenge import every_challenge
 from kycengine.liveness import default_checker
 from kycengine.liveness.loop import loop_cue
 from kycengine.reasons import Reason
@@ -113,6 +114,19 @@ def test_loop_labels_repeat_with_the_clip(tmp_path: Path) -> None:
     assert labels.frame_count == 2 * FPS
     period = round(LOOP_CLIP_S * FPS)
     assert labels.yaw_per_frame[:period] == labels.yaw_per_frame[period:2 * period]
+
+
+def test_a_loop_asked_for_a_challenge_repeats_its_own_clip_over_the_challenge(tmp_path: Path) -> None:
+    """A looped clip was recorded before any challenge was drawn: with one it still turns each way within
+    its clip, repeated for as long as the challenge lasts (it cannot follow the challenge's windows)."""
+    challenge = every_challenge()[0]
+    labels = make_selfie_video(tmp_path / "l.mp4", person="astronaut", variant="loop", seed=1, size=(160, 120),
+                               fps=FPS, seconds=2.0, challenge=challenge)
+    period = round(LOOP_CLIP_S * FPS)
+    yaw = np.array(labels.yaw_per_frame)
+    assert labels.frame_count >= challenge.end_s * FPS
+    assert yaw[:period].min() < -15 and yaw[:period].max() > 15
+    assert np.array_equal(yaw[:period], yaw[-period - labels.frame_count % period:][:period])
 
 
 def test_background_change_ignores_a_shift_but_sees_a_sliding_reflection() -> None:

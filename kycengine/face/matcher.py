@@ -3,10 +3,11 @@
 The selfie's face track (`track.FaceTracker`: computed once and shared with the liveness stage)
 gives the subject's box and five landmarks per frame. The sharpest, most frontal sightings are
 embedded and compared with the document portrait's embedding; the similarity is the median of the
-best TOP_K frame scores, so one lucky or unlucky frame does not decide. One roughly frontal sighting
-from each of CONSISTENCY_SEGMENTS stretches spread over the whole video is embedded, and each is
-compared with the others, to catch a face swapped in anywhere during the capture (not only between
-its ends). A missing embedding is a FAILED stage, never a similarity of 0.
+best TOP_K frame scores, so one lucky or unlucky frame does not decide. One sighting from each of
+CONSISTENCY_SEGMENTS stretches spread over the whole video, the one closest to the video's reference
+pose (frontal, or the rest pose of a face filmed near profile), is embedded, and each is compared
+with the others, to catch a face swapped in anywhere during the capture (not only between its
+ends). A missing embedding is a FAILED stage, never a similarity of 0.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..findings import Finding, FindingCode
 from ..models import Registry
 from ..schema import FaceEvidence, MatchDecision, StageState
 from ..settings import Settings
-from ..video import Video
+from ..video import DecodedFrames, Video
 from .backends import l2_normalise
 from .compare import largest_face, require_bgr
 from .landmarks import yaw_index
@@ -51,16 +52,27 @@ TOP_K = 3
 # Only the most frontal sightings, this many, are scored for sharpness (a crop resize and a
 # Laplacian each): beyond them frontality falls faster than sharpness can make up for.
 SHARPNESS_POOL = 12
-# Sightings for the identity-consistency check: the most frontal one of each of this many equal
-# stretches of the video (so a face swapped in for a sixth of it or more has a stretch of its own),
-# each compared with all the others; the stretch whose median similarity to the others is lowest
-# decides. A swap of up to half the video is outvoted in its stretches by the rest; comparing only
-# frontal faces of the first and last thirds missed a face shown in the middle third, while the
-# head is turned (no frontality floor: a swapped-in face is never made to look at the camera). On
-# generated selfies the same person's stretches score 0.4-0.95 against each other, someone else's
-# -0.05-0.15 (Settings.face_consistency_min). Each pick is an embedding (~12 ms; fewer when one is
-# also among the BEST_FRAMES).
+# Sightings for the identity-consistency check: the one closest to the reference pose in each of
+# this many equal stretches of the video (so a face swapped in for a sixth of it or more has a
+# stretch of its own), each compared with all the others; the stretch whose median similarity to
+# the others is lowest decides. A swap of up to half the video is outvoted in its stretches by the
+# rest; comparing only frontal faces of the first and last thirds missed a face shown in the middle
+# third, while the head is turned (no frontality floor: a swapped-in face is never made to look at
+# the camera, and a floor would leave out the holder's own picks when the holder rests near
+# profile, so that a swapped-in face more frontal than them outvoted them). Each pick is an
+# embedding (~12 ms; fewer when one is also among the BEST_FRAMES).
 CONSISTENCY_SEGMENTS = 6
+# The reference pose of those picks is frontal (yaw index 0: each stretch's most frontal sighting),
+# unless the video's rest pose (its median yaw index) is this far or farther from it: a face filmed
+# near profile (the nose close to the line of an eye), whose most frontal sightings are caught
+# mid-turn, at poses far apart that embed far apart. Then each stretch's pick is its sighting
+# closest to the rest pose, so that like poses are compared. Seeds 100-101 (7 people x clean/hard,
+# 480x360, 10 fps, 4 s) and held-out 0-1: rest poses of the faces facing the camera -0.26-0.07
+# (106-point landmarks), -0.57-0.13 (YuNet); of the near-profile person (team_c) 1.21-1.45 and
+# 0.92-1.04. Its identity consistency, seeds 100-101, insightface: 0.19-0.68 with frontal picks (one
+# video below Settings.face_consistency_min), 0.30-0.76 at its rest pose; opencv 0.61-0.74, 0.71-0.80;
+# held out, insightface 0.20-0.58 (one below), 0.46-0.80; opencv 0.46-0.66, 0.54-0.79.
+PROFILE_YAW = 0.75
 # The document portrait is small and printed: enlarge it so its short side has at least this many
 # pixels, and also embed a lightly sharpened copy (unsharp mask) that undoes print/scan softness.
 PORTRAIT_MIN_SIDE = 224
@@ -111,13 +123,22 @@ def evenly(items: Sequence[T], count: int) -> list[T]:
     return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, count).round().astype(int))]
 
 
-def consistency_picks(sightings: Sequence[Sighting], count: int, pose: dict[int, float]) -> list[Sighting]:
-    """The most frontal of `sightings` in each of CONSISTENCY_SEGMENTS equal stretches of a `count`-frame
-    video (stretches without one are left out), in order."""
+def consistency_picks(sightings: Sequence[Sighting], count: int, yaw: dict[int, float]) -> list[Sighting]:
+    """The sighting closest to the reference pose (`yaw`: yaw index by position; see PROFILE_YAW) in each
+    of CONSISTENCY_SEGMENTS equal stretches of a `count`-frame video (stretches without one are left
+    out), in order."""
+    known = [yaw[s.position] for s in sightings if np.isfinite(yaw[s.position])]
+    rest = float(np.median(known)) if known else 0.0
+    reference = rest if abs(rest) >= PROFILE_YAW else 0.0
+
+    def distance(sighting: Sighting) -> float:
+        offset = abs(yaw[sighting.position] - reference)
+        return offset if np.isfinite(offset) else np.inf
+
     picks: dict[int, Sighting] = {}
     for sighting in sightings:
         stretch = sighting.position * CONSISTENCY_SEGMENTS // max(1, count)
-        if stretch not in picks or pose[sighting.position] > pose[picks[stretch].position]:
+        if stretch not in picks or distance(sighting) < distance(picks[stretch]):
             picks[stretch] = sighting
     return [picks[k] for k in sorted(picks)]
 
@@ -197,9 +218,14 @@ class FaceMatcher:
         candidates = [Candidate(s, pose[s.position], face_sharpness(frames[s.position].image, s.box))
                       for s in frontal]
         best = sorted(candidates, key=lambda c: c.frontality * c.sharpness, reverse=True)[:BEST_FRAMES]
-        picks = consistency_picks(track.trusted or found, len(frames), pose)
-        embeddings = {s.position: self.backend.embed(frames[s.position].image, s.as_face())
-                      for s in [c.sighting for c in best] + picks}
+        picks = consistency_picks(track.trusted or found, len(frames),
+                                  {s.position: yaw_index(s.landmarks5) for s in found})
+        embedded = [c.sighting for c in best] + picks
+        # A streamed selfie kept each stretch's most frontal sighting: the picks of a face resting near
+        # profile lie elsewhere, decoded again in one pass.
+        if isinstance(frames, DecodedFrames):
+            frames.prefetch(s.position for s in embedded)
+        embeddings = {s.position: self.backend.embed(frames[s.position].image, s.as_face()) for s in embedded}
 
         consistency = identity_consistency(picks, embeddings)
         if consistency is not None:

@@ -149,7 +149,8 @@ def make_selfie_video(path: str | os.PathLike[str], *, person: str, variant: Sel
     `person` (one of faces.PEOPLE) is the document holder; `hard` makes the capture worse (darker,
     noisier, shakier, smaller head turns) and the attacks subtler (finer screen pixels, better prints).
     `challenge`: a head that turns does the challenge's turns in its windows, and a face that blinks
-    blinks once, in the blink's window (the video lasts until the challenge's end at least).
+    blinks once, in the blink's window (the video lasts until the challenge's end at least); a replay
+    shows a recording that does so, a loop repeats its clip over the challenge's length.
     """
     variant = SelfieVariant(variant)
     if person not in PEOPLE:
@@ -578,9 +579,10 @@ def _swapped(rng: np.random.Generator, spec: _Spec, plan: _Plan) -> _Scene:
 # ---- replays of a recorded live selfie: on a phone, on a monitor, looped ------------------------------
 
 def _looped_plan(rng: np.random.Generator, spec: _Spec) -> _Plan:
-    """A live plan for a LOOP_CLIP_S clip (a turn each way and a blink in it), repeated over the video."""
+    """A live plan for a LOOP_CLIP_S clip (a turn each way and a blink in it), repeated over the video
+    (a challenge's length, when it has one: the clip was recorded before, so it follows no challenge)."""
     clip = max(2, round(LOOP_CLIP_S * spec.fps))
-    one = _plan(rng, replace(spec, variant=SelfieVariant.LIVE, count=clip))
+    one = _plan(rng, replace(spec, variant=SelfieVariant.LIVE, count=clip, challenge=None))
     tile = np.arange(spec.count) % clip
     return _Plan(yaw=one.yaw[tile], pitch=one.pitch[tile], roll=one.roll[tile], closure=one.closure[tile],
                  shake=one.shake[tile])
