@@ -16,8 +16,10 @@ from fastapi.testclient import TestClient
 from kycengine import video
 from kycengine.capture import Challenge, DocumentSession, Feedback, Guidance, SelfieSession, draw, text
 from kycengine.capture.challenge import K, every_challenge
+from kycengine.capture.check import STRAY_SHARE, performed
 from kycengine.capture.guidance import TEXTS
 from kycengine.errors import InvalidInput, InvalidMedia, InvalidRequest
+from kycengine.face.track import FaceTrack, Sighting
 from kycengine.findings import FindingCode
 from kycengine.liveness import LivenessChecker
 from kycengine.pipeline import Verifier
@@ -119,6 +121,28 @@ def test_challenges_are_many_distinct_and_round_trip() -> None:
 def test_hostile_challenges_are_invalid_requests(steps: list[dict[str, object]], end: float) -> None:
     with pytest.raises(InvalidRequest):
         Challenge.from_dict({"steps": steps, "end_s": end})
+
+
+def test_a_drift_between_turns_is_no_turn_out_of_turn_but_a_whole_turn_is() -> None:
+    """Outside its windows, a reading counts as a turn out of turn only at STRAY_SHARE of the customer's
+    own turn to that side: a live head drifting (or jittery landmarks) past the turn threshold passes,
+    a whole turn at another challenge's time (a replay) fails."""
+    challenge = PERFORMED  # left 1.5-3.0, left 3.0-4.5, right 4.5-6.0, blink 6.0-7.5, end 9.0
+    times = [i / 10 for i in range(90)]
+
+    def outcome(extra: dict[float, float]) -> tuple[tuple[bool, ...], str]:
+        yaw = {2.2: -0.5, 3.7: -0.5, 5.2: 0.5, **extra}  # rest 0; the asked turns, inside their windows
+        track = FaceTrack(tuple(Sighting(i, np.zeros(4), np.array(
+            [[-1.0, 0.0], [1.0, 0.0], [yaw.get(round(t, 1), 0.0), 1.0], [-0.8, 2.0], [0.8, 2.0]]))
+            for i, t in enumerate(times)), 90, 90)
+        found = performed(challenge, times, track, 0.0, 0.2, blink_frame=65)
+        return found.done, found.stray
+
+    assert outcome({}) == ((True, True, True, True), "")
+    assert outcome({8.0: 0.25, 0.5: -0.22})[1] == ""  # drift past the threshold, well short of the turns
+    assert outcome({8.0: 0.5 * STRAY_SHARE - 0.05})[1] == ""  # just short of the share
+    assert outcome({8.0: 0.5})[1] == "turn right at 8.0 s, outside its windows"
+    assert outcome({0.5: -0.45})[1] == "turn left at 0.5 s, outside its windows"
 
 
 def test_generator_films_the_challenge(genuine) -> None:

@@ -10,7 +10,8 @@ K = 6 side orders x 2^3 turn timings x 2 blink timings = 96 challenges.
 
 A step is performed when a frame inside its window shows it: a head turned to that side by at least
 the liveness stage's turn threshold from the rest pose, or the stage's strongest blink. A turn to a
-side outside every window asking for that side (TOLERANCE_S either way) fails the challenge: so a
+side outside every window asking for that side (TOLERANCE_S either way; a whole turn, not a drift:
+`check.STRAY_SHARE`) fails the challenge: so a
 recording of one challenge passes only that challenge, and a replayed video passes a fresh draw with
 probability 1/K (about 1 %).
 """
