@@ -165,6 +165,7 @@ def accuracy(seeds: int, backend: str, jobs: int, attacks: tuple[str, ...] = tup
     `bona_fide` seeds of live selfies (default 2 x `seeds`; 0: attacks only). The CHALLENGED attack
     kinds and the live selfies are also rendered and checked with a capture challenge (keys
     ending in `_challenge`) unless `challenge` is False."""
+    from benchmarks.report import progress
     from kycengine.synth.faces import PEOPLE
 
     counts = (("live", 2 * seeds if bona_fide is None else bona_fide), *((a, seeds) for a in attacks))
@@ -175,7 +176,7 @@ def accuracy(seeds: int, backend: str, jobs: int, attacks: tuple[str, ...] = tup
                 for seed in range(first_seed, first_seed + count)]
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            rows = list(pool.map(_one, work, chunksize=2))
+            rows = list(progress(pool.map(_one, work, chunksize=2), f"liveness {backend}", len(work)))
         elapsed = time.perf_counter() - started
     upload = [r for r in rows if not r["challenge"]]
     table = {**_table(upload, attacks, ""), **_table([r for r in rows if r["challenge"]], attacks, "_challenge")}

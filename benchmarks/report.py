@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from tqdm import tqdm
+
+T = TypeVar("T")
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -38,6 +41,11 @@ def markdown(section: Section) -> str:
 
 def _cell(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
+    """`items`, counted on stderr as they are done (a section can take most of an hour on 2 cores)."""
+    yield from tqdm(items, desc=label, total=total, unit="case", mininterval=10, dynamic_ncols=True)
 
 
 def machine() -> str:
