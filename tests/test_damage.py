@@ -294,3 +294,24 @@ def test_an_open_booklets_outline_never_fills_a_page_view() -> None:
     views, oriented = check.gather_views([reading], [scanned(1, booklet), scanned(2, page + 4)])
     assert oriented and [len(v) for v in views] == [2, 2] and len(views) == 2
     assert np.allclose(views[1][1], page + 4)
+
+
+def test_the_fold_of_an_open_booklet_is_no_tear() -> None:
+    """An open passport's data page has the booklet's fold for its top side: the fold's thin line runs
+    along it from side to side, and read as a piece starting at a side edge it was a tear as deep as
+    half the page (2 of 12 genuine passports held long side up were refused)."""
+    layout = LAYOUTS[DocumentType.PASSPORT]
+    width, height = layout.size_mm
+    scale, origin = 4.0, np.array([150.0, 120.0])
+    image = np.full((600, 900, 3), 90, np.uint8)
+    corners = (origin + np.array([[0, 0], [width, 0], [width, height], [0, height]]) * scale).astype(np.float32)
+    cv2.fillConvexPoly(image, corners.astype(np.int32), (225, 225, 225))
+    top = int(origin[1])
+    cv2.rectangle(image, (int(origin[0]) + 40, top + 60), (int(origin[0]) + 140, top + 200), (40, 40, 40), -1)  # print
+    cv2.line(image, (int(origin[0]), top + 2), (int(corners[1][0]), top + 2), (60, 60, 60), 2)  # the fold
+    folded = check.measure([(image, corners)] * 3, layout, oriented=True, bound_top=True)
+    assert folded.tear_depth_mm < Settings().document_damage_tear_min_mm, folded
+    middle = top + int(height * scale / 2)  # a rip from the side edge is still one
+    cv2.line(image, (int(origin[0]), middle), (int(origin[0]) + 60, middle + 8), (60, 60, 60), 2)
+    torn = check.measure([(image, corners)] * 3, layout, oriented=True, bound_top=True)
+    assert torn.tear_depth_mm >= Settings().document_damage_tear_min_mm, torn

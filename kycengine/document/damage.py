@@ -84,6 +84,7 @@ _CONTRAST_MIN = 50.0  # grey levels: a document always carries dark print; a bla
 _HOUGH_MIN = 0.2  # votes a candidate line needs, as a share of the document's height in pixels
 _HOUGH_LINES = 6  # candidates kept per orientation and span
 _INSET_MM = 2.0  # a crease is judged this far inside the edges
+_FOLD_MM = 3.0  # a booklet's fold: a thin line along it, this close to the page's top, is the fold itself
 
 
 @dataclass(frozen=True)
@@ -269,12 +270,15 @@ class _View:
 
     def edge_distance(self, bound_top: bool = False) -> np.ndarray:
         """Per pixel, millimetres from the document's nearest edge (negative outside it); `bound_top`:
-        the top side is a booklet's fold, not an edge."""
+        the top side is a booklet's fold, not an edge, and the strip within _FOLD_MM of it counts as
+        outside (the fold's own line, running along it from side to side, would read as a tear from
+        a side edge as deep as half the page)."""
         rows, cols = self.shape
         x = np.arange(cols) / self.px_per_mm - self.margin_mm
         y = np.arange(rows) / self.px_per_mm - self.margin_mm
         across = np.minimum(x, self.size_mm[0] - x)[None, :]
-        down = np.minimum(np.where(y < 0, y, np.inf) if bound_top else y, self.size_mm[1] - y)[:, None]
+        down = np.minimum(np.where(y < _FOLD_MM, y - _FOLD_MM, np.inf) if bound_top else y,
+                          self.size_mm[1] - y)[:, None]
         return np.minimum(across, down).astype(np.float32)
 
 
