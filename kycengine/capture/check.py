@@ -62,9 +62,9 @@ def performed(challenge: Challenge, times: Sequence[float], track: FaceTrack, re
         asking = [i for i, s in enumerate(challenge.steps)
                   if s.action is side and s.start_s - TOLERANCE_S <= t < s.end_s + TOLERANCE_S]
         for i in asking:
-            inside = challenge.steps[i].start_s <= t < challenge.steps[i].end_s
-            done[i] = done[i] or inside
-            peak[side] = max(peak[side], amplitude) if inside else peak[side]
+            if challenge.steps[i].start_s <= t < challenge.steps[i].end_s:
+                done[i] = True
+                peak[side] = max(peak[side], amplitude)
         if not asking:
             strays.append((t, side, amplitude))
     stray = next((f"{side.value.replace('_', ' ')} at {t:.1f} s, outside its windows" for t, side, amplitude
