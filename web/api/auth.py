@@ -4,22 +4,11 @@ of a signing client without a body are checked here too (bodies are checked as t
 from __future__ import annotations
 
 from fastapi import Depends, Request
-from redis import Redis
 
 from ..clients import Client, Clients
-from ..config import WebConfig
 from ..problems import Unauthorized
+from ..state import config_of, connection_of
 from .signing import SignatureCheck
-
-
-def config_of(request: Request) -> WebConfig:
-    config: WebConfig = request.app.state.config
-    return config
-
-
-def connection_of(request: Request) -> Redis:
-    connection: Redis = request.app.state.connection
-    return connection
 
 
 def clients_of(request: Request) -> Clients:

@@ -23,7 +23,8 @@ from workers.enqueue import validate
 
 from ..clients import Client
 from ..config import WebConfig
-from .auth import authenticated, clients_of, config_of, connection_of
+from ..state import config_of, connection_of
+from .auth import authenticated, clients_of
 from .cases import PROBLEMS, _read_json, _schema
 from .models import ID_PATTERN, ConsentIn, Declared
 from .ownership import Ownership

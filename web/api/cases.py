@@ -25,8 +25,9 @@ from workers.store import Store
 from ..clients import Client
 from ..config import WebConfig
 from ..problems import NotFound, Problem, UnsupportedMediaType
+from ..state import config_of, connection_of
 from . import uploads
-from .auth import authenticated, clients_of, config_of, connection_of, signed_read
+from .auth import authenticated, clients_of, signed_read
 from .idempotency import HEADER, Answer, Idempotency
 from .models import AttemptOutcome, AttemptSummary, CaseAccepted, CaseRequest, CaseUpload, CaseView, Links
 from .ownership import Ownership

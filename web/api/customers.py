@@ -11,7 +11,8 @@ from workers import identity
 
 from ..clients import Client
 from ..problems import NotFound
-from .auth import config_of, connection_of, signed_read
+from ..state import config_of, connection_of
+from .auth import signed_read
 from .cases import PROBLEMS
 from .models import CustomerEvents, CustomerView
 from .ownership import Ownership

@@ -13,12 +13,12 @@ from typing import Any
 import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from redis import Redis
 
 from .. import csrf, i18n
 from ..config import WebConfig
 from ..reviewers import Reviewers
 from ..sessions import COOKIE, Session, Sessions
+from ..state import config_of, connection_of
 from .case_view import number
 
 WEB = Path(__file__).resolve().parents[1]
@@ -34,18 +34,8 @@ _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB / "templates"
                                 undefined=jinja2.StrictUndefined)
 
 
-def config_of(request: Request) -> WebConfig:
-    config: WebConfig = request.app.state.config
-    return config
-
-
-def redis_of(request: Request) -> Redis:
-    connection: Redis = request.app.state.connection
-    return connection
-
-
 def sessions_of(request: Request) -> Sessions:
-    return Sessions(redis_of(request), config_of(request).worker.key_prefix)
+    return Sessions(connection_of(request), config_of(request).worker.key_prefix)
 
 
 def current_session(request: Request) -> Session | None:
@@ -62,7 +52,7 @@ def reviewer_session(request: Request) -> Session:
     (also when the account was disabled since)."""
     session = current_session(request)
     if session is not None and session.reviewer and not Reviewers(
-            redis_of(request), config_of(request).worker.key_prefix).enabled(session.reviewer):
+            connection_of(request), config_of(request).worker.key_prefix).enabled(session.reviewer):
         sessions_of(request).end(session.token)
         session = None
     if session is None or not session.reviewer:

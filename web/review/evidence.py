@@ -16,7 +16,7 @@ from workers import evidence
 from workers.store import Store
 
 from ..sessions import Session
-from .context import SECURITY_HEADERS, config_of, redis_of, reviewer_session
+from .context import SECURITY_HEADERS, config_of, connection_of, reviewer_session
 from .pages import checked_case_id
 
 router = APIRouter()
@@ -30,7 +30,7 @@ def evidence_image(request: Request, case_id: str, attempt: str, name: str,
     case_id = checked_case_id(case_id)
     if name not in evidence.EVIDENCE_NAMES or not attempt.isdecimal() or len(attempt) > 4:
         raise NOT_FOUND
-    config, connection = config_of(request).worker, redis_of(request)
+    config, connection = config_of(request).worker, connection_of(request)
     if Store(connection, config.key_prefix).get_attempt(case_id, int(attempt)) is None:
         raise NOT_FOUND
     try:

@@ -15,9 +15,9 @@ from .context import (
     LOGIN_PATH,
     SECURITY_HEADERS,
     config_of,
+    connection_of,
     current_session,
     posted_form,
-    redis_of,
     render,
     reviewer_session,
     sessions_of,
@@ -57,11 +57,11 @@ def login(request: Request, form: dict[str, Any] = Depends(posted_form)) -> Resp
     prefix = config.worker.key_prefix
     name, password = str(form.get("name") or "")[:64].strip().lower(), str(form.get("password") or "")[:1024]
     address = request.client.host if request.client else "unknown"
-    limit = LoginLimit(redis_of(request), prefix, Limits(config.login_failures, config.login_failures_address))
+    limit = LoginLimit(connection_of(request), prefix, Limits(config.login_failures, config.login_failures_address))
     anonymous = current_session(request)
     if limit.blocked(name, address):
         return render(request, "login.html", anonymous, status=429, error="login.limited")
-    reviewer = Reviewers(redis_of(request), prefix).authenticate(name, password)
+    reviewer = Reviewers(connection_of(request), prefix).authenticate(name, password)
     if reviewer is None:
         limit.failed(name, address)
         return render(request, "login.html", anonymous, status=401, error="login.bad")

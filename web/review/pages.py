@@ -21,7 +21,16 @@ from workers.store import Store
 
 from ..sessions import Session
 from .case_view import attempt_view, reason_choices
-from .context import SECURITY_HEADERS, WEB, config_of, redis_of, render, reviewer_form, reviewer_session, translator
+from .context import (
+    SECURITY_HEADERS,
+    WEB,
+    config_of,
+    connection_of,
+    render,
+    reviewer_form,
+    reviewer_session,
+    translator,
+)
 
 router = APIRouter()
 MAX_COMMENT = 2000
@@ -37,7 +46,7 @@ def checked_case_id(case_id: str) -> str:
 
 def evidence_names(request: Request, case_id: str, attempt: int) -> list[str]:
     """The evidence images kept for one attempt, in display order."""
-    return evidence.names(config_of(request).worker, redis_of(request), case_id, attempt)
+    return evidence.names(config_of(request).worker, connection_of(request), case_id, attempt)
 
 
 @router.get("/static/console.css")
@@ -49,13 +58,13 @@ def stylesheet() -> Response:
 @router.get("/")
 def queue_page(request: Request, session: Session = Depends(reviewer_session)) -> Response:
     """Queued cases, earliest deadline first, with the time left and escalations."""
-    items = review.list_queue(config_of(request).worker, redis_of(request))
+    items = review.list_queue(config_of(request).worker, connection_of(request))
     return render(request, "queue.html", session, items=items)
 
 
 def _case_page(request: Request, session: Session, case_id: str, *, error: str | None = None,
                status: int = 200) -> Response:
-    config, connection = config_of(request).worker, redis_of(request)
+    config, connection = config_of(request).worker, connection_of(request)
     try:
         case = review.show(config, connection, case_id)
     except review.ReviewError:
@@ -103,7 +112,7 @@ def decide(request: Request, case_id: str, posted: tuple[Session, dict[str, Any]
     decision, comment = str(form.get("decision") or ""), str(form.get("comment") or "").strip()
     try:
         reason = _reason_text(decision, codes, comment)
-        review.decide(config_of(request).worker, redis_of(request), case_id, decision, reason=reason,
+        review.decide(config_of(request).worker, connection_of(request), case_id, decision, reason=reason,
                       reviewer=session.reviewer)
     except review.ReviewError as exc:
         return _case_page(request, session, case_id, error=exc.message, status=409)
@@ -115,7 +124,7 @@ def reverify(request: Request, case_id: str, posted: tuple[Session, dict[str, An
     """Ask the workers for a strict re-verification of a queued case; its result joins the audit trail."""
     session, _ = posted
     case_id = checked_case_id(case_id)
-    config, connection = config_of(request).worker, redis_of(request)
+    config, connection = config_of(request).worker, connection_of(request)
     store = Store(connection, config.key_prefix)
     if store.get_case(case_id) is None:
         raise HTTPException(404, "no such case", headers=SECURITY_HEADERS)
